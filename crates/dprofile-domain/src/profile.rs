@@ -16,7 +16,8 @@ pub trait VersionView {
 }
 
 /// Picks, per `(source, source_ref)`, the version in force at `as_of` (the highest revision
-/// received by then; none if that one is a retraction), then keeps those valid at `valid_at`
+/// received by then, a retraction outranking an upsert of the same revision; none if that one
+/// is a retraction), then keeps those valid at `valid_at`
 /// (both ends inclusive, a missing end open). `None` for `as_of` means now.
 pub fn select_facts<V: VersionView>(
     versions: &[V],
@@ -30,7 +31,7 @@ pub fn select_facts<V: VersionView>(
             continue;
         }
         let slot = in_force.entry(version.key()).or_insert(version);
-        if (version.revision(), version.received_at()) > (slot.revision(), slot.received_at()) {
+        if precedence(version) > precedence(*slot) {
             *slot = version;
         }
     }
@@ -45,4 +46,14 @@ pub fn select_facts<V: VersionView>(
             }
         })
         .collect()
+}
+
+/// Order of versions of one key: higher revision first, then a retraction over an upsert of
+/// the same revision (a source may withdraw without bumping the revision), then later receipt.
+pub fn precedence<V: VersionView>(version: &V) -> (u32, bool, DateTime<Utc>) {
+    (
+        version.revision(),
+        version.action() == Action::Retract,
+        version.received_at(),
+    )
 }

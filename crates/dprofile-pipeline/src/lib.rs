@@ -1,1 +1,16 @@
-//! placeholder
+//! The ingest pipeline: validate → store the version as received → link it to a person →
+//! update the person's projection → record the change, one chunk per transaction, and the
+//! quarantine replay that feeds fixed lines back through the same path.
+//!
+//! Deterministic linking lives in [`linker`]; the probabilistic resolver plugs in where a
+//! record's strong identifiers find nobody.
+
+pub mod clock;
+mod ingest;
+pub mod linker;
+pub mod profile;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use ingest::{
+    FailPoint, IngestOptions, Ingestor, Line, LineResult, PipelineError, Summary, DEFAULT_CHUNK_SIZE,
+};

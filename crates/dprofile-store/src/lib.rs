@@ -1,1 +1,387 @@
-//! placeholder
+//! Storage of the registry behind one trait, [`Store`], with two backends: embedded SQLite
+//! (the default, a file in the data directory) and PostgreSQL. Both pass the same contract
+//! test suite (`tests/contract.rs`).
+//!
+//! The store keeps rows; it decides nothing. What a record means and which person it belongs
+//! to is decided by `dprofile-pipeline` and handed over as rows inside one write transaction.
+
+mod postgres_backend;
+mod sqlite_backend;
+pub mod testing;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dprofile_domain::Action;
+use dprofile_domain::linking::{KeyKind, StrongKey};
+use dprofile_domain::profile::VersionView;
+use serde::Serialize;
+
+pub use postgres_backend::PostgresStore;
+pub use sqlite_backend::SqliteStore;
+
+pub type PersonId = i64;
+pub type RecordId = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("cannot open the store: {0}")]
+    Open(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// A write was stopped on purpose (failure injection in tests).
+    #[error("write aborted: {0}")]
+    Aborted(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What happened to one received record; stored with the version and returned per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A key never seen before, now in the profile.
+    Accepted,
+    /// Same key, revision and content as before: nothing changed.
+    Duplicate,
+    /// A higher revision replaced the one in force.
+    Superseded,
+    /// The key was withdrawn by its source.
+    Retracted,
+    /// A lower revision than the one in force: kept for the record, not in force.
+    Stale,
+    /// Refused: kept in quarantine with the reasons.
+    Quarantined,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Accepted,
+        Outcome::Duplicate,
+        Outcome::Superseded,
+        Outcome::Retracted,
+        Outcome::Stale,
+        Outcome::Quarantined,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Superseded => "superseded",
+            Outcome::Retracted => "retracted",
+            Outcome::Stale => "stale",
+            Outcome::Quarantined => "quarantined",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|outcome| outcome.code() == code)
+    }
+}
+
+/// The state of one `(source, source_ref)` key: the version in force and its person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub source: String,
+    pub source_ref: String,
+    /// `None` for a retraction of a key never received.
+    pub person_id: Option<PersonId>,
+    pub record_id: RecordId,
+    pub revision: u32,
+    pub action: Action,
+    pub content_hash: [u8; 32],
+    pub category: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// One received version, as it is written.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub source: String,
+    pub source_ref: String,
+    pub revision: u32,
+    pub action: Action,
+    pub category: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub observed_at: Option<DateTime<Utc>>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub content_hash: [u8; 32],
+    /// The bytes exactly as received.
+    pub raw: Vec<u8>,
+    /// JSON array of warnings (unknown fields, failed check digits), if any.
+    pub warnings: Option<String>,
+    pub outcome: Outcome,
+    pub person_id: Option<PersonId>,
+}
+
+/// One stored version, as profiles read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVersion {
+    pub record_id: RecordId,
+    pub source: String,
+    pub source_ref: String,
+    pub revision: u32,
+    #[serde(serialize_with = "serialize_action")]
+    pub action: Action,
+    pub category: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub observed_at: Option<DateTime<Utc>>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub outcome: Outcome,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+fn serialize_action<S: serde::Serializer>(action: &Action, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(action.code())
+}
+
+impl VersionView for StoredVersion {
+    fn key(&self) -> (&str, &str) {
+        (&self.source, &self.source_ref)
+    }
+    fn revision(&self) -> u32 {
+        self.revision
+    }
+    fn action(&self) -> Action {
+        self.action
+    }
+    fn received_at(&self) -> DateTime<Utc> {
+        self.received_at
+    }
+    fn valid_from(&self) -> Option<NaiveDate> {
+        self.valid_from
+    }
+    fn valid_to(&self) -> Option<NaiveDate> {
+        self.valid_to
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonRow {
+    pub id: PersonId,
+    pub created_at: DateTime<Utc>,
+    /// Set when this person was merged into another; reads follow it.
+    pub merged_into: Option<PersonId>,
+}
+
+/// A strong identifier held by a person, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct IdentifierRow {
+    pub key: StrongKey,
+    pub person_id: PersonId,
+}
+
+/// The text of a search by document: the number alone, whatever the country.
+pub fn search_value(key: &StrongKey) -> &str {
+    match key.kind {
+        KeyKind::Passport | KeyKind::NationalId => {
+            key.value.split_once(':').map_or(key.value.as_str(), |(_, number)| number)
+        }
+        _ => &key.value,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewQuarantine {
+    pub received_at: DateTime<Utc>,
+    pub origin: String,
+    pub line_number: Option<u64>,
+    pub source: Option<String>,
+    pub source_ref: Option<String>,
+    pub raw: Vec<u8>,
+    /// JSON array of violations.
+    pub violations: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineStatus {
+    Open,
+    Replayed,
+}
+
+impl QuarantineStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            QuarantineStatus::Open => "open",
+            QuarantineStatus::Replayed => "replayed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<QuarantineStatus> {
+        match code {
+            "open" => Some(QuarantineStatus::Open),
+            "replayed" => Some(QuarantineStatus::Replayed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineItem {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub origin: String,
+    pub line_number: Option<u64>,
+    pub source: Option<String>,
+    pub source_ref: Option<String>,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    pub violations: serde_json::Value,
+    pub status: QuarantineStatus,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_record_id: Option<RecordId>,
+}
+
+/// A decision about which records belong together: automatic merges and conflicts now;
+/// officers' confirmations, merges and splits later. Kept forever with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkDecision {
+    pub kind: String,
+    pub person_id: PersonId,
+    pub other_person_id: Option<PersonId>,
+    pub record_id: Option<RecordId>,
+    pub actor: String,
+    pub reason: String,
+    pub evidence: serde_json::Value,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// Something a migration officer has to look at, e.g. strong identifiers of two persons met in
+/// one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub kind: String,
+    pub person_ids: Vec<PersonId>,
+    pub record_id: Option<RecordId>,
+    pub evidence: serde_json::Value,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReviewItem {
+    pub kind: String,
+    pub person_ids: Vec<PersonId>,
+    pub record_id: Option<RecordId>,
+    pub evidence: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Row counts for `/metrics` and summaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounts {
+    pub persons: u64,
+    pub records: u64,
+    pub record_keys: u64,
+    pub quarantine_open: u64,
+    pub review_open: u64,
+}
+
+/// The operations of one write transaction. Everything written through one `WriteTx` commits
+/// together or not at all: an ingest chunk never half-lands.
+pub trait WriteTx {
+    /// Current state of each of these keys that exists.
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>>;
+    /// The person holding each of these strong identifiers, where one does.
+    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>>;
+    /// The content hash of one stored version, if that exact version was received before.
+    fn load_version_hash(
+        &mut self,
+        source: &str,
+        source_ref: &str,
+        revision: u32,
+        action: Action,
+    ) -> StoreResult<Option<[u8; 32]>>;
+    /// Every strong identifier held by these persons.
+    fn identifiers_of(&mut self, persons: &[PersonId]) -> StoreResult<Vec<IdentifierRow>>;
+    /// Creates `count` persons and returns their ids in ascending order.
+    fn create_persons(&mut self, count: usize, now: DateTime<Utc>) -> StoreResult<Vec<PersonId>>;
+    /// Appends versions; returns their ids in the same order.
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>>;
+    /// Inserts or replaces the state of keys.
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()>;
+    /// Records that persons hold identifiers (an identifier already held is left as it is).
+    fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()>;
+    /// Indexes persons by name key and birth year (0 when unknown) for search.
+    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()>;
+    /// Moves every key, identifier and name of `from` to `into` and marks `from` merged.
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()>;
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()>;
+    fn insert_review_items(&mut self, items: &[NewReviewItem]) -> StoreResult<()>;
+    /// Keeps refused lines; a line already open in quarantine with the same bytes is not
+    /// added twice (a re-run of a batch must not duplicate it). Returns the item ids.
+    fn insert_quarantine(&mut self, items: &[NewQuarantine]) -> StoreResult<Vec<i64>>;
+    /// Marks a quarantined line as replayed into `record_id`.
+    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Replaces the reasons of a quarantined line after a failed replay.
+    fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()>;
+}
+
+/// The registry's storage. Implementations are cheap to share across threads.
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Runs `work` in one transaction; commits if it returns `Ok`, rolls back otherwise.
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>) -> StoreResult<()>;
+
+    fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>>;
+    /// Every stored version of every key currently linked to the person, oldest first.
+    fn person_versions(&self, id: PersonId) -> StoreResult<Vec<StoredVersion>>;
+    fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>>;
+    fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>>;
+    /// Persons holding an identifier of `kind` (any kind if `None`) whose searchable value
+    /// is `value` (a document number without its country, or the identifier itself).
+    fn find_by_identifier(&self, kind: Option<KeyKind>, value: &str) -> StoreResult<Vec<PersonId>>;
+    /// Persons indexed under every one of `name_keys` with birth year `birth_year`.
+    fn find_by_name(&self, name_keys: &[String], birth_year: i32) -> StoreResult<Vec<PersonId>>;
+    /// The person each key is linked to now, in key order; for `resolve` exports.
+    fn assignments(&self, sink: &mut dyn FnMut(&str, &str, Option<PersonId>)) -> StoreResult<()>;
+
+    fn quarantine_list(
+        &self,
+        status: Option<QuarantineStatus>,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QuarantineItem>>;
+    fn quarantine_get(&self, id: i64) -> StoreResult<Option<QuarantineItem>>;
+    fn review_items(&self, status: &str, limit: usize) -> StoreResult<Vec<ReviewItem>>;
+    fn counts(&self) -> StoreResult<StoreCounts>;
+    /// Checks that the store answers (for `/healthz`).
+    fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything
+/// else is a directory for the embedded SQLite file. Applies pending migrations.
+pub fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(PostgresStore::connect(url)?))
+        }
+        Some(other) => Err(StoreError::Open(format!(
+            "database url `{other}` is not postgres://…: leave it out to use the embedded store"
+        ))),
+        None => Ok(std::sync::Arc::new(SqliteStore::open_dir(data_dir)?)),
+    }
+}
+
+pub(crate) fn violations_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}

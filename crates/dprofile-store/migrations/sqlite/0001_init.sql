@@ -1,0 +1,103 @@
+-- Layer 1: every received version, exactly as received. Never updated, never deleted (except
+-- by the retention schedule).
+CREATE TABLE persons (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    merged_into INTEGER
+);
+
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_ref TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    category TEXT,
+    received_at INTEGER NOT NULL,
+    observed_at INTEGER,
+    valid_from TEXT,
+    valid_to TEXT,
+    content_hash BLOB NOT NULL,
+    raw BLOB NOT NULL,
+    warnings TEXT,
+    outcome TEXT NOT NULL,
+    person_id INTEGER
+);
+CREATE UNIQUE INDEX records_version ON records (source, source_ref, revision, action);
+
+-- Layer 2 and 3 projections: the version in force per key and the person it belongs to.
+CREATE TABLE record_keys (
+    source TEXT NOT NULL,
+    source_ref TEXT NOT NULL,
+    person_id INTEGER,
+    record_id INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    category TEXT,
+    valid_from TEXT,
+    valid_to TEXT,
+    PRIMARY KEY (source, source_ref)
+) WITHOUT ROWID;
+CREATE INDEX record_keys_person ON record_keys (person_id);
+
+CREATE TABLE identifiers (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    search_value TEXT NOT NULL,
+    person_id INTEGER NOT NULL,
+    PRIMARY KEY (kind, value)
+) WITHOUT ROWID;
+CREATE INDEX identifiers_search ON identifiers (search_value);
+CREATE INDEX identifiers_person ON identifiers (person_id);
+
+CREATE TABLE name_keys (
+    name_key TEXT NOT NULL,
+    birth_year INTEGER NOT NULL,
+    person_id INTEGER NOT NULL,
+    PRIMARY KEY (name_key, birth_year, person_id)
+) WITHOUT ROWID;
+CREATE INDEX name_keys_person ON name_keys (person_id);
+
+CREATE TABLE link_decisions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    person_id INTEGER NOT NULL,
+    other_person_id INTEGER,
+    record_id INTEGER,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    decided_at INTEGER NOT NULL
+);
+CREATE INDEX link_decisions_person ON link_decisions (person_id);
+CREATE INDEX link_decisions_other ON link_decisions (other_person_id);
+
+CREATE TABLE review_items (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    person_ids TEXT NOT NULL,
+    record_id INTEGER,
+    evidence TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX review_items_status ON review_items (status, id);
+
+-- Refused lines, kept byte for byte with the reasons, until fixed and replayed.
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    line_number INTEGER,
+    source TEXT,
+    source_ref TEXT,
+    raw BLOB NOT NULL,
+    raw_hash BLOB NOT NULL,
+    violations TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    resolved_at INTEGER,
+    resolved_record_id INTEGER
+);
+CREATE INDEX quarantine_open_hash ON quarantine (raw_hash) WHERE status = 'open';
+CREATE INDEX quarantine_status ON quarantine (status, id);

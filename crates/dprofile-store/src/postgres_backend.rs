@@ -1,0 +1,646 @@
+//! The PostgreSQL backend, for a country. Each write transaction works in bulk: lookups take
+//! arrays (`unnest`), record versions go in by binary `COPY`, so a chunk costs a handful of round
+//! trips, not one per record.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dprofile_domain::Action;
+use dprofile_domain::linking::{KeyKind, StrongKey};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::{Client, NoTls, Row};
+
+use crate::{
+    Backend, IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// Any fixed number: the advisory lock that keeps two processes from migrating at once.
+const MIGRATION_LOCK: i64 = 0x6470_726f_6669_6c65;
+
+pub struct PostgresStore {
+    url: String,
+    // Idle connections; a call takes one or opens a new one, then gives it back. A connection
+    // that failed is dropped instead of returned.
+    idle: Mutex<Vec<Client>>,
+}
+
+impl PostgresStore {
+    pub fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let mut client = Client::connect(url, NoTls).map_err(|error| {
+            StoreError::Open(format!("cannot connect to PostgreSQL: {error}"))
+        })?;
+        migrate(&mut client)?;
+        Ok(PostgresStore {
+            url: url.to_owned(),
+            idle: Mutex::new(vec![client]),
+        })
+    }
+
+    fn with_client<T>(&self, work: impl FnOnce(&mut Client) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.idle.lock().map_err(poisoned)?.pop();
+        let mut client = match pooled {
+            Some(client) if !client.is_closed() => client,
+            _ => Client::connect(&self.url, NoTls)?,
+        };
+        let result = work(&mut client);
+        if result.is_ok() {
+            self.idle.lock().map_err(poisoned)?.push(client);
+        }
+        result
+    }
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Corrupt("a store lock was poisoned by a panic".to_owned())
+}
+
+fn migrate(client: &mut Client) -> StoreResult<()> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = (|| -> StoreResult<()> {
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )?;
+        for (version, name, sql) in MIGRATIONS {
+            let applied = client.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])?;
+            if applied.is_none() {
+                let mut transaction = client.transaction()?;
+                transaction.batch_execute(sql)?;
+                transaction.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    &[version, name],
+                )?;
+                transaction.commit()?;
+            }
+        }
+        Ok(())
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    result
+}
+
+fn action_from(text: &str) -> Action {
+    Action::from_code(text).unwrap_or(Action::Upsert)
+}
+
+fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
+    let mut hash = [0u8; 32];
+    if bytes.len() == 32 {
+        hash.copy_from_slice(&bytes);
+    }
+    hash
+}
+
+fn key_state_from_row(row: &Row) -> KeyState {
+    KeyState {
+        source: row.get(0),
+        source_ref: row.get(1),
+        person_id: row.get(2),
+        record_id: row.get(3),
+        revision: row.get::<_, i32>(4) as u32,
+        action: action_from(row.get(5)),
+        content_hash: hash_from(row.get(6)),
+        category: row.get(7),
+        valid_from: row.get(8),
+        valid_to: row.get(9),
+    }
+}
+
+struct PostgresTx<'a, 'b> {
+    transaction: &'a mut postgres::Transaction<'b>,
+}
+
+impl WriteTx for PostgresTx<'_, '_> {
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>> {
+        let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
+        let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
+        let rows = self.transaction.query(
+            "SELECT k.source, k.source_ref, k.person_id, k.record_id, k.revision, k.action, k.content_hash,
+                    k.category, k.valid_from, k.valid_to
+             FROM record_keys k JOIN unnest($1::text[], $2::text[]) AS wanted (source, source_ref)
+               ON k.source = wanted.source AND k.source_ref = wanted.source_ref",
+            &[&sources, &refs],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let state = key_state_from_row(row);
+                ((state.source.clone(), state.source_ref.clone()), state)
+            })
+            .collect())
+    }
+
+    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>> {
+        let kinds: Vec<&str> = keys.iter().map(|key| key.kind.code()).collect();
+        let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
+        let rows = self.transaction.query(
+            "SELECT i.kind, i.value, i.person_id
+             FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS wanted (kind, value)
+               ON i.kind = wanted.kind AND i.value = wanted.value",
+            &[&kinds, &values],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let kind = KeyKind::from_code(row.get(0))?;
+                Some((StrongKey::new(kind, row.get::<_, String>(1)), row.get(2)))
+            })
+            .collect())
+    }
+
+    fn load_version_hash(
+        &mut self,
+        source: &str,
+        source_ref: &str,
+        revision: u32,
+        action: Action,
+    ) -> StoreResult<Option<[u8; 32]>> {
+        let revision = revision as i32;
+        let row = self.transaction.query_opt(
+            "SELECT content_hash FROM records WHERE source = $1 AND source_ref = $2 AND revision = $3 AND action = $4",
+            &[&source, &source_ref, &revision, &action.code()],
+        )?;
+        Ok(row.map(|row| hash_from(row.get(0))))
+    }
+
+    fn identifiers_of(&mut self, persons: &[PersonId]) -> StoreResult<Vec<IdentifierRow>> {
+        let rows = self.transaction.query(
+            "SELECT kind, value, person_id FROM identifiers WHERE person_id = ANY($1)",
+            &[&persons],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let kind = KeyKind::from_code(row.get(0))?;
+                Some(IdentifierRow {
+                    key: StrongKey::new(kind, row.get::<_, String>(1)),
+                    person_id: row.get(2),
+                })
+            })
+            .collect())
+    }
+
+    fn create_persons(&mut self, count: usize, now: DateTime<Utc>) -> StoreResult<Vec<PersonId>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "INSERT INTO persons (created_at) SELECT $1 FROM generate_series(1, $2) RETURNING id",
+            &[&now, &(count as i64)],
+        )?;
+        let mut ids: Vec<PersonId> = rows.iter().map(|row| row.get(0)).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)",
+            &[&(records.len() as i64)],
+        )?;
+        let mut ids: Vec<RecordId> = rows.iter().map(|row| row.get(0)).collect();
+        ids.sort_unstable();
+        let sink = self.transaction.copy_in(
+            "COPY records (id, source, source_ref, revision, action, category, received_at, observed_at,
+                 valid_from, valid_to, content_hash, raw, warnings, outcome, person_id) FROM STDIN (FORMAT binary)",
+        )?;
+        let types = [
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TIMESTAMPTZ,
+            Type::TIMESTAMPTZ,
+            Type::DATE,
+            Type::DATE,
+            Type::BYTEA,
+            Type::BYTEA,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+        ];
+        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        for (record, id) in records.iter().zip(&ids) {
+            let revision = record.revision as i32;
+            let content_hash: &[u8] = &record.content_hash;
+            writer.write(&[
+                id,
+                &record.source,
+                &record.source_ref,
+                &revision,
+                &record.action.code(),
+                &record.category,
+                &record.received_at,
+                &record.observed_at,
+                &record.valid_from,
+                &record.valid_to,
+                &content_hash,
+                &record.raw,
+                &record.warnings,
+                &record.outcome.code(),
+                &record.person_id,
+            ])?;
+        }
+        writer.finish()?;
+        Ok(ids)
+    }
+
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<&str> = states.iter().map(|state| state.source.as_str()).collect();
+        let refs: Vec<&str> = states.iter().map(|state| state.source_ref.as_str()).collect();
+        let persons: Vec<Option<i64>> = states.iter().map(|state| state.person_id).collect();
+        let record_ids: Vec<i64> = states.iter().map(|state| state.record_id).collect();
+        let revisions: Vec<i32> = states.iter().map(|state| state.revision as i32).collect();
+        let actions: Vec<&str> = states.iter().map(|state| state.action.code()).collect();
+        let hashes: Vec<&[u8]> = states.iter().map(|state| &state.content_hash[..]).collect();
+        let categories: Vec<Option<&str>> = states.iter().map(|state| state.category.as_deref()).collect();
+        let valid_from: Vec<Option<NaiveDate>> = states.iter().map(|state| state.valid_from).collect();
+        let valid_to: Vec<Option<NaiveDate>> = states.iter().map(|state| state.valid_to).collect();
+        self.transaction.execute(
+            "INSERT INTO record_keys (source, source_ref, person_id, record_id, revision, action, content_hash,
+                 category, valid_from, valid_to)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::text[],
+                 $7::bytea[], $8::text[], $9::date[], $10::date[])
+             ON CONFLICT (source, source_ref) DO UPDATE SET person_id = excluded.person_id,
+                 record_id = excluded.record_id, revision = excluded.revision, action = excluded.action,
+                 content_hash = excluded.content_hash, category = excluded.category,
+                 valid_from = excluded.valid_from, valid_to = excluded.valid_to",
+            &[&sources, &refs, &persons, &record_ids, &revisions, &actions, &hashes, &categories, &valid_from, &valid_to],
+        )?;
+        Ok(())
+    }
+
+    fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let kinds: Vec<&str> = rows.iter().map(|row| row.key.kind.code()).collect();
+        let values: Vec<&str> = rows.iter().map(|row| row.key.value.as_str()).collect();
+        let search: Vec<&str> = rows.iter().map(|row| search_value(&row.key)).collect();
+        let persons: Vec<i64> = rows.iter().map(|row| row.person_id).collect();
+        self.transaction.execute(
+            "INSERT INTO identifiers (kind, value, search_value, person_id)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])
+             ON CONFLICT DO NOTHING",
+            &[&kinds, &values, &search, &persons],
+        )?;
+        Ok(())
+    }
+
+    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
+        let years: Vec<i32> = rows.iter().map(|row| row.1).collect();
+        let persons: Vec<i64> = rows.iter().map(|row| row.2).collect();
+        self.transaction.execute(
+            "INSERT INTO name_keys (name_key, birth_year, person_id)
+             SELECT * FROM unnest($1::text[], $2::int4[], $3::int8[]) ON CONFLICT DO NOTHING",
+            &[&keys, &years, &persons],
+        )?;
+        Ok(())
+    }
+
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
+        let transaction = &mut *self.transaction;
+        transaction.execute("UPDATE record_keys SET person_id = $2 WHERE person_id = $1", &[&from, &into])?;
+        transaction.execute("UPDATE identifiers SET person_id = $2 WHERE person_id = $1", &[&from, &into])?;
+        transaction.execute(
+            "INSERT INTO name_keys (name_key, birth_year, person_id)
+             SELECT name_key, birth_year, $2 FROM name_keys WHERE person_id = $1 ON CONFLICT DO NOTHING",
+            &[&from, &into],
+        )?;
+        transaction.execute("DELETE FROM name_keys WHERE person_id = $1", &[&from])?;
+        transaction.execute(
+            "UPDATE persons SET merged_into = $2 WHERE id = $1 OR merged_into = $1",
+            &[&from, &into],
+        )?;
+        Ok(())
+    }
+
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()> {
+        for decision in decisions {
+            self.transaction.execute(
+                "INSERT INTO link_decisions (kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &decision.kind,
+                    &decision.person_id,
+                    &decision.other_person_id,
+                    &decision.record_id,
+                    &decision.actor,
+                    &decision.reason,
+                    &decision.evidence,
+                    &decision.decided_at,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_review_items(&mut self, items: &[NewReviewItem]) -> StoreResult<()> {
+        for item in items {
+            let person_ids = serde_json::json!(item.person_ids);
+            self.transaction.execute(
+                "INSERT INTO review_items (kind, person_ids, record_id, evidence, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&item.kind, &person_ids, &item.record_id, &item.evidence, &item.created_at],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_quarantine(&mut self, items: &[NewQuarantine]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            let raw_hash = blake3::hash(&item.raw);
+            let hash_bytes: &[u8] = raw_hash.as_bytes();
+            if let Some(row) = self.transaction.query_opt(
+                "SELECT id FROM quarantine WHERE raw_hash = $1 AND status = 'open'",
+                &[&hash_bytes],
+            )? {
+                ids.push(row.get(0));
+                continue;
+            }
+            let violations: serde_json::Value =
+                serde_json::from_str(&item.violations).unwrap_or(serde_json::Value::Null);
+            let row = self.transaction.query_one(
+                "INSERT INTO quarantine (received_at, origin, line_number, source, source_ref, raw, raw_hash, violations)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                &[
+                    &item.received_at,
+                    &item.origin,
+                    &item.line_number.map(|number| number as i64),
+                    &item.source,
+                    &item.source_ref,
+                    &item.raw,
+                    &hash_bytes,
+                    &violations,
+                ],
+            )?;
+            ids.push(row.get(0));
+        }
+        Ok(ids)
+    }
+
+    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE quarantine SET status = 'replayed', resolved_at = $2, resolved_record_id = $3 WHERE id = $1",
+            &[&id, &now, &record_id],
+        )?;
+        Ok(())
+    }
+
+    fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()> {
+        let violations: serde_json::Value = serde_json::from_str(violations).unwrap_or(serde_json::Value::Null);
+        let hash_owned = blake3::hash(raw).as_bytes().to_vec();
+        self.transaction.execute(
+            "UPDATE quarantine SET raw = $2, raw_hash = $3, violations = $4 WHERE id = $1",
+            &[&id, &raw, &hash_owned, &violations],
+        )?;
+        Ok(())
+    }
+}
+
+const QUARANTINE_COLUMNS: &str =
+    "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
+
+fn quarantine_from_row(row: &Row) -> QuarantineItem {
+    QuarantineItem {
+        id: row.get(0),
+        received_at: row.get(1),
+        origin: row.get(2),
+        line_number: row.get::<_, Option<i64>>(3).map(|number| number as u64),
+        source: row.get(4),
+        source_ref: row.get(5),
+        raw: row.get(6),
+        violations: row.get(7),
+        status: QuarantineStatus::from_code(row.get(8)).unwrap_or(QuarantineStatus::Open),
+        resolved_at: row.get(9),
+        resolved_record_id: row.get(10),
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>) -> StoreResult<()> {
+        self.with_client(|client| {
+            let mut transaction = client.transaction()?;
+            let result = {
+                let mut write_tx = PostgresTx {
+                    transaction: &mut transaction,
+                };
+                work(&mut write_tx)
+            };
+            match result {
+                Ok(()) => {
+                    transaction.commit()?;
+                    Ok(())
+                }
+                Err(error) => {
+                    transaction.rollback()?;
+                    Err(error)
+                }
+            }
+        })
+    }
+
+    fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt("SELECT id, created_at, merged_into FROM persons WHERE id = $1", &[&id])?
+                .map(|row| PersonRow {
+                    id: row.get(0),
+                    created_at: row.get(1),
+                    merged_into: row.get(2),
+                }))
+        })
+    }
+
+    fn person_versions(&self, id: PersonId) -> StoreResult<Vec<StoredVersion>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT r.id, r.source, r.source_ref, r.revision, r.action, r.category, r.received_at,
+                        r.observed_at, r.valid_from, r.valid_to, r.outcome, r.raw
+                 FROM record_keys k JOIN records r ON r.source = k.source AND r.source_ref = k.source_ref
+                 WHERE k.person_id = $1 ORDER BY r.id",
+                &[&id],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| StoredVersion {
+                    record_id: row.get(0),
+                    source: row.get(1),
+                    source_ref: row.get(2),
+                    revision: row.get::<_, i32>(3) as u32,
+                    action: action_from(row.get(4)),
+                    category: row.get(5),
+                    received_at: row.get(6),
+                    observed_at: row.get(7),
+                    valid_from: row.get(8),
+                    valid_to: row.get(9),
+                    outcome: Outcome::from_code(row.get(10)).unwrap_or(Outcome::Accepted),
+                    raw: row.get(11),
+                })
+                .collect())
+        })
+    }
+
+    fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT kind, value FROM identifiers WHERE person_id = $1 ORDER BY kind, value",
+                &[&id],
+            )?;
+            Ok(rows
+                .iter()
+                .filter_map(|row| Some(StrongKey::new(KeyKind::from_code(row.get(0))?, row.get::<_, String>(1))))
+                .collect())
+        })
+    }
+
+    fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                 FROM link_decisions WHERE person_id = $1 OR other_person_id = $1 ORDER BY id",
+                &[&id],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| LinkDecision {
+                    kind: row.get(0),
+                    person_id: row.get(1),
+                    other_person_id: row.get(2),
+                    record_id: row.get(3),
+                    actor: row.get(4),
+                    reason: row.get(5),
+                    evidence: row.get(6),
+                    decided_at: row.get(7),
+                })
+                .collect())
+        })
+    }
+
+    fn find_by_identifier(&self, kind: Option<KeyKind>, value: &str) -> StoreResult<Vec<PersonId>> {
+        self.with_client(|client| {
+            let kind = kind.map(KeyKind::code);
+            let rows = client.query(
+                "SELECT DISTINCT person_id FROM identifiers WHERE search_value = $1 AND ($2::text IS NULL OR kind = $2)
+                 ORDER BY person_id LIMIT 100",
+                &[&value, &kind],
+            )?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn find_by_name(&self, name_keys: &[String], birth_year: i32) -> StoreResult<Vec<PersonId>> {
+        if name_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT person_id FROM name_keys WHERE name_key = ANY($1) AND birth_year = $2
+                 GROUP BY person_id HAVING count(DISTINCT name_key) = $3 ORDER BY person_id LIMIT 1000",
+                &[&name_keys, &birth_year, &(name_keys.len() as i64)],
+            )?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn assignments(&self, sink: &mut dyn FnMut(&str, &str, Option<PersonId>)) -> StoreResult<()> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT source, source_ref, person_id FROM record_keys ORDER BY source, source_ref",
+                &[],
+            )?;
+            for row in rows {
+                sink(row.get(0), row.get(1), row.get(2));
+            }
+            Ok(())
+        })
+    }
+
+    fn quarantine_list(&self, status: Option<QuarantineStatus>, after_id: i64, limit: usize) -> StoreResult<Vec<QuarantineItem>> {
+        self.with_client(|client| {
+            let sql = format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id > $1 AND ($2::text IS NULL OR status = $2) ORDER BY id LIMIT $3"
+            );
+            let status = status.map(QuarantineStatus::code);
+            let rows = client.query(&sql, &[&after_id, &status, &(limit as i64)])?;
+            Ok(rows.iter().map(quarantine_from_row).collect())
+        })
+    }
+
+    fn quarantine_get(&self, id: i64) -> StoreResult<Option<QuarantineItem>> {
+        self.with_client(|client| {
+            let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = $1");
+            Ok(client.query_opt(&sql, &[&id])?.as_ref().map(quarantine_from_row))
+        })
+    }
+
+    fn review_items(&self, status: &str, limit: usize) -> StoreResult<Vec<ReviewItem>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT id, kind, person_ids, record_id, evidence, status, created_at FROM review_items
+                 WHERE status = $1 ORDER BY id LIMIT $2",
+                &[&status, &(limit as i64)],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| ReviewItem {
+                    id: row.get(0),
+                    kind: row.get(1),
+                    person_ids: serde_json::from_value(row.get(2)).unwrap_or_default(),
+                    record_id: row.get(3),
+                    evidence: row.get(4),
+                    status: row.get(5),
+                    created_at: row.get(6),
+                })
+                .collect())
+        })
+    }
+
+    fn counts(&self) -> StoreResult<StoreCounts> {
+        self.with_client(|client| {
+            let row = client.query_one(
+                "SELECT (SELECT count(*) FROM persons WHERE merged_into IS NULL),
+                        (SELECT count(*) FROM records),
+                        (SELECT count(*) FROM record_keys),
+                        (SELECT count(*) FROM quarantine WHERE status = 'open'),
+                        (SELECT count(*) FROM review_items WHERE status = 'open')",
+                &[],
+            )?;
+            Ok(StoreCounts {
+                persons: row.get::<_, i64>(0) as u64,
+                records: row.get::<_, i64>(1) as u64,
+                record_keys: row.get::<_, i64>(2) as u64,
+                quarantine_open: row.get::<_, i64>(3) as u64,
+                review_open: row.get::<_, i64>(4) as u64,
+            })
+        })
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        self.with_client(|client| {
+            client.query_one("SELECT 1", &[])?;
+            Ok(())
+        })
+    }
+}

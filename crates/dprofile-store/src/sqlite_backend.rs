@@ -1,0 +1,656 @@
+//! The embedded backend: one SQLite file in WAL mode. One writer connection behind a mutex
+//! (SQLite allows one writer at a time anyway), and a pool of reader connections that WAL lets
+//! read while the writer writes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dprofile_domain::Action;
+use dprofile_domain::linking::{KeyKind, StrongKey};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{
+    Backend, IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// The file name of the store inside the data directory.
+pub const DATABASE_FILE: &str = "dprofile.sqlite3";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    // Idle reader connections; a read takes one or opens a new one, then gives it back.
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir` and applies pending migrations.
+    pub fn open_dir(dir: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            StoreError::Open(format!("cannot create data directory {}: {error}", dir.display()))
+        })?;
+        SqliteStore::open_file(&dir.join(DATABASE_FILE))
+    }
+
+    pub fn open_file(path: &Path) -> StoreResult<SqliteStore> {
+        let writer = open_connection(path)?;
+        migrate(&writer)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.readers.lock().map_err(poisoned)?.pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_connection(&self.path)?,
+        };
+        let result = work(&connection);
+        self.readers.lock().map_err(poisoned)?.push(connection);
+        result
+    }
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Corrupt("a store lock was poisoned by a panic".to_owned())
+}
+
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let connection = Connection::open(path)?;
+    // WAL lets readers run beside the writer; NORMAL sync in WAL mode loses no committed
+    // transaction on a process crash (only possibly the last ones on a power cut).
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    // 64 MiB of page cache per connection keeps the ingest indexes hot without large RSS.
+    connection.pragma_update(None, "cache_size", -65536)?;
+    connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(connection)
+}
+
+fn migrate(connection: &Connection) -> StoreResult<()> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, name, sql) in MIGRATIONS {
+        let applied: Option<i64> = connection
+            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |row| row.get(0))
+            .optional()?;
+        if applied.is_none() {
+            let transaction = connection.unchecked_transaction()?;
+            transaction.execute_batch(sql)?;
+            transaction.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![version, name, micros(Utc::now())],
+            )?;
+            transaction.commit()?;
+        }
+    }
+    Ok(())
+}
+
+fn micros(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(value).unwrap_or_default()
+}
+
+fn date_text(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|date| date.format("%Y-%m-%d").to_string())
+}
+
+fn parse_date(text: Option<String>) -> Option<NaiveDate> {
+    text.and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok())
+}
+
+fn action_from(text: &str) -> Action {
+    Action::from_code(text).unwrap_or(Action::Upsert)
+}
+
+fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
+    let mut hash = [0u8; 32];
+    if bytes.len() == 32 {
+        hash.copy_from_slice(&bytes);
+    }
+    hash
+}
+
+struct SqliteTx<'a> {
+    transaction: &'a rusqlite::Transaction<'a>,
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT person_id, record_id, revision, action, content_hash, category, valid_from, valid_to
+             FROM record_keys WHERE source = ?1 AND source_ref = ?2",
+        )?;
+        let mut found = HashMap::new();
+        for (source, source_ref) in keys {
+            let state = statement
+                .query_row(params![source, source_ref], |row| {
+                    Ok(KeyState {
+                        source: (*source).to_owned(),
+                        source_ref: (*source_ref).to_owned(),
+                        person_id: row.get(0)?,
+                        record_id: row.get(1)?,
+                        revision: row.get(2)?,
+                        action: action_from(&row.get::<_, String>(3)?),
+                        content_hash: hash_from(row.get(4)?),
+                        category: row.get(5)?,
+                        valid_from: parse_date(row.get(6)?),
+                        valid_to: parse_date(row.get(7)?),
+                    })
+                })
+                .optional()?;
+            if let Some(state) = state {
+                found.insert((state.source.clone(), state.source_ref.clone()), state);
+            }
+        }
+        Ok(found)
+    }
+
+    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>> {
+        let mut statement = self
+            .transaction
+            .prepare_cached("SELECT person_id FROM identifiers WHERE kind = ?1 AND value = ?2")?;
+        let mut found = HashMap::new();
+        for key in keys {
+            let person: Option<PersonId> = statement
+                .query_row(params![key.kind.code(), key.value], |row| row.get(0))
+                .optional()?;
+            if let Some(person) = person {
+                found.insert(key.clone(), person);
+            }
+        }
+        Ok(found)
+    }
+
+    fn load_version_hash(
+        &mut self,
+        source: &str,
+        source_ref: &str,
+        revision: u32,
+        action: Action,
+    ) -> StoreResult<Option<[u8; 32]>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT content_hash FROM records WHERE source = ?1 AND source_ref = ?2 AND revision = ?3 AND action = ?4",
+        )?;
+        let hash: Option<Vec<u8>> = statement
+            .query_row(params![source, source_ref, revision, action.code()], |row| row.get(0))
+            .optional()?;
+        Ok(hash.map(hash_from))
+    }
+
+    fn identifiers_of(&mut self, persons: &[PersonId]) -> StoreResult<Vec<IdentifierRow>> {
+        let mut statement = self
+            .transaction
+            .prepare_cached("SELECT kind, value FROM identifiers WHERE person_id = ?1")?;
+        let mut rows = Vec::new();
+        for person in persons {
+            let found = statement.query_map([person], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            for pair in found {
+                let (kind, value) = pair?;
+                if let Some(kind) = KeyKind::from_code(&kind) {
+                    rows.push(IdentifierRow {
+                        key: StrongKey::new(kind, value),
+                        person_id: *person,
+                    });
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn create_persons(&mut self, count: usize, now: DateTime<Utc>) -> StoreResult<Vec<PersonId>> {
+        let mut statement = self
+            .transaction
+            .prepare_cached("INSERT INTO persons (created_at) VALUES (?1)")?;
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            statement.execute([micros(now)])?;
+            ids.push(self.transaction.last_insert_rowid());
+        }
+        Ok(ids)
+    }
+
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT INTO records (source, source_ref, revision, action, category, received_at, observed_at,
+                 valid_from, valid_to, content_hash, raw, warnings, outcome, person_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        let mut ids = Vec::with_capacity(records.len());
+        for record in records {
+            statement.execute(params![
+                record.source,
+                record.source_ref,
+                record.revision,
+                record.action.code(),
+                record.category,
+                micros(record.received_at),
+                record.observed_at.map(micros),
+                date_text(record.valid_from),
+                date_text(record.valid_to),
+                &record.content_hash[..],
+                record.raw,
+                record.warnings,
+                record.outcome.code(),
+                record.person_id,
+            ])?;
+            ids.push(self.transaction.last_insert_rowid());
+        }
+        Ok(ids)
+    }
+
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT OR REPLACE INTO record_keys (source, source_ref, person_id, record_id, revision, action,
+                 content_hash, category, valid_from, valid_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for state in states {
+            statement.execute(params![
+                state.source,
+                state.source_ref,
+                state.person_id,
+                state.record_id,
+                state.revision,
+                state.action.code(),
+                &state.content_hash[..],
+                state.category,
+                date_text(state.valid_from),
+                date_text(state.valid_to),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT OR IGNORE INTO identifiers (kind, value, search_value, person_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in rows {
+            statement.execute(params![
+                row.key.kind.code(),
+                row.key.value,
+                search_value(&row.key),
+                row.person_id
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT OR IGNORE INTO name_keys (name_key, birth_year, person_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (name_key, birth_year, person) in rows {
+            statement.execute(params![name_key, birth_year, person])?;
+        }
+        Ok(())
+    }
+
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
+        let transaction = self.transaction;
+        transaction.execute("UPDATE record_keys SET person_id = ?2 WHERE person_id = ?1", [from, into])?;
+        transaction.execute("UPDATE identifiers SET person_id = ?2 WHERE person_id = ?1", [from, into])?;
+        transaction.execute(
+            "INSERT OR IGNORE INTO name_keys (name_key, birth_year, person_id)
+             SELECT name_key, birth_year, ?2 FROM name_keys WHERE person_id = ?1",
+            [from, into],
+        )?;
+        transaction.execute("DELETE FROM name_keys WHERE person_id = ?1", [from])?;
+        transaction.execute("UPDATE persons SET merged_into = ?2 WHERE id = ?1 OR merged_into = ?1", [from, into])?;
+        Ok(())
+    }
+
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT INTO link_decisions (kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for decision in decisions {
+            statement.execute(params![
+                decision.kind,
+                decision.person_id,
+                decision.other_person_id,
+                decision.record_id,
+                decision.actor,
+                decision.reason,
+                decision.evidence.to_string(),
+                micros(decision.decided_at),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn insert_review_items(&mut self, items: &[NewReviewItem]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT INTO review_items (kind, person_ids, record_id, evidence, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for item in items {
+            statement.execute(params![
+                item.kind,
+                serde_json::to_string(&item.person_ids).unwrap_or_default(),
+                item.record_id,
+                item.evidence.to_string(),
+                micros(item.created_at),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn insert_quarantine(&mut self, items: &[NewQuarantine]) -> StoreResult<Vec<i64>> {
+        let mut find = self
+            .transaction
+            .prepare_cached("SELECT id FROM quarantine WHERE raw_hash = ?1 AND status = 'open'")?;
+        let mut insert = self.transaction.prepare_cached(
+            "INSERT INTO quarantine (received_at, origin, line_number, source, source_ref, raw, raw_hash, violations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            let raw_hash = blake3::hash(&item.raw);
+            let existing: Option<i64> = find
+                .query_row([&raw_hash.as_bytes()[..]], |row| row.get(0))
+                .optional()?;
+            if let Some(id) = existing {
+                ids.push(id);
+                continue;
+            }
+            insert.execute(params![
+                micros(item.received_at),
+                item.origin,
+                item.line_number.map(|number| number as i64),
+                item.source,
+                item.source_ref,
+                item.raw,
+                &raw_hash.as_bytes()[..],
+                item.violations,
+            ])?;
+            ids.push(self.transaction.last_insert_rowid());
+        }
+        Ok(ids)
+    }
+
+    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE quarantine SET status = 'replayed', resolved_at = ?2, resolved_record_id = ?3 WHERE id = ?1",
+            params![id, micros(now), record_id],
+        )?;
+        Ok(())
+    }
+
+    fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE quarantine SET raw = ?2, raw_hash = ?3, violations = ?4 WHERE id = ?1",
+            params![id, raw, &blake3::hash(raw).as_bytes()[..], violations],
+        )?;
+        Ok(())
+    }
+}
+
+fn quarantine_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineItem> {
+    Ok(QuarantineItem {
+        id: row.get(0)?,
+        received_at: from_micros(row.get(1)?),
+        origin: row.get(2)?,
+        line_number: row.get::<_, Option<i64>>(3)?.map(|number| number as u64),
+        source: row.get(4)?,
+        source_ref: row.get(5)?,
+        raw: row.get(6)?,
+        violations: violations_json(&row.get::<_, String>(7)?),
+        status: QuarantineStatus::from_code(&row.get::<_, String>(8)?).unwrap_or(QuarantineStatus::Open),
+        resolved_at: row.get::<_, Option<i64>>(9)?.map(from_micros),
+        resolved_record_id: row.get(10)?,
+    })
+}
+
+const QUARANTINE_COLUMNS: &str =
+    "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
+
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>) -> StoreResult<()> {
+        let mut connection = self.writer.lock().map_err(poisoned)?;
+        let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let result = {
+            let mut write_tx = SqliteTx {
+                transaction: &transaction,
+            };
+            work(&mut write_tx)
+        };
+        match result {
+            Ok(()) => {
+                transaction.commit()?;
+                Ok(())
+            }
+            Err(error) => {
+                transaction.rollback()?;
+                Err(error)
+            }
+        }
+    }
+
+    fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT id, created_at, merged_into FROM persons WHERE id = ?1",
+                    [id],
+                    |row| {
+                        Ok(PersonRow {
+                            id: row.get(0)?,
+                            created_at: from_micros(row.get(1)?),
+                            merged_into: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+    }
+
+    fn person_versions(&self, id: PersonId) -> StoreResult<Vec<StoredVersion>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT r.id, r.source, r.source_ref, r.revision, r.action, r.category, r.received_at,
+                        r.observed_at, r.valid_from, r.valid_to, r.outcome, r.raw
+                 FROM record_keys k JOIN records r ON r.source = k.source AND r.source_ref = k.source_ref
+                 WHERE k.person_id = ?1 ORDER BY r.id",
+            )?;
+            let rows = statement.query_map([id], |row| {
+                Ok(StoredVersion {
+                    record_id: row.get(0)?,
+                    source: row.get(1)?,
+                    source_ref: row.get(2)?,
+                    revision: row.get(3)?,
+                    action: action_from(&row.get::<_, String>(4)?),
+                    category: row.get(5)?,
+                    received_at: from_micros(row.get(6)?),
+                    observed_at: row.get::<_, Option<i64>>(7)?.map(from_micros),
+                    valid_from: parse_date(row.get(8)?),
+                    valid_to: parse_date(row.get(9)?),
+                    outcome: Outcome::from_code(&row.get::<_, String>(10)?).unwrap_or(Outcome::Accepted),
+                    raw: row.get(11)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value")?;
+            let rows = statement.query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let mut keys = Vec::new();
+            for row in rows {
+                let (kind, value) = row?;
+                if let Some(kind) = KeyKind::from_code(&kind) {
+                    keys.push(StrongKey::new(kind, value));
+                }
+            }
+            Ok(keys)
+        })
+    }
+
+    fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                 FROM link_decisions WHERE person_id = ?1 OR other_person_id = ?1 ORDER BY id",
+            )?;
+            let rows = statement.query_map([id], |row| {
+                Ok(LinkDecision {
+                    kind: row.get(0)?,
+                    person_id: row.get(1)?,
+                    other_person_id: row.get(2)?,
+                    record_id: row.get(3)?,
+                    actor: row.get(4)?,
+                    reason: row.get(5)?,
+                    evidence: violations_json(&row.get::<_, String>(6)?),
+                    decided_at: from_micros(row.get(7)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn find_by_identifier(&self, kind: Option<KeyKind>, value: &str) -> StoreResult<Vec<PersonId>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT DISTINCT person_id FROM identifiers WHERE search_value = ?1 AND (?2 IS NULL OR kind = ?2)
+                 ORDER BY person_id LIMIT 100",
+            )?;
+            let rows = statement.query_map(params![value, kind.map(KeyKind::code)], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn find_by_name(&self, name_keys: &[String], birth_year: i32) -> StoreResult<Vec<PersonId>> {
+        let Some((first, rest)) = name_keys.split_first() else {
+            return Ok(Vec::new());
+        };
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT person_id FROM name_keys WHERE name_key = ?1 AND birth_year = ?2 ORDER BY person_id LIMIT 1000",
+            )?;
+            let mut check = connection.prepare_cached(
+                "SELECT 1 FROM name_keys WHERE name_key = ?1 AND birth_year = ?2 AND person_id = ?3",
+            )?;
+            let candidates: Vec<PersonId> = statement
+                .query_map(params![first, birth_year], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut found = Vec::new();
+            for person in candidates {
+                let mut all = true;
+                for key in rest {
+                    if check.query_row(params![key, birth_year, person], |_| Ok(())).optional()?.is_none() {
+                        all = false;
+                        break;
+                    }
+                }
+                if all {
+                    found.push(person);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn assignments(&self, sink: &mut dyn FnMut(&str, &str, Option<PersonId>)) -> StoreResult<()> {
+        self.read(|connection| {
+            let mut statement =
+                connection.prepare("SELECT source, source_ref, person_id FROM record_keys ORDER BY source, source_ref")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let source: String = row.get(0)?;
+                let source_ref: String = row.get(1)?;
+                sink(&source, &source_ref, row.get(2)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn quarantine_list(&self, status: Option<QuarantineStatus>, after_id: i64, limit: usize) -> StoreResult<Vec<QuarantineItem>> {
+        self.read(|connection| {
+            let sql = format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id > ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"
+            );
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(
+                params![after_id, status.map(QuarantineStatus::code), limit as i64],
+                quarantine_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn quarantine_get(&self, id: i64) -> StoreResult<Option<QuarantineItem>> {
+        self.read(|connection| {
+            let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = ?1");
+            Ok(connection.query_row(&sql, [id], quarantine_from_row).optional()?)
+        })
+    }
+
+    fn review_items(&self, status: &str, limit: usize) -> StoreResult<Vec<ReviewItem>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, kind, person_ids, record_id, evidence, status, created_at FROM review_items
+                 WHERE status = ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![status, limit as i64], |row| {
+                Ok(ReviewItem {
+                    id: row.get(0)?,
+                    kind: row.get(1)?,
+                    person_ids: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
+                    record_id: row.get(3)?,
+                    evidence: violations_json(&row.get::<_, String>(4)?),
+                    status: row.get(5)?,
+                    created_at: from_micros(row.get(6)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn counts(&self) -> StoreResult<StoreCounts> {
+        self.read(|connection| {
+            let count = |sql: &str| -> StoreResult<u64> {
+                Ok(connection.query_row(sql, [], |row| row.get::<_, i64>(0))? as u64)
+            };
+            Ok(StoreCounts {
+                persons: count("SELECT count(*) FROM persons WHERE merged_into IS NULL")?,
+                records: count("SELECT count(*) FROM records")?,
+                record_keys: count("SELECT count(*) FROM record_keys")?,
+                quarantine_open: count("SELECT count(*) FROM quarantine WHERE status = 'open'")?,
+                review_open: count("SELECT count(*) FROM review_items WHERE status = 'open'")?,
+            })
+        })
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        self.read(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+}
