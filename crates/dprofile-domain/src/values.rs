@@ -566,7 +566,7 @@ mod tests {
             let parsed = PartialDate::parse(text).map(|date| date.to_string());
             assert_eq!(
                 parsed.map_err(|error| error.rule).as_deref(),
-                expected.as_ref().map(|s| *s).map_err(|r| r),
+                expected.as_ref().map(|s| *s),
                 "{text}"
             );
         };

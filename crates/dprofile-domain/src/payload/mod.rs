@@ -1,15 +1,68 @@
 //! Typed `data` payloads, one per category: serde reads the shape, `Validate` the cross-field
 //! rules, and every failure becomes a [`Violation`] with the JSON pointer of the field.
 
+mod administrative_offence;
+mod border_crossing;
 mod common;
+mod diplomatic_accreditation;
+mod driving_licence;
+mod education_document;
+mod education_enrolment;
+mod employment;
+mod entry_ban;
+mod esia_account;
+mod language_certificate;
+mod medical_examination;
+mod medical_insurance;
+mod migration_registration;
+mod phone_number;
+mod population_register;
+mod real_estate;
+mod school_language_test;
+mod small_vessel_licence;
+mod snils;
+mod stay_application;
+mod stay_document;
 mod tax_debt;
+mod vehicle;
+mod visa;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use common::{Date, DateTime, Money, Text};
-pub use tax_debt::TaxDebt;
+pub use administrative_offence::{AdministrativeOffence, OffenceCode, OffenceDecision};
+pub use border_crossing::{BorderCrossing, CrossingDirection, CrossingPurpose, CrossingTransport};
+pub use common::{
+    Address, CadastralNumber, Date, DateTime, Inn10, IntegerInRange, Money, PhoneNumber, Region,
+    SchoolGrade, StayDays, TestScore, Text, VehicleYear, Vin,
+};
+pub use diplomatic_accreditation::{AccreditationCategory, DiplomaticAccreditation};
+pub use driving_licence::{DrivingLicence, DrivingLicenceCategory};
+pub use education_document::{EducationDocument, EducationDocumentKind};
+pub use education_enrolment::{EducationEnrolment, EducationLevel, StudyForm, StudyFunding};
+pub use employment::{Employer, Employment, EmploymentContract};
+pub use entry_ban::{EntryBan, EntryBanReason};
+pub use esia_account::{EsiaAccount, EsiaAccountLevel};
+pub use language_certificate::{LanguageCertificate, LanguageCertificatePurpose};
+pub use medical_examination::{
+    DrugTestResult, HivTestResult, InfectiousDiseasesResult, MedicalExamination,
+};
+pub use medical_insurance::{MedicalInsurance, MedicalInsuranceKind};
+pub use migration_registration::{
+    HostKind, MigrationRegistration, RegistrationHost, RegistrationKind, RegistrationPurpose,
+};
+pub use phone_number::PhoneSubscription;
+pub use population_register::{PopulationRegister, PopulationRegisterEvent};
+pub use real_estate::{RealEstate, RealEstateKind, RealEstateRight};
+pub use school_language_test::{SchoolLanguageTest, SchoolLanguageTestResult};
+pub use small_vessel_licence::{NavigationWaters, SmallVesselLicence};
+pub use snils::SnilsRegistration;
+pub use stay_application::{StayApplication, StayApplicationKind, StayApplicationStatus};
+pub use stay_document::{StayDocument, StayDocumentKind};
+pub use tax_debt::{TaxDebt, TaxKind};
+pub use vehicle::Vehicle;
+pub use visa::{Visa, VisaEntries, VisaKind, VisaPurpose};
 
 use crate::category::Category;
 use crate::values::ValueError;
@@ -42,6 +95,27 @@ pub fn check_date_order(
     }
 }
 
+/// Pushes a `range` violation when an amount that cannot be negative (a fine, a salary) is.
+pub fn check_not_negative(
+    violations: &mut Vec<Violation>,
+    pointer: &str,
+    field: (&str, Option<&Money>),
+) {
+    if let Some(amount) = field.1
+        && amount.minor_units < 0
+    {
+        violations.push(Violation::new(
+            pointer_join(pointer, field.0),
+            Rule::Range,
+            format!(
+                "{} is {}: it cannot be negative, check the sign with the source",
+                field.0,
+                amount.as_f64()
+            ),
+        ));
+    }
+}
+
 macro_rules! payloads {
     ($($variant:ident($type:ty),)*) => {
         /// The typed `data` of a record; the variant always matches the record's category.
@@ -61,17 +135,38 @@ macro_rules! payloads {
 
         /// Reads `data` as the payload of `category`.
         pub fn parse_payload(category: Category, data: &Value) -> PayloadParse {
-            #[allow(unreachable_patterns, reason = "temporary while payloads are being added")]
             match category {
                 $(Category::$variant => parse_typed::<$type>(data, DATA_POINTER).map(Payload::$variant),)*
-                _ => PayloadParse { result: Err(vec![Violation::new(DATA_POINTER, Rule::UnknownCategory, "no payload yet")]), unknown_fields: Vec::new() },
             }
         }
     };
 }
 
 payloads! {
+    MigrationRegistration(MigrationRegistration),
+    StayApplication(StayApplication),
+    StayDocument(StayDocument),
+    BorderCrossing(BorderCrossing),
+    DiplomaticAccreditation(DiplomaticAccreditation),
+    AdministrativeOffence(AdministrativeOffence),
+    EntryBan(EntryBan),
+    Vehicle(Vehicle),
+    DrivingLicence(DrivingLicence),
+    SmallVesselLicence(SmallVesselLicence),
+    RealEstate(RealEstate),
+    Employment(Employment),
     TaxDebt(TaxDebt),
+    SchoolLanguageTest(SchoolLanguageTest),
+    EducationEnrolment(EducationEnrolment),
+    EducationDocument(EducationDocument),
+    LanguageCertificate(LanguageCertificate),
+    MedicalInsurance(MedicalInsurance),
+    MedicalExamination(MedicalExamination),
+    PhoneNumber(PhoneSubscription),
+    Snils(SnilsRegistration),
+    EsiaAccount(EsiaAccount),
+    PopulationRegister(PopulationRegister),
+    Visa(Visa),
 }
 
 impl Payload {
@@ -201,6 +296,15 @@ fn serde_error_to_violation(
             pointer_join(&pointer, field),
             Rule::Required,
             format!("`{field}` is required for this category: add it"),
+        );
+    }
+    // `null` in a field that needs a value is a missing value, as the envelope reports it,
+    // not a value of the wrong type; optional fields read `null` as absent and never get here.
+    if message.starts_with("invalid type: null") {
+        return Violation::new(
+            pointer,
+            Rule::Required,
+            "the value is null but this field needs one: send a value",
         );
     }
     if message.starts_with("unknown variant") {
