@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use dprofile_domain::linking::{name_keys, strong_keys};
 use dprofile_domain::{Action, ParseMode, Rejection, Rule, SourceRecord, Violation, parse_record};
 use dprofile_store::{
-    IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
-    RecordId, Store, StoreError, WriteTx,
+    IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem, Outcome,
+    PersonId, RecordId, Store, StoreError, WriteTx,
 };
 use serde::Serialize;
 
@@ -130,7 +130,12 @@ impl Summary {
     }
 
     pub fn total(&self) -> u64 {
-        self.accepted + self.duplicate + self.superseded + self.retracted + self.stale + self.quarantined
+        self.accepted
+            + self.duplicate
+            + self.superseded
+            + self.retracted
+            + self.stale
+            + self.quarantined
     }
 }
 
@@ -139,7 +144,12 @@ impl std::fmt::Display for Summary {
         write!(
             formatter,
             "accepted {}, duplicate {}, superseded {}, retracted {}, stale {}, quarantined {}",
-            self.accepted, self.duplicate, self.superseded, self.retracted, self.stale, self.quarantined
+            self.accepted,
+            self.duplicate,
+            self.superseded,
+            self.retracted,
+            self.stale,
+            self.quarantined
         )
     }
 }
@@ -181,7 +191,11 @@ impl Ingestor {
     }
 
     /// Ingests one chunk of lines in one transaction.
-    pub fn ingest_lines(&self, lines: Vec<Line>, options: &IngestOptions) -> Result<Vec<LineResult>, PipelineError> {
+    pub fn ingest_lines(
+        &self,
+        lines: Vec<Line>,
+        options: &IngestOptions,
+    ) -> Result<Vec<LineResult>, PipelineError> {
         let parsed = parse_lines(lines, options.mode);
         self.write_chunk(parsed, options, &mut 0)
     }
@@ -201,7 +215,8 @@ impl Ingestor {
         let mut processed: u64 = 0;
         std::thread::scope(|scope| -> Result<(), PipelineError> {
             // Two chunks in flight: one being parsed, one being written.
-            let (sender, receiver) = sync_channel::<Result<(Vec<ParsedLine>, u64), std::io::Error>>(2);
+            let (sender, receiver) =
+                sync_channel::<Result<(Vec<ParsedLine>, u64), std::io::Error>>(2);
             scope.spawn(move || {
                 let mut reader = reader;
                 let mut number: u64 = 0;
@@ -214,16 +229,26 @@ impl Ingestor {
                         Ok(read) => {
                             bytes_read += read as u64;
                             number += 1;
-                            while buffer.last().is_some_and(|byte| *byte == b'\n' || *byte == b'\r') {
+                            while buffer
+                                .last()
+                                .is_some_and(|byte| *byte == b'\n' || *byte == b'\r')
+                            {
                                 buffer.pop();
                             }
                             if buffer.iter().all(u8::is_ascii_whitespace) {
                                 continue;
                             }
-                            chunk.push(Line { number, bytes: buffer });
+                            chunk.push(Line {
+                                number,
+                                bytes: buffer,
+                            });
                             if chunk.len() == chunk_size {
-                                let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
-                                if sender.send(Ok((parse_lines(full, mode), bytes_read))).is_err() {
+                                let full =
+                                    std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                                if sender
+                                    .send(Ok((parse_lines(full, mode), bytes_read)))
+                                    .is_err()
+                                {
                                     return;
                                 }
                             }
@@ -253,8 +278,16 @@ impl Ingestor {
 
     /// Feeds a quarantined line back through the pipeline, as it is or as corrected by the
     /// operator. On success the item is marked replayed; otherwise its reasons are updated.
-    pub fn replay_quarantine(&self, id: i64, corrected: Option<Vec<u8>>, mode: ParseMode) -> Result<LineResult, PipelineError> {
-        let item = self.store.quarantine_get(id)?.ok_or(PipelineError::QuarantineNotFound(id))?;
+    pub fn replay_quarantine(
+        &self,
+        id: i64,
+        corrected: Option<Vec<u8>>,
+        mode: ParseMode,
+    ) -> Result<LineResult, PipelineError> {
+        let item = self
+            .store
+            .quarantine_get(id)?
+            .ok_or(PipelineError::QuarantineNotFound(id))?;
         if item.status != dprofile_store::QuarantineStatus::Open {
             return Err(PipelineError::AlreadyReplayed(id));
         }
@@ -305,13 +338,26 @@ impl Ingestor {
 
 /// What the classification decided for one valid line.
 enum Decision {
-    Duplicate { person: Option<PersonId>, record: RecordId },
+    Duplicate {
+        person: Option<PersonId>,
+        record: RecordId,
+    },
     /// A new version to store; `link` says whether it needs a person found for it.
-    Store { outcome: Outcome, takes_effect: bool, link: bool, current_person: Option<PersonId> },
+    Store {
+        outcome: Outcome,
+        takes_effect: bool,
+        link: bool,
+        current_person: Option<PersonId>,
+    },
     Conflict(Violation),
 }
 
-fn quarantine_row(line: &ParsedLine, now: DateTime<Utc>, origin: &str, rejection: &Rejection) -> NewQuarantine {
+fn quarantine_row(
+    line: &ParsedLine,
+    now: DateTime<Utc>,
+    origin: &str,
+    rejection: &Rejection,
+) -> NewQuarantine {
     NewQuarantine {
         received_at: now,
         origin: origin.to_owned(),
@@ -319,7 +365,8 @@ fn quarantine_row(line: &ParsedLine, now: DateTime<Utc>, origin: &str, rejection
         source: rejection.source.clone(),
         source_ref: rejection.source_ref.clone(),
         raw: line.raw.clone(),
-        violations: serde_json::to_string(&rejection.violations).unwrap_or_else(|_| "[]".to_owned()),
+        violations: serde_json::to_string(&rejection.violations)
+            .unwrap_or_else(|_| "[]".to_owned()),
     }
 }
 
@@ -372,11 +419,18 @@ fn write_chunk_in(
         results[index].source = Some(record.source.as_str().to_owned());
         results[index].source_ref = Some(record.source_ref.as_str().to_owned());
         results[index].warnings = record.warnings.clone();
-        let key = (record.source.as_str().to_owned(), record.source_ref.as_str().to_owned());
+        let key = (
+            record.source.as_str().to_owned(),
+            record.source_ref.as_str().to_owned(),
+        );
         let version_key = (key.0.clone(), key.1.clone(), record.revision, record.action);
         let decision = match states.get(&key) {
             None => Decision::Store {
-                outcome: if record.action == Action::Retract { Outcome::Retracted } else { Outcome::Accepted },
+                outcome: if record.action == Action::Retract {
+                    Outcome::Retracted
+                } else {
+                    Outcome::Accepted
+                },
                 takes_effect: true,
                 link: record.action == Action::Upsert,
                 current_person: None,
@@ -407,7 +461,11 @@ fn write_chunk_in(
                         ),
                     )),
                     None if incoming > in_force => Decision::Store {
-                        outcome: if record.action == Action::Retract { Outcome::Retracted } else { Outcome::Superseded },
+                        outcome: if record.action == Action::Retract {
+                            Outcome::Retracted
+                        } else {
+                            Outcome::Superseded
+                        },
                         takes_effect: true,
                         link: record.action == Action::Upsert,
                         current_person: state.person_id,
@@ -478,9 +536,16 @@ fn write_chunk_in(
         let (Ok(record), Some(decision)) = (&line.parsed, decision) else {
             continue;
         };
-        let key = (record.source.as_str().to_owned(), record.source_ref.as_str().to_owned());
+        let key = (
+            record.source.as_str().to_owned(),
+            record.source_ref.as_str().to_owned(),
+        );
         match decision {
-            Decision::Store { link: true, current_person, .. } => {
+            Decision::Store {
+                link: true,
+                current_person,
+                ..
+            } => {
                 let keys = strong_keys(&record.subject);
                 let slot = match (key_slot_in_chunk.get(&key), keys.is_empty()) {
                     (Some(slot), true) => *slot,
@@ -489,7 +554,11 @@ fn write_chunk_in(
                 key_slot_in_chunk.insert(key, slot);
                 slots[index] = Some(slot);
             }
-            Decision::Store { link: false, current_person, .. } => {
+            Decision::Store {
+                link: false,
+                current_person,
+                ..
+            } => {
                 slots[index] = match key_slot_in_chunk.get(&key) {
                     Some(slot) => Some(*slot),
                     None => current_person.map(|person| linker.slot_for_existing(person)),
@@ -502,7 +571,7 @@ fn write_chunk_in(
     // 4. Ids for the new persons, then the merges of existing ones.
     let new_roots = linker.new_roots();
     let new_ids = tx.create_persons(new_roots.len(), now)?;
-    let mut slot_person: HashMap<Slot, PersonId> = new_roots.into_iter().zip(new_ids).collect();
+    let slot_person: HashMap<Slot, PersonId> = new_roots.into_iter().zip(new_ids).collect();
     let person_of = |linker: &mut ChunkLinker, slot: Slot| -> PersonId {
         let root = linker.root(slot);
         linker
@@ -512,7 +581,10 @@ fn write_chunk_in(
     };
     let mut decisions_to_log: Vec<(usize, LinkDecision)> = Vec::new();
     for merge in linker.merges.clone() {
-        let (Some(from), into) = (linker.existing_person(merge.from), person_of(&mut linker, merge.into)) else {
+        let (Some(from), into) = (
+            linker.existing_person(merge.from),
+            person_of(&mut linker, merge.into),
+        ) else {
             continue;
         };
         if from == into {
@@ -544,7 +616,10 @@ fn write_chunk_in(
             continue;
         };
         match decision {
-            Decision::Duplicate { person, record: record_id } => {
+            Decision::Duplicate {
+                person,
+                record: record_id,
+            } => {
                 results[index].outcome = Outcome::Duplicate;
                 results[index].person_id = *person;
                 results[index].record_id = Some(*record_id);
@@ -613,7 +688,9 @@ fn write_chunk_in(
         }
     }
     let mut final_states: Vec<KeyState> = final_states.into_values().collect();
-    final_states.sort_by(|left, right| (&left.source, &left.source_ref).cmp(&(&right.source, &right.source_ref)));
+    final_states.sort_by(|left, right| {
+        (&left.source, &left.source_ref).cmp(&(&right.source, &right.source_ref))
+    });
     tx.upsert_keys(&final_states)?;
 
     // 6. Identifiers and name keys of the persons.
@@ -632,7 +709,11 @@ fn write_chunk_in(
     tx.insert_name_keys(&name_rows)?;
 
     // 7. Decisions and conflicts for officers.
-    let record_id_of_line: HashMap<usize, RecordId> = record_line.iter().copied().zip(record_ids.iter().copied()).collect();
+    let record_id_of_line: HashMap<usize, RecordId> = record_line
+        .iter()
+        .copied()
+        .zip(record_ids.iter().copied())
+        .collect();
     let decisions_to_log: Vec<LinkDecision> = decisions_to_log
         .into_iter()
         .map(|(index, mut decision)| {
@@ -675,7 +756,8 @@ fn write_chunk_in(
         results[*index].source_ref = rejection.source_ref.clone();
         results[*index].errors = rejection.violations.clone();
         if let Some(id) = line.replay_of {
-            let violations = serde_json::to_string(&rejection.violations).unwrap_or_else(|_| "[]".to_owned());
+            let violations =
+                serde_json::to_string(&rejection.violations).unwrap_or_else(|_| "[]".to_owned());
             tx.update_quarantine(id, &line.raw, &violations)?;
             results[*index].quarantine_id = Some(id);
         } else {

@@ -12,5 +12,6 @@ pub mod profile;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{
-    FailPoint, IngestOptions, Ingestor, Line, LineResult, PipelineError, Summary, DEFAULT_CHUNK_SIZE,
+    DEFAULT_CHUNK_SIZE, FailPoint, IngestOptions, Ingestor, Line, LineResult, PipelineError,
+    Summary,
 };

@@ -120,7 +120,11 @@ impl ChunkLinker {
         }
     }
 
-    fn unique_keys_of(&mut self, tx: &mut dyn WriteTx, root: Slot) -> StoreResult<BTreeMap<KeyKind, String>> {
+    fn unique_keys_of(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        root: Slot,
+    ) -> StoreResult<BTreeMap<KeyKind, String>> {
         if let Some(person) = self.slots[root].existing
             && self.loaded.insert(person)
         {
@@ -193,7 +197,11 @@ impl ChunkLinker {
                     let candidate_keys = self.unique_keys_of(tx, candidate)?;
                     let clash: Vec<KeyKind> = target_keys
                         .iter()
-                        .filter(|(kind, value)| candidate_keys.get(*kind).is_some_and(|other| other != *value))
+                        .filter(|(kind, value)| {
+                            candidate_keys
+                                .get(*kind)
+                                .is_some_and(|other| other != *value)
+                        })
                         .map(|(kind, _)| *kind)
                         .collect();
                     if clash.is_empty() {
@@ -203,7 +211,11 @@ impl ChunkLinker {
                             && self.slots[candidate].existing.is_some();
                         let survivor = self.union(target_root, candidate);
                         if both_existing {
-                            let from = if survivor == target_root { candidate } else { target_root };
+                            let from = if survivor == target_root {
+                                candidate
+                            } else {
+                                target_root
+                            };
                             self.merges.push(Merge {
                                 from,
                                 into: survivor,
@@ -214,7 +226,8 @@ impl ChunkLinker {
                         target = survivor;
                     } else {
                         others.push(candidate);
-                        conflicting_keys.extend(matching_keys.get(&candidate).cloned().unwrap_or_default());
+                        conflicting_keys
+                            .extend(matching_keys.get(&candidate).cloned().unwrap_or_default());
                         for kind in clash {
                             if let Some(value) = candidate_keys.get(&kind) {
                                 conflicting_keys.push(StrongKey::new(kind, value.clone()));
@@ -228,7 +241,10 @@ impl ChunkLinker {
         let target = self.root(target);
 
         // The record's own one-per-person identifiers against the person it joins.
-        let target_unique = if keys.iter().any(|key| key.kind.one_per_person() && !self.key_slot.contains_key(key)) {
+        let target_unique = if keys
+            .iter()
+            .any(|key| key.kind.one_per_person() && !self.key_slot.contains_key(key))
+        {
             self.unique_keys_of(tx, target)?
         } else {
             BTreeMap::new()
@@ -271,7 +287,9 @@ impl ChunkLinker {
     /// Root slots that are new persons, in slot order: they need ids.
     pub fn new_roots(&mut self) -> Vec<Slot> {
         (0..self.slots.len())
-            .filter(|slot| self.slots[*slot].existing.is_none() && self.slots[*slot].parent == *slot)
+            .filter(|slot| {
+                self.slots[*slot].existing.is_none() && self.slots[*slot].parent == *slot
+            })
             .collect()
     }
 }

@@ -52,7 +52,9 @@ pub struct Profile {
 pub enum ProfileLookup {
     Found(Box<Profile>),
     /// The id was merged into another person; read that one.
-    Merged { into: PersonId },
+    Merged {
+        into: PersonId,
+    },
     NotFound,
 }
 

@@ -87,7 +87,9 @@ impl Outcome {
     }
 
     pub fn from_code(code: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|outcome| outcome.code() == code)
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.code() == code)
     }
 }
 
@@ -147,7 +149,10 @@ pub struct StoredVersion {
     pub raw: Vec<u8>,
 }
 
-fn serialize_action<S: serde::Serializer>(action: &Action, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_action<S: serde::Serializer>(
+    action: &Action,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(action.code())
 }
 
@@ -190,9 +195,10 @@ pub struct IdentifierRow {
 /// The text of a search by document: the number alone, whatever the country.
 pub fn search_value(key: &StrongKey) -> &str {
     match key.kind {
-        KeyKind::Passport | KeyKind::NationalId => {
-            key.value.split_once(':').map_or(key.value.as_str(), |(_, number)| number)
-        }
+        KeyKind::Passport | KeyKind::NationalId => key
+            .value
+            .split_once(':')
+            .map_or(key.value.as_str(), |(_, number)| number),
         _ => &key.value,
     }
 }
@@ -299,9 +305,13 @@ pub struct StoreCounts {
 /// together or not at all: an ingest chunk never half-lands.
 pub trait WriteTx {
     /// Current state of each of these keys that exists.
-    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>>;
+    fn load_keys(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> StoreResult<HashMap<(String, String), KeyState>>;
     /// The person holding each of these strong identifiers, where one does.
-    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>>;
+    fn load_identifiers(&mut self, keys: &[StrongKey])
+    -> StoreResult<HashMap<StrongKey, PersonId>>;
     /// The content hash of one stored version, if that exact version was received before.
     fn load_version_hash(
         &mut self,
@@ -330,7 +340,12 @@ pub trait WriteTx {
     /// added twice (a re-run of a batch must not duplicate it). Returns the item ids.
     fn insert_quarantine(&mut self, items: &[NewQuarantine]) -> StoreResult<Vec<i64>>;
     /// Marks a quarantined line as replayed into `record_id`.
-    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()>;
+    fn resolve_quarantine(
+        &mut self,
+        id: i64,
+        record_id: Option<RecordId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Replaces the reasons of a quarantined line after a failed replay.
     fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()>;
 }
@@ -370,7 +385,10 @@ pub trait Store: Send + Sync {
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything
 /// else is a directory for the embedded SQLite file. Applies pending migrations.
-pub fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<std::sync::Arc<dyn Store>> {
+pub fn open(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
     match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(std::sync::Arc::new(PostgresStore::connect(url)?))

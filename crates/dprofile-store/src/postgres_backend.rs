@@ -18,7 +18,11 @@ use crate::{
     StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
 
 /// Any fixed number: the advisory lock that keeps two processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6470_726f_6669_6c65;
@@ -32,9 +36,8 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let mut client = Client::connect(url, NoTls).map_err(|error| {
-            StoreError::Open(format!("cannot connect to PostgreSQL: {error}"))
-        })?;
+        let mut client = Client::connect(url, NoTls)
+            .map_err(|error| StoreError::Open(format!("cannot connect to PostgreSQL: {error}")))?;
         migrate(&mut client)?;
         Ok(PostgresStore {
             url: url.to_owned(),
@@ -67,7 +70,10 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         )?;
         for (version, name, sql) in MIGRATIONS {
-            let applied = client.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])?;
+            let applied = client.query_opt(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                &[version],
+            )?;
             if applied.is_none() {
                 let mut transaction = client.transaction()?;
                 transaction.batch_execute(sql)?;
@@ -116,7 +122,10 @@ struct PostgresTx<'a, 'b> {
 }
 
 impl WriteTx for PostgresTx<'_, '_> {
-    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>> {
+    fn load_keys(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> StoreResult<HashMap<(String, String), KeyState>> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
         let rows = self.transaction.query(
@@ -135,7 +144,10 @@ impl WriteTx for PostgresTx<'_, '_> {
             .collect())
     }
 
-    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>> {
+    fn load_identifiers(
+        &mut self,
+        keys: &[StrongKey],
+    ) -> StoreResult<HashMap<StrongKey, PersonId>> {
         let kinds: Vec<&str> = keys.iter().map(|key| key.kind.code()).collect();
         let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
         let rows = self.transaction.query(
@@ -190,7 +202,7 @@ impl WriteTx for PostgresTx<'_, '_> {
             return Ok(Vec::new());
         }
         let rows = self.transaction.query(
-            "INSERT INTO persons (created_at) SELECT $1 FROM generate_series(1, $2) RETURNING id",
+            "INSERT INTO persons (created_at) SELECT $1 FROM generate_series(1, $2::bigint) RETURNING id",
             &[&now, &(count as i64)],
         )?;
         let mut ids: Vec<PersonId> = rows.iter().map(|row| row.get(0)).collect();
@@ -203,7 +215,7 @@ impl WriteTx for PostgresTx<'_, '_> {
             return Ok(Vec::new());
         }
         let rows = self.transaction.query(
-            "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)",
+            "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1::bigint)",
             &[&(records.len() as i64)],
         )?;
         let mut ids: Vec<RecordId> = rows.iter().map(|row| row.get(0)).collect();
@@ -260,14 +272,21 @@ impl WriteTx for PostgresTx<'_, '_> {
             return Ok(());
         }
         let sources: Vec<&str> = states.iter().map(|state| state.source.as_str()).collect();
-        let refs: Vec<&str> = states.iter().map(|state| state.source_ref.as_str()).collect();
+        let refs: Vec<&str> = states
+            .iter()
+            .map(|state| state.source_ref.as_str())
+            .collect();
         let persons: Vec<Option<i64>> = states.iter().map(|state| state.person_id).collect();
         let record_ids: Vec<i64> = states.iter().map(|state| state.record_id).collect();
         let revisions: Vec<i32> = states.iter().map(|state| state.revision as i32).collect();
         let actions: Vec<&str> = states.iter().map(|state| state.action.code()).collect();
         let hashes: Vec<&[u8]> = states.iter().map(|state| &state.content_hash[..]).collect();
-        let categories: Vec<Option<&str>> = states.iter().map(|state| state.category.as_deref()).collect();
-        let valid_from: Vec<Option<NaiveDate>> = states.iter().map(|state| state.valid_from).collect();
+        let categories: Vec<Option<&str>> = states
+            .iter()
+            .map(|state| state.category.as_deref())
+            .collect();
+        let valid_from: Vec<Option<NaiveDate>> =
+            states.iter().map(|state| state.valid_from).collect();
         let valid_to: Vec<Option<NaiveDate>> = states.iter().map(|state| state.valid_to).collect();
         self.transaction.execute(
             "INSERT INTO record_keys (source, source_ref, person_id, record_id, revision, action, content_hash,
@@ -317,8 +336,14 @@ impl WriteTx for PostgresTx<'_, '_> {
 
     fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
         let transaction = &mut *self.transaction;
-        transaction.execute("UPDATE record_keys SET person_id = $2 WHERE person_id = $1", &[&from, &into])?;
-        transaction.execute("UPDATE identifiers SET person_id = $2 WHERE person_id = $1", &[&from, &into])?;
+        transaction.execute(
+            "UPDATE record_keys SET person_id = $2 WHERE person_id = $1",
+            &[&from, &into],
+        )?;
+        transaction.execute(
+            "UPDATE identifiers SET person_id = $2 WHERE person_id = $1",
+            &[&from, &into],
+        )?;
         transaction.execute(
             "INSERT INTO name_keys (name_key, birth_year, person_id)
              SELECT name_key, birth_year, $2 FROM name_keys WHERE person_id = $1 ON CONFLICT DO NOTHING",
@@ -396,7 +421,12 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(ids)
     }
 
-    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()> {
+    fn resolve_quarantine(
+        &mut self,
+        id: i64,
+        record_id: Option<RecordId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         self.transaction.execute(
             "UPDATE quarantine SET status = 'replayed', resolved_at = $2, resolved_record_id = $3 WHERE id = $1",
             &[&id, &now, &record_id],
@@ -405,7 +435,8 @@ impl WriteTx for PostgresTx<'_, '_> {
     }
 
     fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()> {
-        let violations: serde_json::Value = serde_json::from_str(violations).unwrap_or(serde_json::Value::Null);
+        let violations: serde_json::Value =
+            serde_json::from_str(violations).unwrap_or(serde_json::Value::Null);
         let hash_owned = blake3::hash(raw).as_bytes().to_vec();
         self.transaction.execute(
             "UPDATE quarantine SET raw = $2, raw_hash = $3, violations = $4 WHERE id = $1",
@@ -415,8 +446,7 @@ impl WriteTx for PostgresTx<'_, '_> {
     }
 }
 
-const QUARANTINE_COLUMNS: &str =
-    "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
+const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
 
 fn quarantine_from_row(row: &Row) -> QuarantineItem {
     QuarantineItem {
@@ -464,7 +494,10 @@ impl Store for PostgresStore {
     fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {
         self.with_client(|client| {
             Ok(client
-                .query_opt("SELECT id, created_at, merged_into FROM persons WHERE id = $1", &[&id])?
+                .query_opt(
+                    "SELECT id, created_at, merged_into FROM persons WHERE id = $1",
+                    &[&id],
+                )?
                 .map(|row| PersonRow {
                     id: row.get(0),
                     created_at: row.get(1),
@@ -510,7 +543,12 @@ impl Store for PostgresStore {
             )?;
             Ok(rows
                 .iter()
-                .filter_map(|row| Some(StrongKey::new(KeyKind::from_code(row.get(0))?, row.get::<_, String>(1))))
+                .filter_map(|row| {
+                    Some(StrongKey::new(
+                        KeyKind::from_code(row.get(0))?,
+                        row.get::<_, String>(1),
+                    ))
+                })
                 .collect())
         })
     }
@@ -577,7 +615,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn quarantine_list(&self, status: Option<QuarantineStatus>, after_id: i64, limit: usize) -> StoreResult<Vec<QuarantineItem>> {
+    fn quarantine_list(
+        &self,
+        status: Option<QuarantineStatus>,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QuarantineItem>> {
         self.with_client(|client| {
             let sql = format!(
                 "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id > $1 AND ($2::text IS NULL OR status = $2) ORDER BY id LIMIT $3"
@@ -591,7 +634,10 @@ impl Store for PostgresStore {
     fn quarantine_get(&self, id: i64) -> StoreResult<Option<QuarantineItem>> {
         self.with_client(|client| {
             let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = $1");
-            Ok(client.query_opt(&sql, &[&id])?.as_ref().map(quarantine_from_row))
+            Ok(client
+                .query_opt(&sql, &[&id])?
+                .as_ref()
+                .map(quarantine_from_row))
         })
     }
 

@@ -17,7 +17,11 @@ use crate::{
     StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
 
 /// The file name of the store inside the data directory.
 pub const DATABASE_FILE: &str = "dprofile.sqlite3";
@@ -33,7 +37,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `dir` and applies pending migrations.
     pub fn open_dir(dir: &Path) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(dir).map_err(|error| {
-            StoreError::Open(format!("cannot create data directory {}: {error}", dir.display()))
+            StoreError::Open(format!(
+                "cannot create data directory {}: {error}",
+                dir.display()
+            ))
         })?;
         SqliteStore::open_file(&dir.join(DATABASE_FILE))
     }
@@ -87,7 +94,11 @@ fn migrate(connection: &Connection) -> StoreResult<()> {
     )?;
     for (version, name, sql) in MIGRATIONS {
         let applied: Option<i64> = connection
-            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |row| row.get(0))
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |row| row.get(0),
+            )
             .optional()?;
         if applied.is_none() {
             let transaction = connection.unchecked_transaction()?;
@@ -135,7 +146,10 @@ struct SqliteTx<'a> {
 }
 
 impl WriteTx for SqliteTx<'_> {
-    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<HashMap<(String, String), KeyState>> {
+    fn load_keys(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> StoreResult<HashMap<(String, String), KeyState>> {
         let mut statement = self.transaction.prepare_cached(
             "SELECT person_id, record_id, revision, action, content_hash, category, valid_from, valid_to
              FROM record_keys WHERE source = ?1 AND source_ref = ?2",
@@ -165,7 +179,10 @@ impl WriteTx for SqliteTx<'_> {
         Ok(found)
     }
 
-    fn load_identifiers(&mut self, keys: &[StrongKey]) -> StoreResult<HashMap<StrongKey, PersonId>> {
+    fn load_identifiers(
+        &mut self,
+        keys: &[StrongKey],
+    ) -> StoreResult<HashMap<StrongKey, PersonId>> {
         let mut statement = self
             .transaction
             .prepare_cached("SELECT person_id FROM identifiers WHERE kind = ?1 AND value = ?2")?;
@@ -192,7 +209,10 @@ impl WriteTx for SqliteTx<'_> {
             "SELECT content_hash FROM records WHERE source = ?1 AND source_ref = ?2 AND revision = ?3 AND action = ?4",
         )?;
         let hash: Option<Vec<u8>> = statement
-            .query_row(params![source, source_ref, revision, action.code()], |row| row.get(0))
+            .query_row(
+                params![source, source_ref, revision, action.code()],
+                |row| row.get(0),
+            )
             .optional()?;
         Ok(hash.map(hash_from))
     }
@@ -310,15 +330,24 @@ impl WriteTx for SqliteTx<'_> {
 
     fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
         let transaction = self.transaction;
-        transaction.execute("UPDATE record_keys SET person_id = ?2 WHERE person_id = ?1", [from, into])?;
-        transaction.execute("UPDATE identifiers SET person_id = ?2 WHERE person_id = ?1", [from, into])?;
+        transaction.execute(
+            "UPDATE record_keys SET person_id = ?2 WHERE person_id = ?1",
+            [from, into],
+        )?;
+        transaction.execute(
+            "UPDATE identifiers SET person_id = ?2 WHERE person_id = ?1",
+            [from, into],
+        )?;
         transaction.execute(
             "INSERT OR IGNORE INTO name_keys (name_key, birth_year, person_id)
              SELECT name_key, birth_year, ?2 FROM name_keys WHERE person_id = ?1",
             [from, into],
         )?;
         transaction.execute("DELETE FROM name_keys WHERE person_id = ?1", [from])?;
-        transaction.execute("UPDATE persons SET merged_into = ?2 WHERE id = ?1 OR merged_into = ?1", [from, into])?;
+        transaction.execute(
+            "UPDATE persons SET merged_into = ?2 WHERE id = ?1 OR merged_into = ?1",
+            [from, into],
+        )?;
         Ok(())
     }
 
@@ -391,7 +420,12 @@ impl WriteTx for SqliteTx<'_> {
         Ok(ids)
     }
 
-    fn resolve_quarantine(&mut self, id: i64, record_id: Option<RecordId>, now: DateTime<Utc>) -> StoreResult<()> {
+    fn resolve_quarantine(
+        &mut self,
+        id: i64,
+        record_id: Option<RecordId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         self.transaction.execute(
             "UPDATE quarantine SET status = 'replayed', resolved_at = ?2, resolved_record_id = ?3 WHERE id = ?1",
             params![id, micros(now), record_id],
@@ -418,14 +452,14 @@ fn quarantine_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineIt
         source_ref: row.get(5)?,
         raw: row.get(6)?,
         violations: violations_json(&row.get::<_, String>(7)?),
-        status: QuarantineStatus::from_code(&row.get::<_, String>(8)?).unwrap_or(QuarantineStatus::Open),
+        status: QuarantineStatus::from_code(&row.get::<_, String>(8)?)
+            .unwrap_or(QuarantineStatus::Open),
         resolved_at: row.get::<_, Option<i64>>(9)?.map(from_micros),
         resolved_record_id: row.get(10)?,
     })
 }
 
-const QUARANTINE_COLUMNS: &str =
-    "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
+const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
 
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -434,7 +468,8 @@ impl Store for SqliteStore {
 
     fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>) -> StoreResult<()> {
         let mut connection = self.writer.lock().map_err(poisoned)?;
-        let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let result = {
             let mut write_tx = SqliteTx {
                 transaction: &transaction,
@@ -501,9 +536,12 @@ impl Store for SqliteStore {
 
     fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>> {
         self.read(|connection| {
-            let mut statement = connection
-                .prepare_cached("SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value")?;
-            let rows = statement.query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let mut statement = connection.prepare_cached(
+                "SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value",
+            )?;
+            let rows = statement.query_map([id], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
             let mut keys = Vec::new();
             for row in rows {
                 let (kind, value) = row?;
@@ -581,8 +619,9 @@ impl Store for SqliteStore {
 
     fn assignments(&self, sink: &mut dyn FnMut(&str, &str, Option<PersonId>)) -> StoreResult<()> {
         self.read(|connection| {
-            let mut statement =
-                connection.prepare("SELECT source, source_ref, person_id FROM record_keys ORDER BY source, source_ref")?;
+            let mut statement = connection.prepare(
+                "SELECT source, source_ref, person_id FROM record_keys ORDER BY source, source_ref",
+            )?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
                 let source: String = row.get(0)?;
@@ -593,7 +632,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn quarantine_list(&self, status: Option<QuarantineStatus>, after_id: i64, limit: usize) -> StoreResult<Vec<QuarantineItem>> {
+    fn quarantine_list(
+        &self,
+        status: Option<QuarantineStatus>,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QuarantineItem>> {
         self.read(|connection| {
             let sql = format!(
                 "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id > ?1 AND (?2 IS NULL OR status = ?2) ORDER BY id LIMIT ?3"
@@ -610,7 +654,9 @@ impl Store for SqliteStore {
     fn quarantine_get(&self, id: i64) -> StoreResult<Option<QuarantineItem>> {
         self.read(|connection| {
             let sql = format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE id = ?1");
-            Ok(connection.query_row(&sql, [id], quarantine_from_row).optional()?)
+            Ok(connection
+                .query_row(&sql, [id], quarantine_from_row)
+                .optional()?)
         })
     }
 

@@ -22,8 +22,14 @@ pub struct TestStore {
 }
 
 enum Cleanup {
-    Directory(#[expect(dead_code, reason = "held only to delete the directory on drop")] tempfile::TempDir),
-    Database { admin_url: String, name: String },
+    Directory(
+        #[expect(dead_code, reason = "held only to delete the directory on drop")]
+        tempfile::TempDir,
+    ),
+    Database {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestStore {
@@ -41,12 +47,15 @@ impl TestStore {
     /// A fresh PostgreSQL database, or `None` (with a loud notice) when no server answers and
     /// `CI` is not set. Under `CI=true` an unreachable server fails the test.
     pub fn postgres() -> Option<TestStore> {
-        let admin_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let admin_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
         let mut admin = match Client::connect(&admin_url, NoTls) {
             Ok(client) => client,
             Err(error) => {
                 if std::env::var("CI").is_ok_and(|value| value == "true" || value == "1") {
-                    panic!("PostgreSQL is required under CI but {admin_url} does not answer: {error}");
+                    panic!(
+                        "PostgreSQL is required under CI but {admin_url} does not answer: {error}"
+                    );
                 }
                 eprintln!(
                     "\n!!! SKIPPING a PostgreSQL test: {admin_url} does not answer ({error}).\n!!! Start PostgreSQL or set DATABASE_URL; under CI=true this fails.\n"
@@ -54,11 +63,7 @@ impl TestStore {
                 return None;
             }
         };
-        let name = format!(
-            "dprofile_test_{}_{}",
-            std::process::id(),
-            rand_suffix()
-        );
+        let name = format!("dprofile_test_{}_{}", std::process::id(), rand_suffix());
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create the test database");

@@ -1,0 +1,527 @@
+//! The ingest pipeline against real stores: every test runs on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use dprofile_pipeline::profile::{ProfileLookup, load_profile};
+use dprofile_pipeline::{
+    FailPoint, FixedClock, IngestOptions, Ingestor, Line, LineResult, Summary,
+};
+use dprofile_store::testing::TestStore;
+use dprofile_store::{Outcome, QuarantineStatus, Store};
+use serde_json::{Value, json};
+
+struct Harness {
+    test_store: TestStore,
+    clock: Arc<FixedClock>,
+    ingestor: Ingestor,
+}
+
+impl Harness {
+    fn new(test_store: TestStore) -> Harness {
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        ));
+        let ingestor = Ingestor::new(test_store.store.clone(), clock.clone());
+        Harness {
+            test_store,
+            clock,
+            ingestor,
+        }
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.test_store.store.as_ref()
+    }
+
+    fn ingest(&self, lines: &[String]) -> Vec<LineResult> {
+        self.ingest_with(lines, &IngestOptions::default())
+            .expect("ingest")
+    }
+
+    fn ingest_with(
+        &self,
+        lines: &[String],
+        options: &IngestOptions,
+    ) -> Result<Vec<LineResult>, dprofile_pipeline::PipelineError> {
+        let text = lines.join("\n");
+        let mut results = Vec::new();
+        self.ingestor
+            .ingest_reader(text.as_bytes(), options, &mut |chunk, _| {
+                results.extend_from_slice(chunk)
+            })?;
+        Ok(results)
+    }
+
+    fn summary(results: &[LineResult]) -> Summary {
+        let mut summary = Summary::default();
+        for result in results {
+            summary.add(result.outcome);
+        }
+        summary
+    }
+
+    fn profile(&self, person: i64) -> dprofile_pipeline::profile::Profile {
+        match load_profile(self.store(), person, None, None).unwrap() {
+            ProfileLookup::Found(profile) => *profile,
+            other => panic!("person {person}: {other:?}"),
+        }
+    }
+}
+
+fn subject(family: &str, birth: &str, passport: Option<&str>, snils: Option<&str>) -> Value {
+    let mut subject = json!({"names": [{"family": family, "given": "Rustam"}], "birth_date": birth, "citizenship": "UZB"});
+    if let Some(number) = passport {
+        subject["documents"] = json!([{"kind": "passport", "country": "UZB", "number": number}]);
+    }
+    if let Some(snils) = snils {
+        subject["identifiers"] = json!({"snils": snils});
+    }
+    subject
+}
+
+fn tax(source_ref: &str, revision: u32, subject: Value, balance: f64) -> String {
+    json!({"source": "fns", "source_ref": source_ref, "revision": revision, "category": "tax_debt",
+           "valid_from": "2026-03-01", "subject": subject,
+           "data": {"balance": balance, "as_of": "2026-03-01"}})
+    .to_string()
+}
+
+fn phone(source_ref: &str, subject: Value, from: &str, to: Option<&str>) -> String {
+    json!({"source": "rossvyaz", "source_ref": source_ref, "category": "phone_number",
+           "valid_from": from, "valid_to": to, "subject": subject,
+           "data": {"number": "+79161234567", "registered_on": from}})
+    .to_string()
+}
+
+// Valid SNILS numbers (check digits hold).
+const SNILS_A: &str = "123-456-789 64";
+const SNILS_B: &str = "112-233-445 95";
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Harness::new(dprofile_store::testing::TestStore::sqlite())); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() {
+                if let Some(store) = dprofile_store::testing::TestStore::postgres() {
+                    super::$name(super::Harness::new(store));
+                }
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    same_batch_twice_is_all_duplicate,
+    malformed_lines_are_quarantined_and_the_rest_accepted,
+    revisions_supersede_and_lower_ones_are_stale,
+    shared_identifiers_link_transitively_in_any_order,
+    conflicting_identifiers_are_flagged_not_merged,
+    as_of_and_valid_at_pick_the_facts_of_that_time,
+    quarantined_line_is_fixed_and_replayed,
+    a_failed_chunk_lands_nothing_and_a_rerun_completes,
+    search_by_document_identifier_and_name,
+);
+
+fn batch() -> Vec<String> {
+    vec![
+        tax(
+            "t-1",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_A)),
+            -1250.0,
+        ),
+        phone(
+            "p-1",
+            subject("Абдуллаев", "1991-07-14", Some("FA 123 4567"), None),
+            "2025-01-10",
+            None,
+        ),
+        tax(
+            "t-2",
+            1,
+            subject("Karimov", "1985", Some("AB7654321"), None),
+            0.0,
+        ),
+    ]
+}
+
+fn same_batch_twice_is_all_duplicate(harness: Harness) {
+    let first = harness.ingest(&batch());
+    assert_eq!(Harness::summary(&first).accepted, 3);
+    // The two records of one passport (spacing differs) are one person; Karimov another.
+    assert_eq!(first[0].person_id, first[1].person_id);
+    assert_ne!(first[0].person_id, first[2].person_id);
+    let before = harness.store().counts().unwrap();
+    harness.clock.advance(Duration::hours(1));
+    let second = harness.ingest(&batch());
+    assert!(
+        second
+            .iter()
+            .all(|result| result.outcome == Outcome::Duplicate),
+        "{second:?}"
+    );
+    assert_eq!(harness.store().counts().unwrap(), before);
+    assert_eq!(second[0].person_id, first[0].person_id);
+}
+
+fn malformed_lines_are_quarantined_and_the_rest_accepted(harness: Harness) {
+    let mut lines = batch();
+    lines.insert(1, "{\"source\": \"fns\", broken".to_owned());
+    lines.insert(
+        2,
+        json!({"source": "fns", "source_ref": "x-1", "category": "horoscope", "data": {}})
+            .to_string(),
+    );
+    lines.insert(3, json!({"source": "fns", "source_ref": "x-2", "category": "tax_debt", "data": {"balance": "lots", "as_of": "2026-03-01"}}).to_string());
+    lines.insert(4, json!({"source_ref": "x-3", "category": "tax_debt", "data": {"balance": 1, "as_of": "2026-03-01"}}).to_string());
+    lines.insert(5, json!({"source": "fns", "source_ref": "x-4", "category": "tax_debt", "subject": {"birth_date": "1991-02-30"}, "data": {"balance": 1, "as_of": "2026-03-01"}}).to_string());
+    let results = harness.ingest(&lines);
+    let summary = Harness::summary(&results);
+    assert_eq!(
+        (summary.accepted, summary.quarantined),
+        (3, 5),
+        "{results:?}"
+    );
+    let rules: Vec<(u64, String, String)> = results
+        .iter()
+        .filter(|result| result.outcome == Outcome::Quarantined)
+        .map(|result| {
+            (
+                result.line,
+                result.errors[0].pointer.clone(),
+                result.errors[0].rule.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            (2, String::new(), "json_syntax".to_owned()),
+            (3, "/category".to_owned(), "unknown_category".to_owned()),
+            (4, "/data/balance".to_owned(), "type".to_owned()),
+            (5, "/source".to_owned(), "required".to_owned()),
+            (
+                6,
+                "/subject/birth_date".to_owned(),
+                "date_impossible".to_owned()
+            ),
+        ]
+    );
+    let open = harness
+        .store()
+        .quarantine_list(Some(QuarantineStatus::Open), 0, 100)
+        .unwrap();
+    assert_eq!(open.len(), 5);
+    assert_eq!(
+        open[0].raw,
+        lines[1].as_bytes(),
+        "the raw line is kept byte for byte"
+    );
+    // A re-run neither accepts twice nor quarantines twice.
+    let again = harness.ingest(&lines);
+    assert_eq!(Harness::summary(&again).duplicate, 3);
+    assert_eq!(
+        harness.store().quarantine_list(None, 0, 100).unwrap().len(),
+        5
+    );
+}
+
+fn revisions_supersede_and_lower_ones_are_stale(harness: Harness) {
+    let person = subject("Abdullaev", "1991-07-14", Some("FA1234567"), None);
+    let first = harness.ingest(&[tax("t-1", 1, person.clone(), -100.0)]);
+    let second = harness.ingest(&[tax("t-1", 3, person.clone(), -50.0)]);
+    assert_eq!(second[0].outcome, Outcome::Superseded);
+    let stale = harness.ingest(&[tax("t-1", 2, person.clone(), -75.0)]);
+    assert_eq!(stale[0].outcome, Outcome::Stale);
+    let conflict = harness.ingest(&[tax("t-1", 3, person.clone(), -1.0)]);
+    assert_eq!(conflict[0].outcome, Outcome::Quarantined);
+    assert_eq!(conflict[0].errors[0].rule, "revision_conflict");
+    let profile = harness.profile(first[0].person_id.unwrap());
+    let facts = &profile.facts["tax_debt"];
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[0].data["balance"], json!(-50.0));
+    assert_eq!(facts[0].cited.revision, 3);
+}
+
+fn shared_identifiers_link_transitively_in_any_order(harness: Harness) {
+    // Passport only, SNILS only, then both: two persons until the third record joins them.
+    let results = harness.ingest(&[
+        tax(
+            "a",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+            1.0,
+        ),
+        tax(
+            "b",
+            1,
+            subject("ABDULLAYEV", "1991-07-14", None, Some(SNILS_A)),
+            2.0,
+        ),
+    ]);
+    let (first, second) = (results[0].person_id.unwrap(), results[1].person_id.unwrap());
+    assert_ne!(first, second);
+    let bridge = harness.ingest(&[tax(
+        "c",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_A)),
+        3.0,
+    )]);
+    let survivor = bridge[0].person_id.unwrap();
+    assert_eq!(survivor, first.min(second));
+    let merged = first.max(second);
+    assert_eq!(
+        harness.store().person(merged).unwrap().unwrap().merged_into,
+        Some(survivor)
+    );
+    let profile = harness.profile(survivor);
+    assert_eq!(profile.facts["tax_debt"].len(), 3);
+    let history = harness.store().person_decisions(survivor).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, "merge");
+    assert_eq!(history[0].other_person_id, Some(merged));
+    // Inside one chunk, in another order, the same grouping comes out.
+    let fresh = harness.ingest(&[
+        tax("d", 1, subject("Karimov", "1980", None, Some(SNILS_B)), 1.0),
+        tax(
+            "e",
+            1,
+            subject("Karimov", "1980", Some("AB0000001"), Some(SNILS_B)),
+            1.0,
+        ),
+        tax(
+            "f",
+            1,
+            subject("Karimov", "1980", Some("AB0000001"), None),
+            1.0,
+        ),
+    ]);
+    assert!(
+        fresh
+            .iter()
+            .all(|result| result.person_id == fresh[0].person_id)
+    );
+}
+
+fn conflicting_identifiers_are_flagged_not_merged(harness: Harness) {
+    let results = harness.ingest(&[
+        tax(
+            "a",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_A)),
+            1.0,
+        ),
+        tax(
+            "b",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FB7654321"), Some(SNILS_B)),
+            2.0,
+        ),
+    ]);
+    let (first, second) = (results[0].person_id.unwrap(), results[1].person_id.unwrap());
+    assert_ne!(first, second);
+    // One record names A's passport and B's SNILS: two persons with two SNILS cannot be one.
+    let clash = harness.ingest(&[tax(
+        "c",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_B)),
+        3.0,
+    )]);
+    assert_eq!(clash[0].outcome, Outcome::Accepted);
+    assert!(
+        harness
+            .store()
+            .person(first)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    assert!(
+        harness
+            .store()
+            .person(second)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    let review = harness.store().review_items("open", 10).unwrap();
+    assert_eq!(review.len(), 1);
+    assert_eq!(review[0].kind, "identifier_conflict");
+    let mut persons = review[0].person_ids.clone();
+    persons.sort();
+    assert_eq!(persons, vec![first, second]);
+}
+
+fn as_of_and_valid_at_pick_the_facts_of_that_time(harness: Harness) {
+    let person = subject("Abdullaev", "1991-07-14", Some("FA1234567"), None);
+    let t0 = harness.clock.now_for_tests();
+    let first = harness.ingest(&[
+        phone("p-1", person.clone(), "2024-01-01", Some("2024-12-31")),
+        phone("p-2", person.clone(), "2025-01-01", None),
+    ]);
+    let id = first[0].person_id.unwrap();
+    harness.clock.advance(Duration::days(10));
+    let t1 = harness.clock.now_for_tests();
+    // p-2 is withdrawn by its source ten days later.
+    let retraction =
+        json!({"source": "rossvyaz", "source_ref": "p-2", "revision": 1, "action": "retract"})
+            .to_string();
+    assert_eq!(harness.ingest(&[retraction])[0].outcome, Outcome::Retracted);
+    let refs = |as_of, valid_at| -> Vec<String> {
+        match load_profile(harness.store(), id, as_of, valid_at).unwrap() {
+            ProfileLookup::Found(profile) => profile
+                .facts
+                .values()
+                .flatten()
+                .map(|fact| fact.cited.source_ref.clone())
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    assert_eq!(refs(None, None), ["p-1"]);
+    assert_eq!(refs(Some(t0), None), ["p-1", "p-2"]);
+    assert_eq!(refs(Some(t1 - Duration::seconds(1)), None), ["p-1", "p-2"]);
+    assert_eq!(refs(Some(t0), day("2024-06-01")), ["p-1"]);
+    assert_eq!(refs(Some(t0), day("2025-06-01")), ["p-2"]);
+    assert_eq!(refs(None, day("2025-06-01")), Vec::<String>::new());
+    // Before the person was known, there was no profile.
+    assert_eq!(
+        load_profile(harness.store(), id, Some(t0 - Duration::days(1)), None).unwrap(),
+        ProfileLookup::NotFound
+    );
+}
+
+fn quarantined_line_is_fixed_and_replayed(harness: Harness) {
+    let bad = json!({"source": "fns", "source_ref": "q-1", "category": "tax_debt",
+                     "subject": {"birth_date": "1991-02-30"}, "data": {"balance": 1, "as_of": "2026-03-01"}}).to_string();
+    let results = harness.ingest(&[bad]);
+    let id = results[0].quarantine_id.unwrap();
+    // Replayed as it is, it fails again and stays open.
+    let again = harness
+        .ingestor
+        .replay_quarantine(id, None, dprofile_domain::ParseMode::Full)
+        .unwrap();
+    assert_eq!(again.outcome, Outcome::Quarantined);
+    let fixed = json!({"source": "fns", "source_ref": "q-1", "category": "tax_debt",
+                       "subject": {"birth_date": "1991-03-02"}, "data": {"balance": 1, "as_of": "2026-03-01"}}).to_string();
+    let replayed = harness
+        .ingestor
+        .replay_quarantine(
+            id,
+            Some(fixed.clone().into_bytes()),
+            dprofile_domain::ParseMode::Full,
+        )
+        .unwrap();
+    assert_eq!(replayed.outcome, Outcome::Accepted);
+    let item = harness.store().quarantine_get(id).unwrap().unwrap();
+    assert_eq!(item.status, QuarantineStatus::Replayed);
+    assert_eq!(item.resolved_record_id, replayed.record_id);
+    assert!(
+        harness
+            .store()
+            .quarantine_list(Some(QuarantineStatus::Open), 0, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn a_failed_chunk_lands_nothing_and_a_rerun_completes(harness: Harness) {
+    let lines: Vec<String> = (0..50)
+        .map(|index| {
+            tax(
+                &format!("t-{index}"),
+                1,
+                subject(
+                    "Karimov",
+                    "1980",
+                    Some(&format!("AB{:07}", index % 20)),
+                    None,
+                ),
+                index as f64,
+            )
+        })
+        .collect();
+    let failing = IngestOptions {
+        chunk_size: 16,
+        failpoint: Some(FailPoint::ErrorAfterLines(40)),
+        ..IngestOptions::default()
+    };
+    assert!(harness.ingest_with(&lines, &failing).is_err());
+    // Two whole chunks (32 lines) landed, the third rolled back.
+    assert_eq!(harness.store().counts().unwrap().record_keys, 32);
+    let rerun = harness
+        .ingest_with(
+            &lines,
+            &IngestOptions {
+                chunk_size: 16,
+                ..IngestOptions::default()
+            },
+        )
+        .unwrap();
+    let summary = Harness::summary(&rerun);
+    assert_eq!((summary.duplicate, summary.accepted), (32, 18));
+    let counts = harness.store().counts().unwrap();
+    assert_eq!(
+        (counts.records, counts.record_keys, counts.persons),
+        (50, 50, 20)
+    );
+}
+
+fn search_by_document_identifier_and_name(harness: Harness) {
+    let results = harness.ingest(&batch());
+    let abdullaev = results[0].person_id.unwrap();
+    let store = harness.store();
+    assert_eq!(
+        store.find_by_identifier(None, "FA1234567").unwrap(),
+        [abdullaev]
+    );
+    assert_eq!(
+        store
+            .find_by_identifier(
+                Some(dprofile_domain::linking::KeyKind::Snils),
+                "12345678964"
+            )
+            .unwrap(),
+        [abdullaev]
+    );
+    let keys = dprofile_domain::linking::query_name_keys("ABDULLAYEV Rustam");
+    assert_eq!(store.find_by_name(&keys, 1991).unwrap(), [abdullaev]);
+    assert!(store.find_by_name(&keys, 1990).unwrap().is_empty());
+}
+
+trait NowForTests {
+    fn now_for_tests(&self) -> chrono::DateTime<Utc>;
+}
+
+impl NowForTests for FixedClock {
+    fn now_for_tests(&self) -> chrono::DateTime<Utc> {
+        dprofile_pipeline::Clock::now(self)
+    }
+}
+
+#[test]
+fn line_numbers_follow_the_input() {
+    let harness = Harness::new(TestStore::sqlite());
+    let text = format!("{}\n\n{}\n", batch()[0], batch()[2]);
+    let mut results = Vec::new();
+    harness
+        .ingestor
+        .ingest_reader(
+            text.as_bytes(),
+            &IngestOptions::default(),
+            &mut |chunk, _| results.extend_from_slice(chunk),
+        )
+        .unwrap();
+    let numbers: Vec<u64> = results.iter().map(|result| result.line).collect();
+    assert_eq!(numbers, [1, 3]);
+    let _ = Line {
+        number: 1,
+        bytes: Vec::new(),
+    };
+}
