@@ -1,0 +1,354 @@
+//! The storage contract: every backend passes the same tests (Quickwit's metastore pattern).
+
+use chrono::{TimeZone, Utc};
+use dprofile_domain::Action;
+use dprofile_domain::linking::{KeyKind, StrongKey};
+use dprofile_store::testing::TestStore;
+use dprofile_store::{
+    IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem, Outcome,
+    QuarantineStatus, Store, StoreError,
+};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn record(source_ref: &str, person: Option<i64>) -> NewRecord {
+    NewRecord {
+        source: "fns".to_owned(),
+        source_ref: source_ref.to_owned(),
+        revision: 1,
+        action: Action::Upsert,
+        category: Some("tax_debt".to_owned()),
+        received_at: now(),
+        observed_at: Some(now()),
+        valid_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+        valid_to: None,
+        content_hash: [7; 32],
+        raw: format!("{{\"source_ref\":\"{source_ref}\"}}").into_bytes(),
+        warnings: None,
+        outcome: Outcome::Accepted,
+        person_id: person,
+    }
+}
+
+fn state(source_ref: &str, person: i64, record_id: i64) -> KeyState {
+    KeyState {
+        source: "fns".to_owned(),
+        source_ref: source_ref.to_owned(),
+        person_id: Some(person),
+        record_id,
+        revision: 1,
+        action: Action::Upsert,
+        content_hash: [7; 32],
+        category: Some("tax_debt".to_owned()),
+        valid_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
+        valid_to: None,
+    }
+}
+
+fn passport(number: &str) -> StrongKey {
+    StrongKey::new(KeyKind::Passport, format!("UZB:{number}"))
+}
+
+/// Writes one person with one record and a passport; returns (person, record).
+fn seed(store: &dyn Store, source_ref: &str, number: &str) -> (i64, i64) {
+    let mut ids = (0, 0);
+    store
+        .write(&mut |tx| {
+            let person = tx.create_persons(1, now())?[0];
+            let record_id = tx.insert_records(&[record(source_ref, Some(person))])?[0];
+            tx.upsert_keys(&[state(source_ref, person, record_id)])?;
+            tx.insert_identifiers(&[IdentifierRow {
+                key: passport(number),
+                person_id: person,
+            }])?;
+            tx.insert_name_keys(&[
+                ("abdulaev".to_owned(), 1991, person),
+                ("rustam".to_owned(), 1991, person),
+            ])?;
+            ids = (person, record_id);
+            Ok(())
+        })
+        .unwrap();
+    ids
+}
+
+fn written_rows_read_back(store: &dyn Store) {
+    let (person, record_id) = seed(store, "r-1", "FA1234567");
+    let versions = store.person_versions(person).unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].record_id, record_id);
+    assert_eq!(versions[0].raw, b"{\"source_ref\":\"r-1\"}");
+    assert_eq!(versions[0].received_at, now());
+    assert_eq!(store.person(person).unwrap().unwrap().created_at, now());
+    store
+        .write(&mut |tx| {
+            let states = tx.load_keys(&[("fns", "r-1"), ("fns", "absent")])?;
+            assert_eq!(states.len(), 1);
+            assert_eq!(
+                states[&("fns".to_owned(), "r-1".to_owned())],
+                state("r-1", person, record_id)
+            );
+            assert_eq!(
+                tx.load_version_hash("fns", "r-1", 1, Action::Upsert)?,
+                Some([7; 32])
+            );
+            assert_eq!(tx.load_version_hash("fns", "r-1", 2, Action::Upsert)?, None);
+            let found = tx.load_identifiers(&[passport("FA1234567"), passport("NOPE")])?;
+            assert_eq!(found.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store.person_identifiers(person).unwrap(),
+        [passport("FA1234567")]
+    );
+    let counts = store.counts().unwrap();
+    assert_eq!(
+        (counts.persons, counts.records, counts.record_keys),
+        (1, 1, 1)
+    );
+}
+
+fn a_failed_write_leaves_nothing(store: &dyn Store) {
+    let result = store.write(&mut |tx| {
+        let person = tx.create_persons(1, now())?[0];
+        tx.insert_records(&[record("r-1", Some(person))])?;
+        Err(StoreError::Aborted("test".to_owned()))
+    });
+    assert!(matches!(result, Err(StoreError::Aborted(_))));
+    assert_eq!(store.counts().unwrap(), Default::default());
+}
+
+fn identifiers_keep_their_first_holder(store: &dyn Store) {
+    let (first, _) = seed(store, "r-1", "FA1234567");
+    store
+        .write(&mut |tx| {
+            let other = tx.create_persons(1, now())?[0];
+            tx.insert_identifiers(&[IdentifierRow {
+                key: passport("FA1234567"),
+                person_id: other,
+            }])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .find_by_identifier(Some(KeyKind::Passport), "FA1234567")
+            .unwrap(),
+        [first]
+    );
+    assert_eq!(
+        store.find_by_identifier(None, "FA1234567").unwrap(),
+        [first]
+    );
+    assert!(
+        store
+            .find_by_identifier(Some(KeyKind::Snils), "FA1234567")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn persons_are_created_in_ascending_order(store: &dyn Store) {
+    store
+        .write(&mut |tx| {
+            let ids = tx.create_persons(5, now())?;
+            assert_eq!(ids.len(), 5);
+            assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+            assert!(tx.create_persons(0, now())?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn merge_moves_everything_and_leaves_a_pointer(store: &dyn Store) {
+    let (first, _) = seed(store, "r-1", "FA1234567");
+    let (second, _) = seed(store, "r-2", "FB7654321");
+    store
+        .write(&mut |tx| {
+            tx.merge_persons(second, first)?;
+            tx.insert_decisions(&[LinkDecision {
+                kind: "merge".to_owned(),
+                person_id: first,
+                other_person_id: Some(second),
+                record_id: None,
+                actor: "test".to_owned(),
+                reason: "same".to_owned(),
+                evidence: serde_json::json!({"why": "test"}),
+                decided_at: now(),
+            }])
+        })
+        .unwrap();
+    assert_eq!(
+        store.person(second).unwrap().unwrap().merged_into,
+        Some(first)
+    );
+    assert_eq!(store.person_versions(first).unwrap().len(), 2);
+    assert!(store.person_versions(second).unwrap().is_empty());
+    assert_eq!(store.person_identifiers(first).unwrap().len(), 2);
+    assert_eq!(
+        store.find_by_name(&["abdulaev".to_owned()], 1991).unwrap(),
+        [first]
+    );
+    let history = store.person_decisions(second).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].evidence, serde_json::json!({"why": "test"}));
+    assert_eq!(store.counts().unwrap().persons, 1);
+}
+
+fn name_search_needs_every_key(store: &dyn Store) {
+    let (person, _) = seed(store, "r-1", "FA1234567");
+    let keys = |words: &[&str]| {
+        words
+            .iter()
+            .map(|word| (*word).to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        store
+            .find_by_name(&keys(&["abdulaev", "rustam"]), 1991)
+            .unwrap(),
+        [person]
+    );
+    assert!(
+        store
+            .find_by_name(&keys(&["abdulaev", "timur"]), 1991)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .find_by_name(&keys(&["abdulaev"]), 1992)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.find_by_name(&[], 1991).unwrap().is_empty());
+}
+
+fn quarantine_keeps_lines_once_and_tracks_replay(store: &dyn Store) {
+    let item = NewQuarantine {
+        received_at: now(),
+        origin: "file.ndjson".to_owned(),
+        line_number: Some(3),
+        source: Some("fns".to_owned()),
+        source_ref: None,
+        raw: b"{broken".to_vec(),
+        violations: r#"[{"pointer":"","rule":"json_syntax","message":"bad"}]"#.to_owned(),
+    };
+    let mut ids = Vec::new();
+    store
+        .write(&mut |tx| {
+            ids = tx.insert_quarantine(&[item.clone(), item.clone()])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ids[0], ids[1], "the same bytes are quarantined once");
+    let listed = store
+        .quarantine_list(Some(QuarantineStatus::Open), 0, 10)
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].raw, b"{broken");
+    assert_eq!(listed[0].violations[0]["rule"], "json_syntax");
+    assert_eq!(listed[0].line_number, Some(3));
+    store
+        .write(&mut |tx| {
+            tx.update_quarantine(
+                ids[0],
+                b"{still broken",
+                r#"[{"pointer":"","rule":"json_syntax","message":"again"}]"#,
+            )?;
+            tx.resolve_quarantine(ids[0], None, now())
+        })
+        .unwrap();
+    let item_after = store.quarantine_get(ids[0]).unwrap().unwrap();
+    assert_eq!(item_after.status, QuarantineStatus::Replayed);
+    assert_eq!(item_after.raw, b"{still broken");
+    assert!(
+        store
+            .quarantine_list(Some(QuarantineStatus::Open), 0, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.quarantine_list(None, 0, 10).unwrap().len(), 1);
+    assert!(store.quarantine_get(9999).unwrap().is_none());
+}
+
+fn review_items_round_trip(store: &dyn Store) {
+    store
+        .write(&mut |tx| {
+            tx.insert_review_items(&[NewReviewItem {
+                kind: "identifier_conflict".to_owned(),
+                person_ids: vec![3, 4],
+                record_id: Some(9),
+                evidence: serde_json::json!({"keys": ["snils:1"]}),
+                created_at: now(),
+            }])
+        })
+        .unwrap();
+    let items = store.review_items("open", 10).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].person_ids, [3, 4]);
+    assert_eq!(items[0].record_id, Some(9));
+    assert_eq!(store.counts().unwrap().review_open, 1);
+}
+
+fn assignments_list_every_key(store: &dyn Store) {
+    let (first, _) = seed(store, "r-1", "FA1234567");
+    let (second, _) = seed(store, "r-2", "FB7654321");
+    let mut rows = Vec::new();
+    store
+        .assignments(&mut |source, source_ref, person| {
+            rows.push((source.to_owned(), source_ref.to_owned(), person))
+        })
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("fns".to_owned(), "r-1".to_owned(), Some(first)),
+            ("fns".to_owned(), "r-2".to_owned(), Some(second))
+        ]
+    );
+    store.ping().unwrap();
+}
+
+macro_rules! contract_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(dprofile_store::testing::TestStore::sqlite().store.as_ref()); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() {
+                if let Some(test_store) = dprofile_store::testing::TestStore::postgres() {
+                    super::$name(test_store.store.as_ref());
+                }
+            })*
+        }
+    };
+}
+
+contract_suite!(
+    written_rows_read_back,
+    a_failed_write_leaves_nothing,
+    identifiers_keep_their_first_holder,
+    persons_are_created_in_ascending_order,
+    merge_moves_everything_and_leaves_a_pointer,
+    name_search_needs_every_key,
+    quarantine_keeps_lines_once_and_tracks_replay,
+    review_items_round_trip,
+    assignments_list_every_key,
+);
+
+#[test]
+fn migrations_are_idempotent() {
+    let directory = tempfile::tempdir().unwrap();
+    drop(dprofile_store::SqliteStore::open_dir(directory.path()).unwrap());
+    let reopened = dprofile_store::SqliteStore::open_dir(directory.path()).unwrap();
+    reopened.ping().unwrap();
+    if let Some(test_store) = TestStore::postgres() {
+        let url = test_store.database_url.clone().unwrap();
+        let again = dprofile_store::PostgresStore::connect(&url).unwrap();
+        again.ping().unwrap();
+    }
+}
