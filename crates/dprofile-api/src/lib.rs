@@ -1,1 +1,181 @@
-//! placeholder
+//! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
+//! person search, the quarantine, review items, health, metrics, and the OpenAPI document with
+//! its Swagger UI.
+//!
+//! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
+//! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
+//! problem ([`problem`]).
+
+pub mod docs;
+mod metrics;
+pub mod problem;
+mod routes;
+pub mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use dprofile_pipeline::Ingestor;
+use dprofile_store::Store;
+use tower_http::trace::TraceLayer;
+
+use crate::metrics::Metrics;
+use crate::problem::ApiError;
+use crate::routes::{persons, quarantine, records, review, system};
+
+/// Limits and sizes of the API, validated by whoever builds it from configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest body of `POST /v1/records` and of a replay, and largest line of a batch: a
+    /// record is a person's facts, not a document store.
+    pub max_record_bytes: u64,
+    /// Largest body of `POST /v1/records/batch`; larger exports go through `dprofile ingest`.
+    pub max_batch_bytes: u64,
+    /// Lines per store transaction in a batch: small enough that the first answers come back
+    /// quickly and a failure re-does little, large enough to amortise commits.
+    pub batch_chunk_lines: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_record_bytes: 1024 * 1024,
+            max_batch_bytes: 256 * 1024 * 1024,
+            batch_chunk_lines: 1000,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ingestor: Ingestor,
+    pub config: ApiConfig,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, ingestor: Ingestor, config: ApiConfig) -> AppState {
+        AppState {
+            store,
+            ingestor,
+            config,
+        }
+    }
+}
+
+/// The handlers' state: the caller's [`AppState`] and this router's own metrics (per router,
+/// not global, so that tests running side by side do not see each other's counts).
+#[derive(Clone)]
+pub(crate) struct ApiContext(Arc<ContextInner>);
+
+pub(crate) struct ContextInner {
+    pub state: AppState,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for ApiContext {
+    type Target = ContextInner;
+    fn deref(&self) -> &ContextInner {
+        &self.0
+    }
+}
+
+/// Runs blocking store or pipeline work off the async workers.
+pub(crate) async fn run_blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await?.map_err(Into::into)
+}
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    let context = ApiContext(Arc::new(ContextInner {
+        state,
+        metrics: Metrics::default(),
+    }));
+    Router::new()
+        .route("/v1/records", post(records::post_record))
+        .route("/v1/records/batch", post(records::post_batch))
+        .route("/v1/persons", get(persons::search))
+        .route("/v1/persons/{id}", get(persons::get_person))
+        .route("/v1/quarantine", get(quarantine::list))
+        .route("/v1/quarantine/{id}", get(quarantine::show))
+        .route("/v1/quarantine/{id}/replay", post(quarantine::replay))
+        .route("/v1/review", get(review::list))
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/assets/{file}", get(docs::asset))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            context.clone(),
+            track_request,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(context)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "serving the dprofile API");
+    }
+    // The PostgreSQL client closes its connections by blocking on a runtime of its own, which
+    // panics on an async worker: the last reference to the store is let go on the blocking
+    // pool instead.
+    let last_reference = state.clone();
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = tokio::task::spawn_blocking(move || drop(last_reference)).await;
+    served
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::NotFound("no such route: see /openapi.json for the routes".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Counts every request by method, route template and status, and times it to the response
+/// head (a streamed batch goes on after that).
+async fn track_request(
+    State(context): State<ApiContext>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    context.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

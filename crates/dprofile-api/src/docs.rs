@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations so that it cannot drift
+//! from the routes, and a Swagger UI page served from vendored assets (no CDN: the registry runs
+//! on networks that reach nothing outside).
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::OpenApi;
+
+use crate::problem::ApiError;
+use crate::routes::{persons, quarantine, records, review, system};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dprofile",
+        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        records::post_record,
+        records::post_batch,
+        persons::search,
+        persons::get_person,
+        quarantine::list,
+        quarantine::show,
+        quarantine::replay,
+        review::list,
+        system::healthz,
+        system::metrics,
+        openapi_json,
+        page,
+    ),
+    components(schemas(crate::wire::BatchSummaryLine, crate::wire::SummaryBody)),
+    tags(
+        (name = "records", description = "Ingest of source records."),
+        (name = "persons", description = "Profiles and person search."),
+        (name = "quarantine", description = "Refused lines, their correction and replay."),
+        (name = "review", description = "Items waiting for a migration officer."),
+        (name = "operations", description = "Health, metrics, documentation."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document of this API.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "This document.", content_type = "application/json"))
+)]
+pub async fn openapi_json() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "the OpenAPI document does not serialise");
+            ApiError::Internal.into_response()
+        }
+    }
+}
+
+const SWAGGER_UI_BUNDLE: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
+const SWAGGER_UI_CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
+const SWAGGER_UI_LICENSE: &[u8] = include_bytes!("../assets/swagger-ui/LICENSE");
+
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>dprofile API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.addEventListener("load", function () {
+      window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+    });
+  </script>
+</body>
+</html>
+"##;
+
+/// The API documentation page (Swagger UI).
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "operations",
+    responses((status = 200, description = "HTML page.", body = String, content_type = "text/html"))
+)]
+pub async fn page() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
+
+/// The vendored Swagger UI files (swagger-ui-dist 5.35.0).
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (bytes, content_type) = match file.as_str() {
+        "swagger-ui-bundle.js" => (SWAGGER_UI_BUNDLE, "text/javascript; charset=utf-8"),
+        "swagger-ui.css" => (SWAGGER_UI_CSS, "text/css; charset=utf-8"),
+        "LICENSE" => (SWAGGER_UI_LICENSE, "text/plain; charset=utf-8"),
+        _ => return ApiError::NotFound(format!("no documentation asset `{file}`")).into_response(),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The files are compiled in: they change only with the binary.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}

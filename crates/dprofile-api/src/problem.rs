@@ -1,0 +1,198 @@
+//! Errors on the wire: every failure answers RFC 9457 `application/problem+json` with a stable
+//! snake_case `code` that clients match on; the `detail` is for humans and never carries SQL,
+//! file paths or other internals (those go to the log).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dprofile_domain::Violation;
+use dprofile_pipeline::PipelineError;
+use dprofile_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::wire::ViolationBody;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Base of the `type` URIs: one page per code. The URI identifies the problem kind; it is
+/// not promised to resolve.
+const PROBLEM_TYPE_BASE: &str = "https://dprofile.example/problems/";
+
+/// An RFC 9457 problem document, with the registry's extension members.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// `https://dprofile.example/problems/<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine code, snake_case: `not_found`, `invalid_query`, `record_rejected`,
+    /// `payload_too_large`, `already_replayed`, `method_not_allowed`, `store_unavailable`,
+    /// `internal`.
+    pub code: String,
+    /// What was wrong, field by field, where that is known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ViolationBody>,
+    /// Where a refused record is kept, to be corrected and replayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_id: Option<i64>,
+}
+
+/// Every way a request can fail, each with its status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    InvalidQuery {
+        detail: String,
+        errors: Vec<Violation>,
+    },
+    #[error("the record was refused and kept in quarantine: `errors` says what to fix")]
+    RecordRejected {
+        quarantine_id: Option<i64>,
+        errors: Vec<Violation>,
+    },
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("quarantine item {0} was already replayed")]
+    AlreadyReplayed(i64),
+    #[error("this route does not accept the method")]
+    MethodNotAllowed,
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    /// The store failed; the cause is logged, not shown.
+    #[error("the store is unavailable")]
+    StoreUnavailable,
+    /// A bug or a failed task; the cause is logged, not shown.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::RecordRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::AlreadyReplayed(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "not_found",
+            ApiError::InvalidQuery { .. } => "invalid_query",
+            ApiError::RecordRejected { .. } => "record_rejected",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::AlreadyReplayed(_) => "already_replayed",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::BodyUnreadable => "body_unreadable",
+            ApiError::StoreUnavailable => "store_unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "not found",
+            ApiError::InvalidQuery { .. } => "invalid query",
+            ApiError::RecordRejected { .. } => "record rejected",
+            ApiError::PayloadTooLarge { .. } => "payload too large",
+            ApiError::AlreadyReplayed(_) => "already replayed",
+            ApiError::MethodNotAllowed => "method not allowed",
+            ApiError::BodyUnreadable => "body unreadable",
+            ApiError::StoreUnavailable => "store unavailable",
+            ApiError::Internal => "internal error",
+        }
+    }
+
+    /// A query parameter that failed its rule.
+    pub fn invalid_parameter(
+        parameter: &str,
+        rule: dprofile_domain::Rule,
+        message: impl Into<String>,
+    ) -> ApiError {
+        let message = message.into();
+        ApiError::InvalidQuery {
+            detail: format!("query parameter `{parameter}`: {message}"),
+            errors: vec![Violation::new(format!("/{parameter}"), rule, message)],
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let code = self.code();
+        let (errors, quarantine_id) = match self {
+            ApiError::InvalidQuery { errors, .. } => (errors.clone(), None),
+            ApiError::RecordRejected {
+                quarantine_id,
+                errors,
+            } => (errors.clone(), *quarantine_id),
+            _ => (Vec::new(), None),
+        };
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_BASE}{code}"),
+            title: self.title().to_owned(),
+            status: self.status().as_u16(),
+            detail: self.to_string(),
+            code: code.to_owned(),
+            errors: errors.into_iter().map(ViolationBody::from).collect(),
+            quarantine_id,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        // The store's message may quote SQL; it stays in the log.
+        tracing::error!(error = %error, "store operation failed");
+        match error {
+            StoreError::Corrupt(_) | StoreError::Aborted(_) => ApiError::Internal,
+            StoreError::Sqlite(_) | StoreError::Postgres(_) | StoreError::Open(_) => {
+                ApiError::StoreUnavailable
+            }
+        }
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(error: PipelineError) -> ApiError {
+        match error {
+            PipelineError::Store(store_error) => ApiError::from(store_error),
+            PipelineError::QuarantineNotFound(id) => {
+                ApiError::NotFound(format!("quarantine item {id} does not exist"))
+            }
+            PipelineError::AlreadyReplayed(id) => ApiError::AlreadyReplayed(id),
+            PipelineError::Read(read_error) => {
+                tracing::error!(error = %read_error, "reading ingest input failed");
+                ApiError::BodyUnreadable
+            }
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(error: tokio::task::JoinError) -> ApiError {
+        tracing::error!(error = %error, "a blocking store task failed");
+        ApiError::Internal
+    }
+}

@@ -1,0 +1,7 @@
+//! The HTTP handlers, one module per resource.
+
+pub mod persons;
+pub mod quarantine;
+pub mod records;
+pub mod review;
+pub mod system;

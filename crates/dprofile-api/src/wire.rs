@@ -1,0 +1,381 @@
+//! The JSON the API serves, apart from the pipeline's and store's own types: these are the
+//! contract (and the OpenAPI schemas), so a change inside the pipeline cannot silently change
+//! the wire. Each type converts from its inner counterpart.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dprofile_domain::Violation;
+use dprofile_pipeline::profile::{Citation, Fact, Profile};
+use dprofile_pipeline::{LineResult, Summary};
+use dprofile_store::{Outcome, QuarantineItem, QuarantineStatus, ReviewItem};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// The path of a person's profile, as search results and redirects give it.
+pub fn person_url(person_id: i64) -> String {
+    format!("/v1/persons/{person_id}")
+}
+
+/// One broken rule in one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ViolationBody {
+    /// RFC 6901 JSON pointer into the record (`/subject/birth_date`), or into the query
+    /// parameters (`/birth_date`); empty for the whole record.
+    pub pointer: String,
+    /// Stable rule code: `required`, `date_format`, `checksum`, `too_large`, …
+    pub rule: String,
+    pub message: String,
+}
+
+impl From<Violation> for ViolationBody {
+    fn from(violation: Violation) -> ViolationBody {
+        ViolationBody {
+            pointer: violation.pointer,
+            rule: violation.rule,
+            message: violation.message,
+        }
+    }
+}
+
+/// What happened to one received record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeBody {
+    Accepted,
+    Duplicate,
+    Superseded,
+    Retracted,
+    Stale,
+    Quarantined,
+}
+
+impl From<Outcome> for OutcomeBody {
+    fn from(outcome: Outcome) -> OutcomeBody {
+        match outcome {
+            Outcome::Accepted => OutcomeBody::Accepted,
+            Outcome::Duplicate => OutcomeBody::Duplicate,
+            Outcome::Superseded => OutcomeBody::Superseded,
+            Outcome::Retracted => OutcomeBody::Retracted,
+            Outcome::Stale => OutcomeBody::Stale,
+            Outcome::Quarantined => OutcomeBody::Quarantined,
+        }
+    }
+}
+
+/// What became of one input line (or the one posted record, line 1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineResultBody {
+    /// 1-based line number in the input.
+    pub line: u64,
+    pub outcome: OutcomeBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<i64>,
+    /// Set when the line is (or was) in quarantine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_id: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ViolationBody>,
+    /// Accepted, but worth a look: unknown fields, failed check digits of optional fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ViolationBody>,
+}
+
+impl From<LineResult> for LineResultBody {
+    fn from(result: LineResult) -> LineResultBody {
+        LineResultBody {
+            line: result.line,
+            outcome: result.outcome.into(),
+            source: result.source,
+            source_ref: result.source_ref,
+            person_id: result.person_id,
+            record_id: result.record_id,
+            quarantine_id: result.quarantine_id,
+            errors: result.errors.into_iter().map(ViolationBody::from).collect(),
+            warnings: result
+                .warnings
+                .into_iter()
+                .map(ViolationBody::from)
+                .collect(),
+        }
+    }
+}
+
+/// Counts of lines per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SummaryBody {
+    pub accepted: u64,
+    pub duplicate: u64,
+    pub superseded: u64,
+    pub retracted: u64,
+    pub stale: u64,
+    pub quarantined: u64,
+}
+
+impl From<Summary> for SummaryBody {
+    fn from(summary: Summary) -> SummaryBody {
+        SummaryBody {
+            accepted: summary.accepted,
+            duplicate: summary.duplicate,
+            superseded: summary.superseded,
+            retracted: summary.retracted,
+            stale: summary.stale,
+            quarantined: summary.quarantined,
+        }
+    }
+}
+
+/// The last line of a batch response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchSummaryLine {
+    pub summary: SummaryBody,
+}
+
+/// Where a fact comes from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CitationBody {
+    pub record_id: i64,
+    pub source: String,
+    pub source_ref: String,
+    pub revision: u32,
+    pub received_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Citation> for CitationBody {
+    fn from(citation: Citation) -> CitationBody {
+        CitationBody {
+            record_id: citation.record_id,
+            source: citation.source,
+            source_ref: citation.source_ref,
+            revision: citation.revision,
+            received_at: citation.received_at,
+            observed_at: citation.observed_at,
+        }
+    }
+}
+
+/// One fact in force, citing its record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FactBody {
+    pub category: String,
+    /// The record's `data`, as received (validated per category).
+    pub data: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<NaiveDate>,
+    pub cited: CitationBody,
+}
+
+impl From<Fact> for FactBody {
+    fn from(fact: Fact) -> FactBody {
+        FactBody {
+            category: fact.category,
+            data: fact.data,
+            valid_from: fact.valid_from,
+            valid_to: fact.valid_to,
+            cited: fact.cited.into(),
+        }
+    }
+}
+
+/// A person's profile: the facts in force per category.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProfileBody {
+    pub person_id: i64,
+    pub created_at: DateTime<Utc>,
+    /// The `as_of` asked for; null means now.
+    pub as_of: Option<DateTime<Utc>>,
+    /// The `valid_at` asked for; null means any date.
+    pub valid_at: Option<NaiveDate>,
+    /// Strong identifiers the person holds (`passport:UZB:FA1234567`).
+    pub identifiers: Vec<String>,
+    /// Every distinct way the sources wrote the person's names, birth date and citizenship.
+    pub identity: Vec<Value>,
+    /// Facts per category code, in order of receipt.
+    pub facts: BTreeMap<String, Vec<FactBody>>,
+}
+
+impl From<Profile> for ProfileBody {
+    fn from(profile: Profile) -> ProfileBody {
+        ProfileBody {
+            person_id: profile.person_id,
+            created_at: profile.created_at,
+            as_of: profile.as_of,
+            valid_at: profile.valid_at,
+            identifiers: profile.identifiers,
+            identity: profile.identity,
+            facts: profile
+                .facts
+                .into_iter()
+                .map(|(category, facts)| {
+                    (category, facts.into_iter().map(FactBody::from).collect())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The body of the redirect from a merged person to the one it was merged into.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MergedBody {
+    pub merged_into: i64,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonLink {
+    pub person_id: i64,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonSearchBody {
+    pub persons: Vec<PersonLink>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineStatusBody {
+    Open,
+    Replayed,
+}
+
+impl From<QuarantineStatus> for QuarantineStatusBody {
+    fn from(status: QuarantineStatus) -> QuarantineStatusBody {
+        match status {
+            QuarantineStatus::Open => QuarantineStatusBody::Open,
+            QuarantineStatus::Replayed => QuarantineStatusBody::Replayed,
+        }
+    }
+}
+
+/// A refused line kept for correction and replay.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuarantineItemBody {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    /// Where the line came from: `api`, `api-batch`, a file name.
+    pub origin: String,
+    pub line_number: Option<u64>,
+    pub source: Option<String>,
+    pub source_ref: Option<String>,
+    pub violations: Vec<ViolationBody>,
+    pub status: QuarantineStatusBody,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_record_id: Option<i64>,
+    /// The line as received, as text (invalid UTF-8 shown as U+FFFD); only on the single-item
+    /// read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+}
+
+impl QuarantineItemBody {
+    pub fn from_item(item: QuarantineItem, with_raw: bool) -> QuarantineItemBody {
+        let violations: Vec<ViolationBody> =
+            serde_json::from_value(item.violations).unwrap_or_default();
+        QuarantineItemBody {
+            id: item.id,
+            received_at: item.received_at,
+            origin: item.origin,
+            line_number: item.line_number,
+            source: item.source,
+            source_ref: item.source_ref,
+            violations,
+            status: item.status.into(),
+            resolved_at: item.resolved_at,
+            resolved_record_id: item.resolved_record_id,
+            raw: with_raw.then(|| String::from_utf8_lossy(&item.raw).into_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuarantineListBody {
+    pub items: Vec<QuarantineItemBody>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
+}
+
+/// Something a migration officer has to look at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewItemBody {
+    pub id: i64,
+    /// `identifier_conflict`, …
+    pub kind: String,
+    pub person_ids: Vec<i64>,
+    pub record_id: Option<i64>,
+    pub evidence: Value,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ReviewItem> for ReviewItemBody {
+    fn from(item: ReviewItem) -> ReviewItemBody {
+        ReviewItemBody {
+            id: item.id,
+            kind: item.kind,
+            person_ids: item.person_ids,
+            record_id: item.record_id,
+            evidence: item.evidence,
+            status: item.status,
+            created_at: item.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewListBody {
+    pub items: Vec<ReviewItemBody>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HealthBody {
+    /// Always `ok` on a 200.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+}
+
+/// The ingest envelope, for the documentation only: the server reads the raw bytes (they are
+/// stored exactly as received) and checks them field by field, so this type never parses.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "source": "fns", "source_ref": "fns-2026-000123", "revision": 1, "action": "upsert",
+    "category": "tax_debt", "observed_at": "2026-03-01T09:00:00Z", "valid_from": "2026-03-01",
+    "subject": {"names": [{"script": "Latn", "family": "ABDULLAYEV", "given": "RUSTAM"}],
+                "birth_date": "1991-07-14", "citizenship": "UZB",
+                "documents": [{"kind": "passport", "country": "UZB", "number": "FA1234567"}],
+                "identifiers": {"snils": "112-233-445 95"}},
+    "data": {"balance": -1250.00, "as_of": "2026-03-01"}
+}))]
+pub struct EnvelopeDoc {
+    /// The sending agency's id (`fns`, `border`, …).
+    pub source: String,
+    /// The record's id at its source; with `source` the record's key.
+    pub source_ref: String,
+    /// Defaults to 1; a higher one supersedes.
+    pub revision: Option<u32>,
+    /// `upsert` (default) or `retract`.
+    pub action: Option<String>,
+    /// A record category code; required for an upsert.
+    pub category: Option<String>,
+    pub observed_at: Option<DateTime<Utc>>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    /// Who the record is about: names, birth date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`), sex,
+    /// citizenship, documents, identifiers.
+    pub subject: Value,
+    /// Category-specific payload, validated per category.
+    pub data: Value,
+}

@@ -1,0 +1,834 @@
+//! The HTTP API as a client sees it: the real router on a real port, a fresh store per test,
+//! and user-level verbs (post a record, post a batch, read a person, search).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use dprofile_api::{ApiConfig, AppState};
+use dprofile_pipeline::{FixedClock, Ingestor};
+use dprofile_store::testing::TestStore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Where every test's clock starts: records are received at fixed, known instants.
+fn start_instant() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+        .map(|instant| instant.with_timezone(&Utc))
+        .expect("a valid instant")
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The API on 127.0.0.1 with its own store, served from a thread with its own runtime: the
+/// PostgreSQL client blocks on a runtime of its own, which must not be nested in the test's.
+struct TestApp {
+    base_url: String,
+    client: reqwest::Client,
+    clock: Arc<FixedClock>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestApp {
+    async fn sqlite() -> TestApp {
+        TestApp::start(Backend::Sqlite, ApiConfig::default())
+            .await
+            .expect("SQLite always starts")
+    }
+
+    async fn sqlite_with(config: ApiConfig) -> TestApp {
+        TestApp::start(Backend::Sqlite, config)
+            .await
+            .expect("SQLite always starts")
+    }
+
+    /// `None` when no PostgreSQL server answers (and `CI` is not set).
+    async fn postgres() -> Option<TestApp> {
+        TestApp::start(Backend::Postgres, ApiConfig::default()).await
+    }
+
+    async fn on(backend: Backend) -> Option<TestApp> {
+        TestApp::start(backend, ApiConfig::default()).await
+    }
+
+    async fn start(backend: Backend, config: ApiConfig) -> Option<TestApp> {
+        let clock = Arc::new(FixedClock::new(start_instant()));
+        let (address_sender, address_receiver) =
+            tokio::sync::oneshot::channel::<Option<SocketAddr>>();
+        let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+        let server_clock = clock.clone();
+        let server_thread = std::thread::spawn(move || {
+            let test_store = match backend {
+                Backend::Sqlite => TestStore::sqlite(),
+                Backend::Postgres => match TestStore::postgres() {
+                    Some(store) => store,
+                    None => {
+                        let _ = address_sender.send(None);
+                        return;
+                    }
+                },
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a server runtime");
+            let store = test_store.store.clone();
+            let ingestor = Ingestor::new(store.clone(), server_clock);
+            let state = AppState::new(store, ingestor, config);
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a free port");
+                let address = listener.local_addr().expect("a bound address");
+                let _ = address_sender.send(Some(address));
+                let shutdown = async move {
+                    let _ = shutdown_receiver.await;
+                };
+                dprofile_api::serve(listener, state, shutdown)
+                    .await
+                    .expect("the server runs");
+            });
+            drop(runtime);
+            drop(test_store);
+        });
+        let address = address_receiver.await.expect("the server thread started")?;
+        Some(TestApp {
+            base_url: format!("http://{address}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            clock,
+            shutdown: Some(shutdown_sender),
+            server_thread: Some(server_thread),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    async fn post_record(&self, record: &Value) -> reqwest::Response {
+        self.post_record_bytes(record.to_string().into_bytes())
+            .await
+    }
+
+    async fn post_record_bytes(&self, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/records"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Posts an NDJSON batch; the status and every answer line.
+    async fn post_batch(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Vec<Value>) {
+        let response = self
+            .client
+            .post(self.url("/v1/records/batch"))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        if status != StatusCode::OK {
+            return (
+                status,
+                vec![serde_json::from_str(&text).expect("a problem document")],
+            );
+        }
+        let lines = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every answer line is JSON"))
+            .collect();
+        (status, lines)
+    }
+
+    async fn get_person(&self, person_id: i64, query: &str) -> reqwest::Response {
+        self.get(&format!("/v1/persons/{person_id}{query}")).await
+    }
+
+    /// The person ids a search finds.
+    async fn search(&self, query: &[(&str, &str)]) -> Vec<i64> {
+        let response = self.search_response(query).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("JSON");
+        body["persons"]
+            .as_array()
+            .expect("a persons array")
+            .iter()
+            .map(|person| {
+                assert_eq!(
+                    person["url"],
+                    format!("/v1/persons/{}", person["person_id"])
+                );
+                person["person_id"].as_i64().expect("an id")
+            })
+            .collect()
+    }
+
+    async fn search_response(&self, query: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .get(self.url("/v1/persons"))
+            .query(query)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    async fn replay(&self, quarantine_id: i64, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/v1/quarantine/{quarantine_id}/replay")))
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.server_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn abdullayev(source_ref: &str) -> Value {
+    json!({
+        "source": "fns", "source_ref": source_ref, "revision": 1, "action": "upsert",
+        "category": "tax_debt", "observed_at": "2026-03-01T09:00:00Z",
+        "valid_from": "2026-03-01", "valid_to": null,
+        "subject": {
+            "names": [{"script": "Cyrl", "family": "Абдуллаев", "given": "Рустам", "patronymic": "Шухратович"},
+                      {"script": "Latn", "family": "ABDULLAYEV", "given": "RUSTAM"}],
+            "birth_date": "1991-07-14", "sex": "M", "citizenship": "UZB",
+            "documents": [{"kind": "passport", "country": "UZB", "number": "FA1234567"}],
+            "identifiers": {"snils": "123-456-789 64"}},
+        "data": {"balance": -1250.00, "as_of": "2026-03-01"}
+    })
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "a problem document"
+    );
+    let problem = json_of(response).await;
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["status"], status.as_u16());
+    assert_eq!(
+        problem["type"],
+        format!("https://dprofile.example/problems/{code}")
+    );
+    assert!(
+        problem["title"].is_string() && problem["detail"].is_string(),
+        "{problem}"
+    );
+    problem
+}
+
+async fn check_record_found_by_document_snils_and_name(app: &TestApp) {
+    let response = app.post_record(&abdullayev("fns-1")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    let result = json_of(response).await;
+    assert_eq!(result["outcome"], "accepted");
+    assert_eq!(result["line"], 1);
+    let person_id = result["person_id"].as_i64().expect("a person");
+    assert_eq!(location, format!("/v1/persons/{person_id}"));
+
+    assert_eq!(
+        app.search(&[("document", "fa 123-4567")]).await,
+        [person_id]
+    );
+    assert_eq!(
+        app.search(&[("identifier", "snils:123-456-789 64")]).await,
+        [person_id]
+    );
+    assert_eq!(
+        app.search(&[("identifier", "12345678964")]).await,
+        [person_id]
+    );
+    assert_eq!(
+        app.search(&[("name", "Abdullaev Rustam"), ("birth_date", "1991")])
+            .await,
+        [person_id]
+    );
+    assert_eq!(
+        app.search(&[("name", "АБДУЛЛАЕВ"), ("birth_date", "1991-07-14")])
+            .await,
+        [person_id]
+    );
+    assert!(
+        app.search(&[("name", "Abdullaev"), ("birth_date", "1991-08")])
+            .await
+            .is_empty()
+    );
+    assert!(app.search(&[("document", "ZZ0000000")]).await.is_empty());
+
+    let profile = json_of(app.get_person(person_id, "").await).await;
+    assert_eq!(profile["person_id"], person_id);
+    assert_eq!(profile["facts"]["tax_debt"][0]["data"]["balance"], -1250.0);
+    assert_eq!(
+        profile["facts"]["tax_debt"][0]["cited"]["source_ref"],
+        "fns-1"
+    );
+
+    // The same record again changes nothing.
+    let again = app.post_record(&abdullayev("fns-1")).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(json_of(again).await["outcome"], "duplicate");
+}
+
+#[tokio::test]
+async fn a_posted_record_is_found_by_document_snils_and_name() {
+    check_record_found_by_document_snils_and_name(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_posted_record_is_found_by_document_snils_and_name_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    check_record_found_by_document_snils_and_name(&app).await;
+}
+
+#[tokio::test]
+async fn a_name_search_without_birth_date_is_refused() {
+    let app = TestApp::sqlite().await;
+    let problem = assert_problem(
+        app.search_response(&[("name", "Abdullaev")]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/birth_date");
+    assert_eq!(problem["errors"][0]["rule"], "required");
+    for query in [
+        vec![],
+        vec![("document", "FA1"), ("name", "X")],
+        vec![("identifier", "snils:123")],
+        vec![("identifier", "phone:123")],
+        vec![("name", "Abdullaev"), ("birth_date", "July 1991")],
+    ] {
+        assert_problem(
+            app.search_response(&query).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+    }
+}
+
+async fn check_batch(backend: Backend) {
+    let Some(app) = TestApp::on(backend).await else {
+        return;
+    };
+    let mut second = abdullayev("fns-2");
+    second["subject"]["documents"][0]["number"] = json!("FB7654321");
+    second["subject"]["identifiers"] = json!({});
+    let batch = format!("{}\n{{not json\n\n{}\n", abdullayev("fns-1"), second);
+
+    let (status, lines) = app.post_batch(batch.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["outcome"], "accepted");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["outcome"], "quarantined");
+    assert_eq!(lines[1]["errors"][0]["rule"], "json_syntax");
+    assert!(lines[1]["quarantine_id"].is_i64());
+    // The blank line 3 is skipped but counted.
+    assert_eq!(lines[2]["line"], 4);
+    assert_eq!(lines[2]["outcome"], "accepted");
+    assert_eq!(
+        lines[3],
+        json!({"summary": {"accepted": 2, "duplicate": 0, "superseded": 0, "retracted": 0, "stale": 0, "quarantined": 1}})
+    );
+
+    let (status, lines) = app.post_batch(batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        lines[3],
+        json!({"summary": {"accepted": 0, "duplicate": 2, "superseded": 0, "retracted": 0, "stale": 0, "quarantined": 1}})
+    );
+    // The malformed line is not quarantined twice.
+    let open = json_of(app.get("/v1/quarantine?status=open").await).await;
+    assert_eq!(open["items"].as_array().map(Vec::len), Some(1), "{open}");
+}
+
+#[tokio::test]
+async fn a_batch_answers_per_line_and_a_summary_and_again_all_duplicate() {
+    check_batch(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_batch_answers_per_line_and_a_summary_and_again_all_duplicate_on_postgres() {
+    check_batch(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_chunk_streams_every_line() {
+    let app = TestApp::sqlite_with(ApiConfig {
+        batch_chunk_lines: 7,
+        ..ApiConfig::default()
+    })
+    .await;
+    let batch: String = (1..=30)
+        .map(|index| format!("{}\n", abdullayev(&format!("fns-{index}"))))
+        .collect();
+    // Sent in pieces, as a client streaming its export would.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = batch
+        .as_bytes()
+        .chunks(333)
+        .map(|piece| Ok(piece.to_vec()))
+        .collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(pieces));
+    let (status, lines) = app.post_batch(body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lines.len(), 31);
+    let numbers: Vec<i64> = lines[..30]
+        .iter()
+        .map(|line| line["line"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(numbers, (1..=30).collect::<Vec<i64>>());
+    assert_eq!(lines[30]["summary"]["accepted"], 30);
+}
+
+#[tokio::test]
+async fn a_refused_record_answers_422_with_pointer_rule_and_quarantine_id() {
+    let app = TestApp::sqlite().await;
+    let mut record = abdullayev("fns-bad");
+    record["subject"]["birth_date"] = json!("1991-02-30");
+    let problem = assert_problem(
+        app.post_record(&record).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "record_rejected",
+    )
+    .await;
+    assert!(problem["quarantine_id"].is_i64(), "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/subject/birth_date");
+    assert_eq!(problem["errors"][0]["rule"], "date_impossible");
+}
+
+#[tokio::test]
+async fn oversized_bodies_answer_413_and_an_oversized_batch_line_is_quarantined() {
+    let app = TestApp::sqlite_with(ApiConfig {
+        max_record_bytes: 4096,
+        max_batch_bytes: 64 * 1024,
+        ..ApiConfig::default()
+    })
+    .await;
+    let mut huge = abdullayev("fns-huge");
+    huge["data"]["tax_office"] = json!("x".repeat(8000));
+    assert_problem(
+        app.post_record(&huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+
+    let batch = format!("{}\n{}\n", huge, abdullayev("fns-small"));
+    let (status, lines) = app.post_batch(batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lines[0]["outcome"], "quarantined");
+    assert_eq!(lines[0]["errors"][0]["rule"], "too_large");
+    assert_eq!(lines[1]["outcome"], "accepted");
+    assert_eq!(lines[2]["summary"]["quarantined"], 1);
+
+    let too_long: String = (0..200)
+        .map(|index| format!("{}\n", abdullayev(&format!("r-{index}"))))
+        .collect();
+    assert!(too_long.len() > 64 * 1024);
+    let (status, lines) = app.post_batch(too_long.clone()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(lines[0]["code"], "payload_too_large");
+
+    // Without a declared length the limit is found while streaming: the answer has begun,
+    // so it ends with an error line instead of the summary.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = too_long
+        .as_bytes()
+        .chunks(8192)
+        .map(|piece| Ok(piece.to_vec()))
+        .collect();
+    let (status, lines) = app
+        .post_batch(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            pieces,
+        )))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let last = lines.last().expect("an error line");
+    assert_eq!(last["error"]["code"], "payload_too_large", "{last}");
+    assert!(lines.iter().all(|line| line.get("summary").is_none()));
+}
+
+#[tokio::test]
+async fn quarantine_is_listed_shown_and_replayed_with_a_corrected_body() {
+    let app = TestApp::sqlite().await;
+    let mut record = abdullayev("fns-7");
+    record["observed_at"] = json!("yesterday");
+    let problem = json_of(app.post_record(&record).await).await;
+    let quarantine_id = problem["quarantine_id"].as_i64().expect("a quarantine id");
+
+    let list = json_of(app.get("/v1/quarantine?status=open&limit=10").await).await;
+    assert_eq!(list["items"][0]["id"], quarantine_id);
+    assert_eq!(list["items"][0]["status"], "open");
+    assert!(list["items"][0].get("raw").is_none());
+
+    let item = json_of(app.get(&format!("/v1/quarantine/{quarantine_id}")).await).await;
+    assert_eq!(item["violations"][0]["pointer"], "/observed_at");
+    assert_eq!(item["raw"], record.to_string());
+
+    // Replayed as it is, it is still refused.
+    let still = app.replay(quarantine_id, Vec::new()).await;
+    assert_problem(still, StatusCode::UNPROCESSABLE_ENTITY, "record_rejected").await;
+
+    record["observed_at"] = json!("2026-03-01T09:00:00Z");
+    let replayed = app
+        .replay(quarantine_id, record.to_string().into_bytes())
+        .await;
+    assert_eq!(replayed.status(), StatusCode::OK);
+    let result = json_of(replayed).await;
+    assert_eq!(result["outcome"], "accepted");
+    assert_eq!(result["quarantine_id"], quarantine_id);
+
+    let item = json_of(app.get(&format!("/v1/quarantine/{quarantine_id}")).await).await;
+    assert_eq!(item["status"], "replayed");
+    assert_eq!(item["resolved_record_id"], result["record_id"]);
+    assert_problem(
+        app.replay(quarantine_id, Vec::new()).await,
+        StatusCode::CONFLICT,
+        "already_replayed",
+    )
+    .await;
+    assert_problem(
+        app.replay(999_999, Vec::new()).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/quarantine/999999").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/quarantine?status=closed").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    let replayed_list = json_of(app.get("/v1/quarantine?status=replayed").await).await;
+    assert_eq!(replayed_list["items"][0]["id"], quarantine_id);
+}
+
+#[tokio::test]
+async fn the_profile_answers_as_of_a_time_and_valid_at_a_date() {
+    let app = TestApp::sqlite().await;
+    let mut first = abdullayev("fns-1");
+    first["valid_to"] = json!("2026-06-30");
+    let person_id = json_of(app.post_record(&first).await).await["person_id"]
+        .as_i64()
+        .expect("a person");
+
+    app.clock.advance(Duration::hours(2));
+    let mut second = abdullayev("fns-1");
+    second["revision"] = json!(2);
+    second["data"]["balance"] = json!(0);
+    assert_eq!(
+        json_of(app.post_record(&second).await).await["outcome"],
+        "superseded"
+    );
+
+    let now = json_of(app.get_person(person_id, "").await).await;
+    assert_eq!(now["facts"]["tax_debt"][0]["data"]["balance"], 0);
+    assert_eq!(now["facts"]["tax_debt"][0]["cited"]["revision"], 2);
+
+    let then = json_of(
+        app.get_person(person_id, "?as_of=2026-03-01T11:00:00Z")
+            .await,
+    )
+    .await;
+    assert_eq!(then["facts"]["tax_debt"][0]["data"]["balance"], -1250.0);
+    assert_eq!(then["as_of"], "2026-03-01T11:00:00Z");
+
+    let before = app
+        .get_person(person_id, "?as_of=2026-03-01T09:00:00Z")
+        .await;
+    assert_problem(before, StatusCode::NOT_FOUND, "not_found").await;
+
+    // The first revision held until 30 June; the second has no end.
+    let valid_then = json_of(
+        app.get_person(person_id, "?as_of=2026-03-01T11:00:00Z&valid_at=2026-07-01")
+            .await,
+    )
+    .await;
+    assert!(
+        valid_then["facts"]
+            .as_object()
+            .is_some_and(|facts| facts.is_empty()),
+        "{valid_then}"
+    );
+    let valid_before = json_of(app.get_person(person_id, "?valid_at=2026-02-01").await).await;
+    assert!(
+        valid_before["facts"]
+            .as_object()
+            .is_some_and(|facts| facts.is_empty())
+    );
+
+    let problem = assert_problem(
+        app.get_person(person_id, "?as_of=yesterday").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/as_of");
+    assert_problem(
+        app.get_person(person_id, "?valid_at=2026-13-01").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        app.get_person(404_404, "").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/persons/not-a-number").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_merged_person_redirects_to_the_survivor() {
+    let app = TestApp::sqlite().await;
+    let mut by_passport = abdullayev("fns-1");
+    by_passport["subject"]["identifiers"] = json!({});
+    let mut by_snils = abdullayev("sfr-1");
+    by_snils["source"] = json!("sfr");
+    by_snils["subject"]["documents"] = json!([]);
+    let first = json_of(app.post_record(&by_passport).await).await["person_id"].as_i64();
+    let second = json_of(app.post_record(&by_snils).await).await["person_id"].as_i64();
+    assert_ne!(first, second);
+    // A record carrying both identifiers shows they are one person.
+    let both = json_of(app.post_record(&abdullayev("mvd-1")).await).await;
+    let survivor = both["person_id"].as_i64().expect("a person");
+    let merged = [first, second]
+        .into_iter()
+        .flatten()
+        .find(|person| *person != survivor)
+        .expect("one of the two was merged");
+
+    let response = app.get_person(merged, "?valid_at=2026-03-01").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/v1/persons/{survivor}?valid_at=2026-03-01").as_str()
+    );
+    assert_eq!(json_of(response).await["merged_into"], survivor);
+    let profile = json_of(app.get_person(survivor, "").await).await;
+    assert_eq!(
+        profile["facts"]["tax_debt"].as_array().map(Vec::len),
+        Some(3),
+        "{profile}"
+    );
+}
+
+#[tokio::test]
+async fn review_lists_identifier_conflicts() {
+    let app = TestApp::sqlite().await;
+    assert_eq!(
+        json_of(app.get("/v1/review").await).await,
+        json!({"items": []})
+    );
+    app.post_record(&abdullayev("fns-1")).await;
+    // The same passport with another SNILS: two persons' identifiers in one record.
+    let mut conflicting = abdullayev("fns-2");
+    conflicting["subject"]["identifiers"] = json!({"snils": "112-233-445 95"});
+    assert_eq!(
+        app.post_record(&conflicting).await.status(),
+        StatusCode::CREATED
+    );
+    let review = json_of(app.get("/v1/review").await).await;
+    assert_eq!(
+        review["items"][0]["kind"], "identifier_conflict",
+        "{review}"
+    );
+    assert_eq!(review["items"][0]["status"], "open");
+}
+
+#[tokio::test]
+async fn health_metrics_and_unknown_routes() {
+    let app = TestApp::sqlite().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(
+        json_of(health).await,
+        json!({"status": "ok", "backend": "sqlite"})
+    );
+
+    app.post_record(&abdullayev("fns-1")).await;
+    app.post_record(&json!({"source": "fns"})).await;
+    app.get_person(1, "").await;
+    assert_problem(
+        app.get("/v2/nothing").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let wrong_method = app
+        .client
+        .delete(app.url("/v1/records"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|value| value.starts_with("text/plain"))
+    );
+    let text = metrics.text().await.expect("text");
+    for expected in [
+        r#"dprofile_http_requests_total{method="POST",route="/v1/records",status="201"} 1"#,
+        r#"dprofile_http_requests_total{method="POST",route="/v1/records",status="422"} 1"#,
+        r#"dprofile_http_requests_total{method="GET",route="/v1/persons/{id}",status="200"} 1"#,
+        r#"dprofile_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"dprofile_http_request_duration_seconds_bucket{method="POST",route="/v1/records",le="+Inf"} 2"#,
+        r#"dprofile_http_request_duration_seconds_count{method="GET",route="/healthz"} 1"#,
+        r#"dprofile_ingest_records_total{outcome="accepted"} 1"#,
+        r#"dprofile_ingest_records_total{outcome="quarantined"} 1"#,
+        "dprofile_store_up 1",
+        "dprofile_persons 1",
+        "dprofile_quarantine_open 1",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = TestApp::sqlite().await;
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let document = json_of(response).await;
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|version| version.starts_with("3.1"))
+    );
+    let paths = document["paths"].as_object().expect("paths");
+    let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "/docs",
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+            "/v1/persons",
+            "/v1/persons/{id}",
+            "/v1/quarantine",
+            "/v1/quarantine/{id}",
+            "/v1/quarantine/{id}/replay",
+            "/v1/records",
+            "/v1/records/batch",
+            "/v1/review",
+        ]
+    );
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas");
+    for schema in [
+        "LineResultBody",
+        "SummaryBody",
+        "ProfileBody",
+        "Problem",
+        "BatchSummaryLine",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+}
+
+#[tokio::test]
+async fn the_docs_page_and_its_vendored_assets_are_served() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/docs").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|value| value.starts_with("text/html"))
+    );
+    let html = page.text().await.expect("text");
+    assert!(html.contains("/openapi.json") && html.contains("/docs/assets/swagger-ui-bundle.js"));
+    assert!(
+        !html.contains("//cdn") && !html.contains("https://"),
+        "no outside assets"
+    );
+    for (asset, content_type) in [
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("LICENSE", "text/plain"),
+    ] {
+        let response = app.get(&format!("/docs/assets/{asset}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|value| value.starts_with(content_type))
+        );
+        assert!(!response.bytes().await.expect("bytes").is_empty());
+    }
+    assert_problem(
+        app.get("/docs/assets/nothing.js").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
