@@ -41,7 +41,12 @@ enum BenchCommand {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        BenchCommand::Ingest { file, dprofile, database_url, sqlite_only } => bench_ingest(&file, &dprofile, &database_url, sqlite_only),
+        BenchCommand::Ingest {
+            file,
+            dprofile,
+            database_url,
+            sqlite_only,
+        } => bench_ingest(&file, &dprofile, &database_url, sqlite_only),
     }
 }
 
@@ -61,36 +66,75 @@ impl Measurement {
 
 fn count_lines(file: &Path) -> anyhow::Result<u64> {
     let reader = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
-    Ok(reader.split(b'\n').filter(|line| line.as_ref().is_ok_and(|line| !line.is_empty())).count() as u64)
+    Ok(reader
+        .split(b'\n')
+        .filter(|line| line.as_ref().is_ok_and(|line| !line.is_empty()))
+        .count() as u64)
 }
 
-fn bench_ingest(file: &Path, dprofile: &Path, database_url: &str, sqlite_only: bool) -> anyhow::Result<()> {
+fn bench_ingest(
+    file: &Path,
+    dprofile: &Path,
+    database_url: &str,
+    sqlite_only: bool,
+) -> anyhow::Result<()> {
     if !dprofile.exists() {
-        bail!("{} does not exist: build it with `cargo build --release -p dprofile`", dprofile.display());
+        bail!(
+            "{} does not exist: build it with `cargo build --release -p dprofile`",
+            dprofile.display()
+        );
     }
     let records = count_lines(file)?;
-    println!("file: {} ({records} lines, {:.0} MiB)", file.display(), std::fs::metadata(file)?.len() as f64 / 1048576.0);
-    println!("machine: {} cores, {}", std::thread::available_parallelism().map_or(0, |cores| cores.get()), cpu_model());
+    println!(
+        "file: {} ({records} lines, {:.0} MiB)",
+        file.display(),
+        std::fs::metadata(file)?.len() as f64 / 1048576.0
+    );
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |cores| cores.get()),
+        cpu_model()
+    );
     let mut rows = Vec::new();
 
     let directory = tempfile::tempdir()?;
-    rows.push(sqlite_minimal_loop(file, &directory.path().join("baseline.sqlite3"), records)?);
+    rows.push(sqlite_minimal_loop(
+        file,
+        &directory.path().join("baseline.sqlite3"),
+        records,
+    )?);
     let data_dir = directory.path().join("dprofile-data");
-    rows.push(run_dprofile(dprofile, file, &["--data-dir", data_dir.to_str().unwrap_or_default()], "dprofile ingest, SQLite", records)?);
+    rows.push(run_dprofile(
+        dprofile,
+        file,
+        &["--data-dir", data_dir.to_str().unwrap_or_default()],
+        "dprofile ingest, SQLite",
+        records,
+    )?);
 
     if !sqlite_only {
-        let mut admin = postgres::Client::connect(database_url, postgres::NoTls)
-            .with_context(|| format!("PostgreSQL at {database_url} does not answer (use --sqlite-only to skip)"))?;
+        let mut admin =
+            postgres::Client::connect(database_url, postgres::NoTls).with_context(|| {
+                format!("PostgreSQL at {database_url} does not answer (use --sqlite-only to skip)")
+            })?;
         let suffix = std::process::id();
         let baseline_db = format!("dprofile_bench_baseline_{suffix}");
         let ours_db = format!("dprofile_bench_ingest_{suffix}");
         for name in [&baseline_db, &ours_db] {
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))?;
+            admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+            ))?;
         }
         let baseline_url = dprofile_store::testing::replace_database(database_url, &baseline_db);
         let ours_url = dprofile_store::testing::replace_database(database_url, &ours_db);
         rows.push(postgres_minimal_loop(file, &baseline_url, records)?);
-        rows.push(run_dprofile(dprofile, file, &["--database-url", &ours_url], "dprofile ingest, PostgreSQL", records)?);
+        rows.push(run_dprofile(
+            dprofile,
+            file,
+            &["--database-url", &ours_url],
+            "dprofile ingest, PostgreSQL",
+            records,
+        )?);
         for name in [&baseline_db, &ours_db] {
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         }
@@ -109,7 +153,8 @@ fn bench_ingest(file: &Path, dprofile: &Path, database_url: &str, sqlite_only: b
                 row.seconds,
                 row.rate(),
                 100.0 * row.rate() / limit,
-                row.peak_rss_mib.map_or("-".to_owned(), |mib| format!("{mib:.0} MiB"))
+                row.peak_rss_mib
+                    .map_or("-".to_owned(), |mib| format!("{mib:.0} MiB"))
             );
         }
     }
@@ -141,7 +186,10 @@ struct LineKey {
     category: Option<String>,
 }
 
-fn read_keys(file: &Path, mut each: impl FnMut(LineKey, &[u8]) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn read_keys(
+    file: &Path,
+    mut each: impl FnMut(LineKey, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let reader = BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
     for line in reader.split(b'\n') {
         let line = line?;
@@ -211,7 +259,16 @@ fn postgres_minimal_loop(file: &Path, url: &str, records: u64) -> anyhow::Result
     let sink = transaction.copy_in(
         "COPY records (source, source_ref, revision, action, category, content_hash, raw, outcome) FROM STDIN (FORMAT binary)",
     )?;
-    let types = [Type::TEXT, Type::TEXT, Type::INT4, Type::TEXT, Type::TEXT, Type::BYTEA, Type::BYTEA, Type::TEXT];
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT4,
+        Type::TEXT,
+        Type::TEXT,
+        Type::BYTEA,
+        Type::BYTEA,
+        Type::TEXT,
+    ];
     let mut writer = BinaryCopyInWriter::new(sink, &types);
     let hash: &[u8] = &[0u8; 32];
     // The file holds a few resent versions; COPY cannot skip them, so keep the first.
@@ -219,8 +276,22 @@ fn postgres_minimal_loop(file: &Path, url: &str, records: u64) -> anyhow::Result
     read_keys(file, |key, line| {
         let revision = key.revision.unwrap_or(1) as i32;
         let action = key.action.unwrap_or_else(|| "upsert".to_owned());
-        if seen.insert((key.source.clone(), key.source_ref.clone(), revision, action.clone())) {
-            writer.write(&[&key.source, &key.source_ref, &revision, &action, &key.category, &hash, &line, &"accepted"])?;
+        if seen.insert((
+            key.source.clone(),
+            key.source_ref.clone(),
+            revision,
+            action.clone(),
+        )) {
+            writer.write(&[
+                &key.source,
+                &key.source_ref,
+                &revision,
+                &action,
+                &key.category,
+                &hash,
+                &line,
+                &"accepted",
+            ])?;
         }
         Ok(())
     })?;
@@ -235,7 +306,13 @@ fn postgres_minimal_loop(file: &Path, url: &str, records: u64) -> anyhow::Result
 }
 
 /// Runs `dprofile ingest FILE` and measures its wall time and peak RSS (VmHWM, polled).
-fn run_dprofile(dprofile: &Path, file: &Path, store_args: &[&str], name: &str, records: u64) -> anyhow::Result<Measurement> {
+fn run_dprofile(
+    dprofile: &Path,
+    file: &Path,
+    store_args: &[&str],
+    name: &str,
+    records: u64,
+) -> anyhow::Result<Measurement> {
     let started = Instant::now();
     let mut child = Command::new(dprofile)
         .args(store_args)
@@ -252,7 +329,11 @@ fn run_dprofile(dprofile: &Path, file: &Path, store_args: &[&str], name: &str, r
         if let Ok(text) = std::fs::read_to_string(&status_path)
             && let Some(line) = text.lines().find(|line| line.starts_with("VmHWM:"))
         {
-            let kib: u64 = line.split_whitespace().nth(1).and_then(|value| value.parse().ok()).unwrap_or(0);
+            let kib: u64 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0);
             peak_kib = peak_kib.max(kib);
         }
         if let Some(status) = child.try_wait()? {

@@ -191,7 +191,7 @@ impl ChunkLinker {
             _ => {
                 matched.sort_by_key(|slot| self.preference(*slot));
                 let mut target = matched[0];
-                for candidate in matched[1..].iter().copied().collect::<Vec<_>>() {
+                for &candidate in &matched[1..] {
                     let target_root = self.root(target);
                     let target_keys = self.unique_keys_of(tx, target_root)?;
                     let candidate_keys = self.unique_keys_of(tx, candidate)?;

@@ -1,1 +1,77 @@
-fn main() {}
+//! `dprofile`: the registry's one binary. Each subcommand is a thin layer over the library
+//! crates: parse arguments, open the store, call the library, print.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dprofile",
+    version,
+    about = "Digital profiles of foreign citizens: ingest, link, serve"
+)]
+struct Cli {
+    /// Directory of the embedded store (SQLite).
+    #[arg(
+        long,
+        global = true,
+        env = "DPROFILE_DATA_DIR",
+        default_value = "./dprofile-data"
+    )]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); when given, used instead of the embedded store.
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API and pages.
+    Serve(commands::serve::ServeArgs),
+    /// Import NDJSON files of records (`-` reads standard input).
+    Ingest(commands::ingest::IngestArgs),
+    /// Link the records of one NDJSON file in a fresh temporary store and write who is who.
+    Resolve(commands::resolve::ResolveArgs),
+    /// Look at and replay refused lines.
+    #[command(subcommand)]
+    Quarantine(commands::quarantine::QuarantineCommand),
+    /// Create or upgrade the store's schema.
+    Migrate,
+    /// Write a synthetic multi-agency population with ground truth.
+    Synth(commands::synth::SynthArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DPROFILE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store_location = commands::StoreLocation {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+    };
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(&store_location, args),
+        Command::Ingest(args) => commands::ingest::run(&store_location, args),
+        Command::Resolve(args) => commands::resolve::run(args),
+        Command::Quarantine(command) => commands::quarantine::run(&store_location, command),
+        Command::Migrate => commands::migrate(&store_location),
+        Command::Synth(args) => commands::synth::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
