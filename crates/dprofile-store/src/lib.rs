@@ -22,6 +22,8 @@ pub use sqlite_backend::SqliteStore;
 
 pub type PersonId = i64;
 pub type RecordId = i64;
+/// A `(source, source_ref)` key, as an integer.
+pub type KeyId = i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,6 +98,8 @@ impl Outcome {
 /// The state of one `(source, source_ref)` key: the version in force and its person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyState {
+    /// `None` for a key not stored yet.
+    pub key_id: Option<KeyId>,
     pub source: String,
     pub source_ref: String,
     /// `None` for a retraction of a key never received.
@@ -103,15 +107,16 @@ pub struct KeyState {
     pub record_id: RecordId,
     pub revision: u32,
     pub action: Action,
+    /// The content hash of the version in force.
     pub content_hash: [u8; 32],
-    pub category: Option<String>,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_to: Option<NaiveDate>,
 }
 
 /// One received version, as it is written.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
+    /// Reserved with [`WriteTx::reserve_record_ids`].
+    pub id: RecordId,
+    pub key_id: KeyId,
     pub source: String,
     pub source_ref: String,
     pub revision: u32,
@@ -315,8 +320,7 @@ pub trait WriteTx {
     /// The content hash of one stored version, if that exact version was received before.
     fn load_version_hash(
         &mut self,
-        source: &str,
-        source_ref: &str,
+        key_id: KeyId,
         revision: u32,
         action: Action,
     ) -> StoreResult<Option<[u8; 32]>>;
@@ -324,10 +328,13 @@ pub trait WriteTx {
     fn identifiers_of(&mut self, persons: &[PersonId]) -> StoreResult<Vec<IdentifierRow>>;
     /// Creates `count` persons and returns their ids in ascending order.
     fn create_persons(&mut self, count: usize, now: DateTime<Utc>) -> StoreResult<Vec<PersonId>>;
-    /// Appends versions; returns their ids in the same order.
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>>;
-    /// Inserts or replaces the state of keys.
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()>;
+    /// Reserves ids for `count` new versions, ascending; versions are then written with them.
+    fn reserve_record_ids(&mut self, count: usize) -> StoreResult<Vec<RecordId>>;
+    /// Appends versions (with reserved ids).
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()>;
+    /// Inserts new keys (`key_id` `None`) and updates stored ones; returns every key's id, in
+    /// order. At most one state per key.
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>>;
     /// Records that persons hold identifiers (an identifier already held is left as it is).
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()>;
     /// Indexes persons by name key and birth year (0 when unknown) for search.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -13,7 +13,7 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
+    Backend, IdentifierRow, KeyId, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
     Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
     StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
@@ -104,17 +104,34 @@ fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
 
 fn key_state_from_row(row: &Row) -> KeyState {
     KeyState {
-        source: row.get(0),
-        source_ref: row.get(1),
-        person_id: row.get(2),
-        record_id: row.get(3),
-        revision: row.get::<_, i32>(4) as u32,
-        action: action_from(row.get(5)),
-        content_hash: hash_from(row.get(6)),
-        category: row.get(7),
-        valid_from: row.get(8),
-        valid_to: row.get(9),
+        key_id: Some(row.get(0)),
+        source: row.get(1),
+        source_ref: row.get(2),
+        person_id: row.get(3),
+        record_id: row.get(4),
+        revision: row.get::<_, i32>(5) as u32,
+        action: action_from(row.get(6)),
+        content_hash: hash_from(row.get(7)),
     }
+}
+
+/// Takes `count` values of a table's id sequence, ascending.
+fn next_ids(
+    transaction: &mut postgres::Transaction<'_>,
+    table: &str,
+    column: &str,
+    count: usize,
+) -> StoreResult<Vec<i64>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = transaction.query(
+        "SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3::bigint)",
+        &[&table, &column, &(count as i64)],
+    )?;
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 struct PostgresTx<'a, 'b> {
@@ -129,10 +146,11 @@ impl WriteTx for PostgresTx<'_, '_> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
         let rows = self.transaction.query(
-            "SELECT k.source, k.source_ref, k.person_id, k.record_id, k.revision, k.action, k.content_hash,
-                    k.category, k.valid_from, k.valid_to
-             FROM record_keys k JOIN unnest($1::text[], $2::text[]) AS wanted (source, source_ref)
-               ON k.source = wanted.source AND k.source_ref = wanted.source_ref",
+            "SELECT k.key_id, k.source, k.source_ref, k.person_id, k.record_id, k.revision, k.action, r.content_hash
+             FROM record_keys k
+             JOIN unnest($1::text[], $2::text[]) AS wanted (source, source_ref)
+               ON k.source = wanted.source AND k.source_ref = wanted.source_ref
+             JOIN records r ON r.id = k.record_id",
             &[&sources, &refs],
         )?;
         Ok(rows
@@ -167,15 +185,14 @@ impl WriteTx for PostgresTx<'_, '_> {
 
     fn load_version_hash(
         &mut self,
-        source: &str,
-        source_ref: &str,
+        key_id: KeyId,
         revision: u32,
         action: Action,
     ) -> StoreResult<Option<[u8; 32]>> {
         let revision = revision as i32;
         let row = self.transaction.query_opt(
-            "SELECT content_hash FROM records WHERE source = $1 AND source_ref = $2 AND revision = $3 AND action = $4",
-            &[&source, &source_ref, &revision, &action.code()],
+            "SELECT content_hash FROM records WHERE key_id = $1 AND revision = $2 AND action = $3",
+            &[&key_id, &revision, &action.code()],
         )?;
         Ok(row.map(|row| hash_from(row.get(0))))
     }
@@ -210,21 +227,20 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(ids)
     }
 
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>> {
+    fn reserve_record_ids(&mut self, count: usize) -> StoreResult<Vec<RecordId>> {
+        next_ids(self.transaction, "records", "id", count)
+    }
+
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()> {
         if records.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let rows = self.transaction.query(
-            "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1::bigint)",
-            &[&(records.len() as i64)],
-        )?;
-        let mut ids: Vec<RecordId> = rows.iter().map(|row| row.get(0)).collect();
-        ids.sort_unstable();
         let sink = self.transaction.copy_in(
-            "COPY records (id, source, source_ref, revision, action, category, received_at, observed_at,
+            "COPY records (id, key_id, source, source_ref, revision, action, category, received_at, observed_at,
                  valid_from, valid_to, content_hash, raw, warnings, outcome, person_id) FROM STDIN (FORMAT binary)",
         )?;
         let types = [
+            Type::INT8,
             Type::INT8,
             Type::TEXT,
             Type::TEXT,
@@ -242,11 +258,12 @@ impl WriteTx for PostgresTx<'_, '_> {
             Type::INT8,
         ];
         let mut writer = BinaryCopyInWriter::new(sink, &types);
-        for (record, id) in records.iter().zip(&ids) {
+        for record in records {
             let revision = record.revision as i32;
             let content_hash: &[u8] = &record.content_hash;
             writer.write(&[
-                id,
+                &record.id,
+                &record.key_id,
                 &record.source,
                 &record.source_ref,
                 &revision,
@@ -264,42 +281,58 @@ impl WriteTx for PostgresTx<'_, '_> {
             ])?;
         }
         writer.finish()?;
-        Ok(ids)
+        Ok(())
     }
 
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()> {
-        if states.is_empty() {
-            return Ok(());
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>> {
+        let new_count = states.iter().filter(|state| state.key_id.is_none()).count();
+        let mut fresh_ids =
+            next_ids(self.transaction, "record_keys", "key_id", new_count)?.into_iter();
+        let mut ids = Vec::with_capacity(states.len());
+        let (mut inserted, mut updated): (Vec<(KeyId, &KeyState)>, Vec<(KeyId, &KeyState)>) =
+            (Vec::new(), Vec::new());
+        for state in states {
+            match state.key_id {
+                Some(key_id) => {
+                    ids.push(key_id);
+                    updated.push((key_id, state));
+                }
+                None => {
+                    let key_id = fresh_ids.next().ok_or_else(|| {
+                        StoreError::Corrupt("the key id sequence returned too few ids".to_owned())
+                    })?;
+                    ids.push(key_id);
+                    inserted.push((key_id, state));
+                }
+            }
         }
-        let sources: Vec<&str> = states.iter().map(|state| state.source.as_str()).collect();
-        let refs: Vec<&str> = states
-            .iter()
-            .map(|state| state.source_ref.as_str())
-            .collect();
-        let persons: Vec<Option<i64>> = states.iter().map(|state| state.person_id).collect();
-        let record_ids: Vec<i64> = states.iter().map(|state| state.record_id).collect();
-        let revisions: Vec<i32> = states.iter().map(|state| state.revision as i32).collect();
-        let actions: Vec<&str> = states.iter().map(|state| state.action.code()).collect();
-        let hashes: Vec<&[u8]> = states.iter().map(|state| &state.content_hash[..]).collect();
-        let categories: Vec<Option<&str>> = states
-            .iter()
-            .map(|state| state.category.as_deref())
-            .collect();
-        let valid_from: Vec<Option<NaiveDate>> =
-            states.iter().map(|state| state.valid_from).collect();
-        let valid_to: Vec<Option<NaiveDate>> = states.iter().map(|state| state.valid_to).collect();
-        self.transaction.execute(
-            "INSERT INTO record_keys (source, source_ref, person_id, record_id, revision, action, content_hash,
-                 category, valid_from, valid_to)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::text[],
-                 $7::bytea[], $8::text[], $9::date[], $10::date[])
-             ON CONFLICT (source, source_ref) DO UPDATE SET person_id = excluded.person_id,
-                 record_id = excluded.record_id, revision = excluded.revision, action = excluded.action,
-                 content_hash = excluded.content_hash, category = excluded.category,
-                 valid_from = excluded.valid_from, valid_to = excluded.valid_to",
-            &[&sources, &refs, &persons, &record_ids, &revisions, &actions, &hashes, &categories, &valid_from, &valid_to],
-        )?;
-        Ok(())
+        for (rows, sql) in [
+            (
+                &inserted,
+                "INSERT INTO record_keys (key_id, source, source_ref, person_id, record_id, revision, action)
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int4[], $7::text[])",
+            ),
+            (
+                &updated,
+                "UPDATE record_keys k SET person_id = u.person_id, record_id = u.record_id, revision = u.revision, action = u.action
+                 FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int4[], $7::text[])
+                      AS u (key_id, source, source_ref, person_id, record_id, revision, action)
+                 WHERE k.key_id = u.key_id",
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let key_ids: Vec<i64> = rows.iter().map(|(key_id, _)| *key_id).collect();
+            let sources: Vec<&str> = rows.iter().map(|(_, state)| state.source.as_str()).collect();
+            let refs: Vec<&str> = rows.iter().map(|(_, state)| state.source_ref.as_str()).collect();
+            let persons: Vec<Option<i64>> = rows.iter().map(|(_, state)| state.person_id).collect();
+            let record_ids: Vec<i64> = rows.iter().map(|(_, state)| state.record_id).collect();
+            let revisions: Vec<i32> = rows.iter().map(|(_, state)| state.revision as i32).collect();
+            let actions: Vec<&str> = rows.iter().map(|(_, state)| state.action.code()).collect();
+            self.transaction.execute(sql, &[&key_ids, &sources, &refs, &persons, &record_ids, &revisions, &actions])?;
+        }
+        Ok(ids)
     }
 
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()> {
@@ -511,7 +544,7 @@ impl Store for PostgresStore {
             let rows = client.query(
                 "SELECT r.id, r.source, r.source_ref, r.revision, r.action, r.category, r.received_at,
                         r.observed_at, r.valid_from, r.valid_to, r.outcome, r.raw
-                 FROM record_keys k JOIN records r ON r.source = k.source AND r.source_ref = k.source_ref
+                 FROM record_keys k JOIN records r ON r.key_id = k.key_id
                  WHERE k.person_id = $1 ORDER BY r.id",
                 &[&id],
             )?;

@@ -12,7 +12,7 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Backend, IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
+    Backend, IdentifierRow, KeyId, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
     Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
     StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
@@ -31,6 +31,66 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     // Idle reader connections; a read takes one or opens a new one, then gives it back.
     readers: Mutex<Vec<Connection>>,
+    checkpointer: Checkpointer,
+}
+
+/// Copies committed WAL frames back into the database on a thread of its own, so that the
+/// writer (the ingest bottleneck) never stops for a checkpoint; on a two-core machine the copy
+/// runs beside the writer.
+struct Checkpointer {
+    // Capacity one: wake-ups coalesce while a checkpoint runs. `None` once shut down.
+    wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> StoreResult<Checkpointer> {
+        let connection = open_connection(path)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(%error, "background checkpoint failed; the next commit retries");
+                    }
+                }
+            })
+            .map_err(|error| StoreError::Open(format!("cannot start the checkpoint thread: {error}")))?;
+        Ok(Checkpointer {
+            wake: Mutex::new(Some(wake)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn nudge(&self) {
+        if let Ok(wake) = self.wake.lock()
+            && let Some(wake) = wake.as_ref()
+        {
+            let _ = wake.try_send(());
+        }
+    }
+
+    fn stop(&self) {
+        if let Ok(mut wake) = self.wake.lock() {
+            wake.take();
+        }
+        if let Ok(mut thread) = self.thread.lock()
+            && let Some(thread) = thread.take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpointer.stop();
+        // Leave a small WAL behind: fold what is left into the database file.
+        if let Ok(writer) = self.writer.lock() {
+            let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
 }
 
 impl SqliteStore {
@@ -47,11 +107,17 @@ impl SqliteStore {
 
     pub fn open_file(path: &Path) -> StoreResult<SqliteStore> {
         let writer = open_connection(path)?;
+        // The writer walks every index on every chunk: a 256 MiB cache keeps them in memory
+        // well past a million records; readers need far less.
+        writer.pragma_update(None, "cache_size", -262_144)?;
+        // Commits never checkpoint; the checkpoint thread does, beside the writer.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&writer)?;
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            checkpointer: Checkpointer::start(path)?,
         })
     }
 
@@ -151,24 +217,23 @@ impl WriteTx for SqliteTx<'_> {
         keys: &[(&str, &str)],
     ) -> StoreResult<HashMap<(String, String), KeyState>> {
         let mut statement = self.transaction.prepare_cached(
-            "SELECT person_id, record_id, revision, action, content_hash, category, valid_from, valid_to
-             FROM record_keys WHERE source = ?1 AND source_ref = ?2",
+            "SELECT k.key_id, k.person_id, k.record_id, k.revision, k.action, r.content_hash
+             FROM record_keys k JOIN records r ON r.id = k.record_id
+             WHERE k.source = ?1 AND k.source_ref = ?2",
         )?;
         let mut found = HashMap::new();
         for (source, source_ref) in keys {
             let state = statement
                 .query_row(params![source, source_ref], |row| {
                     Ok(KeyState {
+                        key_id: row.get(0)?,
                         source: (*source).to_owned(),
                         source_ref: (*source_ref).to_owned(),
-                        person_id: row.get(0)?,
-                        record_id: row.get(1)?,
-                        revision: row.get(2)?,
-                        action: action_from(&row.get::<_, String>(3)?),
-                        content_hash: hash_from(row.get(4)?),
-                        category: row.get(5)?,
-                        valid_from: parse_date(row.get(6)?),
-                        valid_to: parse_date(row.get(7)?),
+                        person_id: row.get(1)?,
+                        record_id: row.get(2)?,
+                        revision: row.get(3)?,
+                        action: action_from(&row.get::<_, String>(4)?),
+                        content_hash: hash_from(row.get(5)?),
                     })
                 })
                 .optional()?;
@@ -200,19 +265,15 @@ impl WriteTx for SqliteTx<'_> {
 
     fn load_version_hash(
         &mut self,
-        source: &str,
-        source_ref: &str,
+        key_id: KeyId,
         revision: u32,
         action: Action,
     ) -> StoreResult<Option<[u8; 32]>> {
         let mut statement = self.transaction.prepare_cached(
-            "SELECT content_hash FROM records WHERE source = ?1 AND source_ref = ?2 AND revision = ?3 AND action = ?4",
+            "SELECT content_hash FROM records WHERE key_id = ?1 AND revision = ?2 AND action = ?3",
         )?;
         let hash: Option<Vec<u8>> = statement
-            .query_row(
-                params![source, source_ref, revision, action.code()],
-                |row| row.get(0),
-            )
+            .query_row(params![key_id, revision, action.code()], |row| row.get(0))
             .optional()?;
         Ok(hash.map(hash_from))
     }
@@ -251,15 +312,27 @@ impl WriteTx for SqliteTx<'_> {
         Ok(ids)
     }
 
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<Vec<RecordId>> {
+    fn reserve_record_ids(&mut self, count: usize) -> StoreResult<Vec<RecordId>> {
+        // The writer holds SQLite's write lock for the whole transaction: nobody else can take
+        // these ids before they are inserted.
+        let highest: i64 =
+            self.transaction
+                .query_row("SELECT COALESCE(max(id), 0) FROM records", [], |row| {
+                    row.get(0)
+                })?;
+        Ok((1..=count as i64).map(|offset| highest + offset).collect())
+    }
+
+    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()> {
         let mut statement = self.transaction.prepare_cached(
-            "INSERT INTO records (source, source_ref, revision, action, category, received_at, observed_at,
+            "INSERT INTO records (id, key_id, source, source_ref, revision, action, category, received_at, observed_at,
                  valid_from, valid_to, content_hash, raw, warnings, outcome, person_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
-        let mut ids = Vec::with_capacity(records.len());
         for record in records {
             statement.execute(params![
+                record.id,
+                record.key_id,
                 record.source,
                 record.source_ref,
                 record.revision,
@@ -275,32 +348,45 @@ impl WriteTx for SqliteTx<'_> {
                 record.outcome.code(),
                 record.person_id,
             ])?;
-            ids.push(self.transaction.last_insert_rowid());
-        }
-        Ok(ids)
-    }
-
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<()> {
-        let mut statement = self.transaction.prepare_cached(
-            "INSERT OR REPLACE INTO record_keys (source, source_ref, person_id, record_id, revision, action,
-                 content_hash, category, valid_from, valid_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for state in states {
-            statement.execute(params![
-                state.source,
-                state.source_ref,
-                state.person_id,
-                state.record_id,
-                state.revision,
-                state.action.code(),
-                &state.content_hash[..],
-                state.category,
-                date_text(state.valid_from),
-                date_text(state.valid_to),
-            ])?;
         }
         Ok(())
+    }
+
+    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>> {
+        let mut insert = self.transaction.prepare_cached(
+            "INSERT INTO record_keys (source, source_ref, person_id, record_id, revision, action)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut update = self.transaction.prepare_cached(
+            "UPDATE record_keys SET person_id = ?2, record_id = ?3, revision = ?4, action = ?5 WHERE key_id = ?1",
+        )?;
+        let mut ids = Vec::with_capacity(states.len());
+        for state in states {
+            match state.key_id {
+                Some(key_id) => {
+                    update.execute(params![
+                        key_id,
+                        state.person_id,
+                        state.record_id,
+                        state.revision,
+                        state.action.code()
+                    ])?;
+                    ids.push(key_id);
+                }
+                None => {
+                    insert.execute(params![
+                        state.source,
+                        state.source_ref,
+                        state.person_id,
+                        state.record_id,
+                        state.revision,
+                        state.action.code(),
+                    ])?;
+                    ids.push(self.transaction.last_insert_rowid());
+                }
+            }
+        }
+        Ok(ids)
     }
 
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()> {
@@ -479,6 +565,7 @@ impl Store for SqliteStore {
         match result {
             Ok(()) => {
                 transaction.commit()?;
+                self.checkpointer.nudge();
                 Ok(())
             }
             Err(error) => {
@@ -511,7 +598,7 @@ impl Store for SqliteStore {
             let mut statement = connection.prepare_cached(
                 "SELECT r.id, r.source, r.source_ref, r.revision, r.action, r.category, r.received_at,
                         r.observed_at, r.valid_from, r.valid_to, r.outcome, r.raw
-                 FROM record_keys k JOIN records r ON r.source = k.source AND r.source_ref = k.source_ref
+                 FROM record_keys k JOIN records r ON r.key_id = k.key_id
                  WHERE k.person_id = ?1 ORDER BY r.id",
             )?;
             let rows = statement.query_map([id], |row| {

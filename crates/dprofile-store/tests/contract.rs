@@ -13,8 +13,10 @@ fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
 }
 
-fn record(source_ref: &str, person: Option<i64>) -> NewRecord {
+fn record(id: i64, key_id: i64, source_ref: &str, person: Option<i64>) -> NewRecord {
     NewRecord {
+        id,
+        key_id,
         source: "fns".to_owned(),
         source_ref: source_ref.to_owned(),
         revision: 1,
@@ -32,8 +34,9 @@ fn record(source_ref: &str, person: Option<i64>) -> NewRecord {
     }
 }
 
-fn state(source_ref: &str, person: i64, record_id: i64) -> KeyState {
+fn state(key_id: Option<i64>, source_ref: &str, person: i64, record_id: i64) -> KeyState {
     KeyState {
+        key_id,
         source: "fns".to_owned(),
         source_ref: source_ref.to_owned(),
         person_id: Some(person),
@@ -41,9 +44,6 @@ fn state(source_ref: &str, person: i64, record_id: i64) -> KeyState {
         revision: 1,
         action: Action::Upsert,
         content_hash: [7; 32],
-        category: Some("tax_debt".to_owned()),
-        valid_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
-        valid_to: None,
     }
 }
 
@@ -57,8 +57,9 @@ fn seed(store: &dyn Store, source_ref: &str, number: &str) -> (i64, i64) {
     store
         .write(&mut |tx| {
             let person = tx.create_persons(1, now())?[0];
-            let record_id = tx.insert_records(&[record(source_ref, Some(person))])?[0];
-            tx.upsert_keys(&[state(source_ref, person, record_id)])?;
+            let record_id = tx.reserve_record_ids(1)?[0];
+            let key_id = tx.upsert_keys(&[state(None, source_ref, person, record_id)])?[0];
+            tx.insert_records(&[record(record_id, key_id, source_ref, Some(person))])?;
             tx.insert_identifiers(&[IdentifierRow {
                 key: passport(number),
                 person_id: person,
@@ -86,15 +87,16 @@ fn written_rows_read_back(store: &dyn Store) {
         .write(&mut |tx| {
             let states = tx.load_keys(&[("fns", "r-1"), ("fns", "absent")])?;
             assert_eq!(states.len(), 1);
+            let loaded = &states[&("fns".to_owned(), "r-1".to_owned())];
+            let key_id = loaded.key_id.expect("a stored key has an id");
+            assert_eq!(loaded, &state(Some(key_id), "r-1", person, record_id));
             assert_eq!(
-                states[&("fns".to_owned(), "r-1".to_owned())],
-                state("r-1", person, record_id)
-            );
-            assert_eq!(
-                tx.load_version_hash("fns", "r-1", 1, Action::Upsert)?,
+                tx.load_version_hash(key_id, 1, Action::Upsert)?,
                 Some([7; 32])
             );
-            assert_eq!(tx.load_version_hash("fns", "r-1", 2, Action::Upsert)?, None);
+            assert_eq!(tx.load_version_hash(key_id, 2, Action::Upsert)?, None);
+            // Reserved ids continue after the stored ones.
+            assert!(tx.reserve_record_ids(2)?.iter().all(|id| *id > record_id));
             let found = tx.load_identifiers(&[passport("FA1234567"), passport("NOPE")])?;
             assert_eq!(found.len(), 1);
             Ok(())
@@ -114,7 +116,9 @@ fn written_rows_read_back(store: &dyn Store) {
 fn a_failed_write_leaves_nothing(store: &dyn Store) {
     let result = store.write(&mut |tx| {
         let person = tx.create_persons(1, now())?[0];
-        tx.insert_records(&[record("r-1", Some(person))])?;
+        let id = tx.reserve_record_ids(1)?[0];
+        let key_id = tx.upsert_keys(&[state(None, "r-1", person, id)])?[0];
+        tx.insert_records(&[record(id, key_id, "r-1", Some(person))])?;
         Err(StoreError::Aborted("test".to_owned()))
     });
     assert!(matches!(result, Err(StoreError::Aborted(_))));

@@ -1,13 +1,15 @@
--- Layer 1: every received version, exactly as received. Never updated, never deleted (except
--- by the retention schedule).
 CREATE TABLE persons (
     id INTEGER PRIMARY KEY,
     created_at INTEGER NOT NULL,
     merged_into INTEGER
 );
 
+-- Layer 1: every received version, exactly as received. Never updated, never deleted (except
+-- by the retention schedule).
 CREATE TABLE records (
     id INTEGER PRIMARY KEY,
+    -- The record's key (record_keys.key_id): versions of one key are found by it.
+    key_id INTEGER NOT NULL,
     source TEXT NOT NULL,
     source_ref TEXT NOT NULL,
     revision INTEGER NOT NULL,
@@ -23,22 +25,22 @@ CREATE TABLE records (
     outcome TEXT NOT NULL,
     person_id INTEGER
 );
-CREATE UNIQUE INDEX records_version ON records (source, source_ref, revision, action);
+-- Integer keys, mostly growing: new entries land at the right edge of the index instead of
+-- rewriting pages all over a text index on every chunk.
+CREATE INDEX records_key ON records (key_id, revision);
 
--- Layer 2 and 3 projections: the version in force per key and the person it belongs to.
+-- Layer 2 and 3 projections: per key, the version in force and the person it belongs to.
+-- A rowid table: a new key is appended; only the (source, source_ref) index takes random inserts.
 CREATE TABLE record_keys (
+    key_id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     source_ref TEXT NOT NULL,
     person_id INTEGER,
     record_id INTEGER NOT NULL,
     revision INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    content_hash BLOB NOT NULL,
-    category TEXT,
-    valid_from TEXT,
-    valid_to TEXT,
-    PRIMARY KEY (source, source_ref)
-) WITHOUT ROWID;
+    action TEXT NOT NULL
+);
+CREATE UNIQUE INDEX record_keys_key ON record_keys (source, source_ref);
 CREATE INDEX record_keys_person ON record_keys (person_id);
 
 CREATE TABLE identifiers (
