@@ -1,7 +1,6 @@
 //! Ingest of lines, a chunk per transaction: a chunk lands whole or not at all, so a crash
 //! mid-batch leaves whole chunks, and a re-run finds them as duplicates.
 
-use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
@@ -10,9 +9,10 @@ use chrono::{DateTime, Utc};
 use dprofile_domain::linking::{name_keys, strong_keys};
 use dprofile_domain::{Action, ParseMode, Rejection, Rule, SourceRecord, Violation, parse_record};
 use dprofile_store::{
-    IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem, Outcome,
-    PersonId, RecordId, Store, StoreError, WriteTx,
+    IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, RecordId, Store, StoreError, WriteTx,
 };
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -337,6 +337,9 @@ impl Ingestor {
     }
 }
 
+/// `(source, source_ref)`, borrowed from the parsed line.
+type RecordKey<'a> = (&'a str, &'a str);
+
 /// What the classification decided for one valid line.
 enum Decision {
     Duplicate {
@@ -392,22 +395,34 @@ fn write_chunk_in(
         })
         .collect();
 
-    // 1. The state of every key the chunk touches.
-    let mut wanted: Vec<(&str, &str)> = lines
+    // 1. The state of every key the chunk touches. Keys borrow from the parsed lines: a chunk
+    // allocates nothing per key on its way through.
+    let mut wanted: Vec<RecordKey<'_>> = lines
         .iter()
         .filter_map(|line| line.parsed.as_ref().ok())
         .map(|record| (record.source.as_str(), record.source_ref.as_str()))
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut states = tx.load_keys(&wanted)?;
+    let loaded = tx.load_keys(&wanted)?;
+    let mut states: FxHashMap<RecordKey<'_>, KeyState> = wanted
+        .iter()
+        .zip(loaded)
+        .filter_map(|(key, state)| Some((*key, state?)))
+        .collect();
+    // Key ids as stored before this chunk; keys created by it get theirs from `upsert_keys`.
+    let mut key_id_of: FxHashMap<RecordKey<'_>, KeyId> = states
+        .iter()
+        .filter_map(|(key, state)| Some((*key, state.key_id?)))
+        .collect();
 
     // 2. Classify each line against the state, in order, so that repeats inside the chunk see
     // the earlier line.
     let mut rejections: Vec<(usize, Rejection)> = Vec::new();
     let mut decisions: Vec<Option<Decision>> = Vec::with_capacity(lines.len());
     // Versions stored by this chunk: (key, revision, action) → hash.
-    let mut pending_versions: HashMap<(String, String, u32, Action), [u8; 32]> = HashMap::new();
+    let mut pending_versions: FxHashMap<(RecordKey<'_>, u32, Action), [u8; 32]> =
+        FxHashMap::default();
     for (index, line) in lines.iter().enumerate() {
         let record = match &line.parsed {
             Ok(record) => record,
@@ -419,12 +434,11 @@ fn write_chunk_in(
         };
         results[index].source = Some(record.source.as_str().to_owned());
         results[index].source_ref = Some(record.source_ref.as_str().to_owned());
-        results[index].warnings = record.warnings.clone();
-        let key = (
-            record.source.as_str().to_owned(),
-            record.source_ref.as_str().to_owned(),
-        );
-        let version_key = (key.0.clone(), key.1.clone(), record.revision, record.action);
+        if !record.warnings.is_empty() {
+            results[index].warnings = record.warnings.clone();
+        }
+        let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
+        let version_key = (key, record.revision, record.action);
         let decision = match states.get(&key) {
             None => Decision::Store {
                 outcome: if record.action == Action::Retract {
@@ -485,8 +499,8 @@ fn write_chunk_in(
                 rejections.push((
                     index,
                     Rejection {
-                        source: Some(key.0.clone()),
-                        source_ref: Some(key.1.clone()),
+                        source: Some(key.0.to_owned()),
+                        source_ref: Some(key.1.to_owned()),
                         violations: vec![violation.clone()],
                     },
                 ));
@@ -494,25 +508,17 @@ fn write_chunk_in(
             Decision::Store { takes_effect, .. } => {
                 pending_versions.insert(version_key, record.content_hash);
                 if *takes_effect {
-                    // Placeholder state so later lines of this chunk see this version.
+                    // Later lines of this chunk compare against this version.
                     let previous = states.get(&key);
-                    let (key_id, person_id) = (
-                        previous.and_then(|state| state.key_id),
-                        previous.and_then(|state| state.person_id),
-                    );
-                    states.insert(
-                        key.clone(),
-                        KeyState {
-                            key_id,
-                            source: key.0.clone(),
-                            source_ref: key.1.clone(),
-                            person_id,
-                            record_id: 0,
-                            revision: record.revision,
-                            action: record.action,
-                            content_hash: record.content_hash,
-                        },
-                    );
+                    let state = KeyState {
+                        key_id: previous.and_then(|state| state.key_id),
+                        person_id: previous.and_then(|state| state.person_id),
+                        record_id: 0,
+                        revision: record.revision,
+                        action: record.action,
+                        content_hash: record.content_hash,
+                    };
+                    states.insert(key, state);
                 }
             }
             Decision::Duplicate { .. } => {}
@@ -534,15 +540,12 @@ fn write_chunk_in(
     let mut linker = ChunkLinker::new(known);
     let mut slots: Vec<Option<Slot>> = vec![None; lines.len()];
     // The person of a key linked earlier in this chunk, for a later revision of it.
-    let mut key_slot_in_chunk: HashMap<(String, String), Slot> = HashMap::new();
+    let mut key_slot_in_chunk: FxHashMap<RecordKey<'_>, Slot> = FxHashMap::default();
     for (index, (line, decision)) in lines.iter().zip(&decisions).enumerate() {
         let (Ok(record), Some(decision)) = (&line.parsed, decision) else {
             continue;
         };
-        let key = (
-            record.source.as_str().to_owned(),
-            record.source_ref.as_str().to_owned(),
-        );
+        let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
         match decision {
             Decision::Store {
                 link: true,
@@ -574,7 +577,7 @@ fn write_chunk_in(
     // 4. Ids for the new persons, then the merges of existing ones.
     let new_roots = linker.new_roots();
     let new_ids = tx.create_persons(new_roots.len(), now)?;
-    let slot_person: HashMap<Slot, PersonId> = new_roots.into_iter().zip(new_ids).collect();
+    let slot_person: FxHashMap<Slot, PersonId> = new_roots.into_iter().zip(new_ids).collect();
     let person_of = |linker: &mut ChunkLinker, slot: Slot| -> PersonId {
         let root = linker.root(slot);
         linker
@@ -611,118 +614,98 @@ fn write_chunk_in(
         ));
     }
 
-    // 5. The versions, then the key states pointing at them.
-    let mut new_records: Vec<NewRecord> = Vec::new();
-    let mut record_line: Vec<usize> = Vec::new();
-    for (index, (line, decision)) in lines.iter().zip(&decisions).enumerate() {
-        let (Ok(record), Some(decision)) = (&line.parsed, decision) else {
-            continue;
-        };
+    // 5. The versions, with reserved ids, and the key states pointing at them.
+    let mut stored_lines: Vec<usize> = Vec::new();
+    for (index, decision) in decisions.iter().enumerate() {
         match decision {
-            Decision::Duplicate {
-                person,
-                record: record_id,
-            } => {
+            Some(Decision::Duplicate { person, record }) => {
                 results[index].outcome = Outcome::Duplicate;
                 results[index].person_id = *person;
-                results[index].record_id = Some(*record_id);
+                results[index].record_id = Some(*record);
             }
-            Decision::Store { outcome, .. } => {
-                let person = slots[index].map(|slot| person_of(&mut linker, slot));
+            Some(Decision::Store { outcome, .. }) => {
                 results[index].outcome = *outcome;
-                results[index].person_id = person;
-                new_records.push(NewRecord {
-                    id: 0,
-                    key_id: 0,
-                    source: record.source.as_str().to_owned(),
-                    source_ref: record.source_ref.as_str().to_owned(),
-                    revision: record.revision,
-                    action: record.action,
-                    category: record.category.map(|category| category.code().to_owned()),
-                    received_at: now,
-                    observed_at: record.observed_at,
-                    valid_from: record.valid_from,
-                    valid_to: record.valid_to,
-                    content_hash: record.content_hash,
-                    raw: line.raw.clone(),
-                    warnings: if record.warnings.is_empty() {
-                        None
-                    } else {
-                        serde_json::to_string(&record.warnings).ok()
-                    },
-                    outcome: *outcome,
-                    person_id: person,
-                });
-                record_line.push(index);
+                results[index].person_id = slots[index].map(|slot| person_of(&mut linker, slot));
+                stored_lines.push(index);
             }
-            Decision::Conflict(_) => {}
+            Some(Decision::Conflict(_)) | None => {}
         }
     }
-    let record_ids = tx.reserve_record_ids(new_records.len())?;
-    for (new_record, id) in new_records.iter_mut().zip(&record_ids) {
-        new_record.id = *id;
-    }
+    let record_ids = tx.reserve_record_ids(stored_lines.len())?;
     // The state of each key after this chunk: its last version that takes effect.
-    let mut final_states: HashMap<(String, String), KeyState> = HashMap::new();
-    let mut name_rows: HashSet<(String, i32, PersonId)> = HashSet::new();
-    for (index, new_record) in record_line.iter().zip(&new_records) {
-        results[*index].record_id = Some(new_record.id);
-        let Some(Decision::Store { takes_effect, .. }) = &decisions[*index] else {
+    let mut final_states: FxHashMap<RecordKey<'_>, KeyWrite<'_>> = FxHashMap::default();
+    let mut name_rows: FxHashSet<(String, i32, PersonId)> = FxHashSet::default();
+    for (index, record_id) in stored_lines.iter().zip(&record_ids) {
+        results[*index].record_id = Some(*record_id);
+        let (Ok(record), Some(Decision::Store { takes_effect, .. })) =
+            (&lines[*index].parsed, &decisions[*index])
+        else {
             continue;
         };
-        if let Some(person) = new_record.person_id
-            && let Ok(record) = &lines[*index].parsed
-        {
+        let person_id = results[*index].person_id;
+        if let Some(person) = person_id {
             let birth_year = record.subject.birth_date.map_or(0, |date| date.year());
             for name_key in name_keys(&record.subject) {
                 name_rows.insert((name_key, birth_year, person));
             }
         }
         if *takes_effect {
-            let key = (new_record.source.clone(), new_record.source_ref.clone());
-            let key_id = states.get(&key).and_then(|state| state.key_id);
+            let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
             final_states.insert(
                 key,
-                KeyState {
-                    key_id,
-                    source: new_record.source.clone(),
-                    source_ref: new_record.source_ref.clone(),
-                    person_id: new_record.person_id,
-                    record_id: new_record.id,
-                    revision: new_record.revision,
-                    action: new_record.action,
-                    content_hash: new_record.content_hash,
+                KeyWrite {
+                    key_id: key_id_of.get(&key).copied(),
+                    source: key.0,
+                    source_ref: key.1,
+                    person_id,
+                    record_id: *record_id,
+                    revision: record.revision,
+                    action: record.action,
                 },
             );
         }
     }
-    let mut final_states: Vec<KeyState> = final_states.into_values().collect();
-    final_states.sort_by(|left, right| {
-        (&left.source, &left.source_ref).cmp(&(&right.source, &right.source_ref))
-    });
+    let mut final_states: Vec<KeyWrite<'_>> = final_states.into_values().collect();
+    final_states.sort_unstable_by_key(|state| (state.source, state.source_ref));
     let key_ids = tx.upsert_keys(&final_states)?;
-    let mut key_id_of: HashMap<(&str, &str), i64> = states
-        .values()
-        .filter_map(|state| {
-            Some((
-                (state.source.as_str(), state.source_ref.as_str()),
-                state.key_id?,
-            ))
-        })
-        .collect();
     for (state, key_id) in final_states.iter().zip(&key_ids) {
-        key_id_of.insert((state.source.as_str(), state.source_ref.as_str()), *key_id);
+        key_id_of.insert((state.source, state.source_ref), *key_id);
     }
-    for new_record in &mut new_records {
-        new_record.key_id = key_id_of
-            .get(&(new_record.source.as_str(), new_record.source_ref.as_str()))
+    let mut new_records: Vec<NewRecord<'_>> = Vec::with_capacity(stored_lines.len());
+    for (index, record_id) in stored_lines.iter().zip(&record_ids) {
+        let line = &lines[*index];
+        let (Ok(record), Some(Decision::Store { outcome, .. })) =
+            (&line.parsed, &decisions[*index])
+        else {
+            continue;
+        };
+        let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
+        let key_id = key_id_of
+            .get(&key)
             .copied()
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "no key id for {}/{}",
-                    new_record.source, new_record.source_ref
-                ))
-            })?;
+            .ok_or_else(|| StoreError::Corrupt(format!("no key id for {}/{}", key.0, key.1)))?;
+        new_records.push(NewRecord {
+            id: *record_id,
+            key_id,
+            source: key.0,
+            source_ref: key.1,
+            revision: record.revision,
+            action: record.action,
+            category: record.category.map(|category| category.code()),
+            received_at: now,
+            observed_at: record.observed_at,
+            valid_from: record.valid_from,
+            valid_to: record.valid_to,
+            content_hash: record.content_hash,
+            raw: &line.raw,
+            warnings: if record.warnings.is_empty() {
+                None
+            } else {
+                serde_json::to_string(&record.warnings).ok()
+            },
+            outcome: *outcome,
+            person_id: results[*index].person_id,
+        });
     }
     tx.insert_records(&new_records)?;
 
@@ -742,7 +725,7 @@ fn write_chunk_in(
     tx.insert_name_keys(&name_rows)?;
 
     // 7. Decisions and conflicts for officers.
-    let record_id_of_line: HashMap<usize, RecordId> = record_line
+    let record_id_of_line: FxHashMap<usize, RecordId> = stored_lines
         .iter()
         .copied()
         .zip(record_ids.iter().copied())

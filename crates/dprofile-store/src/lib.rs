@@ -100,8 +100,6 @@ impl Outcome {
 pub struct KeyState {
     /// `None` for a key not stored yet.
     pub key_id: Option<KeyId>,
-    pub source: String,
-    pub source_ref: String,
     /// `None` for a retraction of a key never received.
     pub person_id: Option<PersonId>,
     pub record_id: RecordId,
@@ -111,24 +109,38 @@ pub struct KeyState {
     pub content_hash: [u8; 32],
 }
 
-/// One received version, as it is written.
+/// The new state of a key, as it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyWrite<'a> {
+    /// `None` to create the key.
+    pub key_id: Option<KeyId>,
+    pub source: &'a str,
+    pub source_ref: &'a str,
+    pub person_id: Option<PersonId>,
+    pub record_id: RecordId,
+    pub revision: u32,
+    pub action: Action,
+}
+
+/// One received version, as it is written. Borrows the received bytes: a chunk's lines are
+/// not copied again on their way into the store.
 #[derive(Debug, Clone)]
-pub struct NewRecord {
+pub struct NewRecord<'a> {
     /// Reserved with [`WriteTx::reserve_record_ids`].
     pub id: RecordId,
     pub key_id: KeyId,
-    pub source: String,
-    pub source_ref: String,
+    pub source: &'a str,
+    pub source_ref: &'a str,
     pub revision: u32,
     pub action: Action,
-    pub category: Option<String>,
+    pub category: Option<&'a str>,
     pub received_at: DateTime<Utc>,
     pub observed_at: Option<DateTime<Utc>>,
     pub valid_from: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
     pub content_hash: [u8; 32],
     /// The bytes exactly as received.
-    pub raw: Vec<u8>,
+    pub raw: &'a [u8],
     /// JSON array of warnings (unknown fields, failed check digits), if any.
     pub warnings: Option<String>,
     pub outcome: Outcome,
@@ -309,11 +321,8 @@ pub struct StoreCounts {
 /// The operations of one write transaction. Everything written through one `WriteTx` commits
 /// together or not at all: an ingest chunk never half-lands.
 pub trait WriteTx {
-    /// Current state of each of these keys that exists.
-    fn load_keys(
-        &mut self,
-        keys: &[(&str, &str)],
-    ) -> StoreResult<HashMap<(String, String), KeyState>>;
+    /// Current state of each of these keys, in the same order (`None`: never stored).
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<Vec<Option<KeyState>>>;
     /// The person holding each of these strong identifiers, where one does.
     fn load_identifiers(&mut self, keys: &[StrongKey])
     -> StoreResult<HashMap<StrongKey, PersonId>>;
@@ -331,10 +340,10 @@ pub trait WriteTx {
     /// Reserves ids for `count` new versions, ascending; versions are then written with them.
     fn reserve_record_ids(&mut self, count: usize) -> StoreResult<Vec<RecordId>>;
     /// Appends versions (with reserved ids).
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()>;
+    fn insert_records(&mut self, records: &[NewRecord<'_>]) -> StoreResult<()>;
     /// Inserts new keys (`key_id` `None`) and updates stored ones; returns every key's id, in
     /// order. At most one state per key.
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>>;
+    fn upsert_keys(&mut self, states: &[KeyWrite<'_>]) -> StoreResult<Vec<KeyId>>;
     /// Records that persons hold identifiers (an identifier already held is left as it is).
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()>;
     /// Indexes persons by name key and birth year (0 when unknown) for search.

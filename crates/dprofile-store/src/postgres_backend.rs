@@ -13,9 +13,9 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -105,8 +105,6 @@ fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
 fn key_state_from_row(row: &Row) -> KeyState {
     KeyState {
         key_id: Some(row.get(0)),
-        source: row.get(1),
-        source_ref: row.get(2),
         person_id: row.get(3),
         record_id: row.get(4),
         revision: row.get::<_, i32>(5) as u32,
@@ -139,10 +137,7 @@ struct PostgresTx<'a, 'b> {
 }
 
 impl WriteTx for PostgresTx<'_, '_> {
-    fn load_keys(
-        &mut self,
-        keys: &[(&str, &str)],
-    ) -> StoreResult<HashMap<(String, String), KeyState>> {
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<Vec<Option<KeyState>>> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
         let rows = self.transaction.query(
@@ -153,11 +148,14 @@ impl WriteTx for PostgresTx<'_, '_> {
              JOIN records r ON r.id = k.record_id",
             &[&sources, &refs],
         )?;
-        Ok(rows
+        let mut found: HashMap<(String, String), KeyState> = rows
             .iter()
-            .map(|row| {
-                let state = key_state_from_row(row);
-                ((state.source.clone(), state.source_ref.clone()), state)
+            .map(|row| ((row.get(1), row.get(2)), key_state_from_row(row)))
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|(source, source_ref)| {
+                found.remove(&((*source).to_owned(), (*source_ref).to_owned()))
             })
             .collect())
     }
@@ -231,7 +229,7 @@ impl WriteTx for PostgresTx<'_, '_> {
         next_ids(self.transaction, "records", "id", count)
     }
 
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()> {
+    fn insert_records(&mut self, records: &[NewRecord<'_>]) -> StoreResult<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -284,13 +282,15 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(())
     }
 
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>> {
+    fn upsert_keys(&mut self, states: &[KeyWrite<'_>]) -> StoreResult<Vec<KeyId>> {
         let new_count = states.iter().filter(|state| state.key_id.is_none()).count();
         let mut fresh_ids =
             next_ids(self.transaction, "record_keys", "key_id", new_count)?.into_iter();
         let mut ids = Vec::with_capacity(states.len());
-        let (mut inserted, mut updated): (Vec<(KeyId, &KeyState)>, Vec<(KeyId, &KeyState)>) =
-            (Vec::new(), Vec::new());
+        let (mut inserted, mut updated): (
+            Vec<(KeyId, &KeyWrite<'_>)>,
+            Vec<(KeyId, &KeyWrite<'_>)>,
+        ) = (Vec::new(), Vec::new());
         for state in states {
             match state.key_id {
                 Some(key_id) => {
@@ -324,8 +324,8 @@ impl WriteTx for PostgresTx<'_, '_> {
                 continue;
             }
             let key_ids: Vec<i64> = rows.iter().map(|(key_id, _)| *key_id).collect();
-            let sources: Vec<&str> = rows.iter().map(|(_, state)| state.source.as_str()).collect();
-            let refs: Vec<&str> = rows.iter().map(|(_, state)| state.source_ref.as_str()).collect();
+            let sources: Vec<&str> = rows.iter().map(|(_, state)| state.source).collect();
+            let refs: Vec<&str> = rows.iter().map(|(_, state)| state.source_ref).collect();
             let persons: Vec<Option<i64>> = rows.iter().map(|(_, state)| state.person_id).collect();
             let record_ids: Vec<i64> = rows.iter().map(|(_, state)| state.record_id).collect();
             let revisions: Vec<i32> = rows.iter().map(|(_, state)| state.revision as i32).collect();

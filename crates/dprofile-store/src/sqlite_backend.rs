@@ -12,9 +12,10 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -22,6 +23,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     "init",
     include_str!("../migrations/sqlite/0001_init.sql"),
 )];
+
+/// WAL size past which the writer waits for a full checkpoint so the WAL restarts from its
+/// beginning (and reuses its blocks).
+const WAL_RESTART_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The file name of the store inside the data directory.
 pub const DATABASE_FILE: &str = "dprofile.sqlite3";
@@ -125,6 +130,12 @@ impl SqliteStore {
         &self.path
     }
 
+    fn wal_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push("-wal");
+        PathBuf::from(name)
+    }
+
     fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let pooled = self.readers.lock().map_err(poisoned)?.pop();
         let connection = match pooled {
@@ -199,7 +210,7 @@ fn action_from(text: &str) -> Action {
     Action::from_code(text).unwrap_or(Action::Upsert)
 }
 
-fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
+fn hash_from(bytes: &[u8]) -> [u8; 32] {
     let mut hash = [0u8; 32];
     if bytes.len() == 32 {
         hash.copy_from_slice(&bytes);
@@ -212,34 +223,27 @@ struct SqliteTx<'a> {
 }
 
 impl WriteTx for SqliteTx<'_> {
-    fn load_keys(
-        &mut self,
-        keys: &[(&str, &str)],
-    ) -> StoreResult<HashMap<(String, String), KeyState>> {
+    fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<Vec<Option<KeyState>>> {
         let mut statement = self.transaction.prepare_cached(
             "SELECT k.key_id, k.person_id, k.record_id, k.revision, k.action, r.content_hash
              FROM record_keys k JOIN records r ON r.id = k.record_id
              WHERE k.source = ?1 AND k.source_ref = ?2",
         )?;
-        let mut found = HashMap::new();
+        let mut found = Vec::with_capacity(keys.len());
         for (source, source_ref) in keys {
             let state = statement
                 .query_row(params![source, source_ref], |row| {
                     Ok(KeyState {
                         key_id: row.get(0)?,
-                        source: (*source).to_owned(),
-                        source_ref: (*source_ref).to_owned(),
                         person_id: row.get(1)?,
                         record_id: row.get(2)?,
                         revision: row.get(3)?,
-                        action: action_from(&row.get::<_, String>(4)?),
-                        content_hash: hash_from(row.get(5)?),
+                        action: action_from(row.get_ref(4)?.as_str()?),
+                        content_hash: hash_from(row.get_ref(5)?.as_blob()?),
                     })
                 })
                 .optional()?;
-            if let Some(state) = state {
-                found.insert((state.source.clone(), state.source_ref.clone()), state);
-            }
+            found.push(state);
         }
         Ok(found)
     }
@@ -275,7 +279,7 @@ impl WriteTx for SqliteTx<'_> {
         let hash: Option<Vec<u8>> = statement
             .query_row(params![key_id, revision, action.code()], |row| row.get(0))
             .optional()?;
-        Ok(hash.map(hash_from))
+        Ok(hash.as_deref().map(hash_from))
     }
 
     fn identifiers_of(&mut self, persons: &[PersonId]) -> StoreResult<Vec<IdentifierRow>> {
@@ -323,7 +327,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok((1..=count as i64).map(|offset| highest + offset).collect())
     }
 
-    fn insert_records(&mut self, records: &[NewRecord]) -> StoreResult<()> {
+    fn insert_records(&mut self, records: &[NewRecord<'_>]) -> StoreResult<()> {
         let mut statement = self.transaction.prepare_cached(
             "INSERT INTO records (id, key_id, source, source_ref, revision, action, category, received_at, observed_at,
                  valid_from, valid_to, content_hash, raw, warnings, outcome, person_id)
@@ -352,7 +356,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn upsert_keys(&mut self, states: &[KeyState]) -> StoreResult<Vec<KeyId>> {
+    fn upsert_keys(&mut self, states: &[KeyWrite<'_>]) -> StoreResult<Vec<KeyId>> {
         let mut insert = self.transaction.prepare_cached(
             "INSERT INTO record_keys (source, source_ref, person_id, record_id, revision, action)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -566,6 +570,14 @@ impl Store for SqliteStore {
             Ok(()) => {
                 transaction.commit()?;
                 self.checkpointer.nudge();
+                // The background checkpoint never catches up with a busy writer, so the WAL
+                // would only grow (and the file system zero-fills every new block). Past a
+                // bound, fold the rest in here and let the next commit start the WAL over.
+                let wal_bytes =
+                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len());
+                if wal_bytes > WAL_RESTART_BYTES {
+                    connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+                }
                 Ok(())
             }
             Err(error) => {

@@ -5,45 +5,46 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use dprofile_store::testing::TestStore;
 use dprofile_store::{
-    IdentifierRow, KeyState, LinkDecision, NewQuarantine, NewRecord, NewReviewItem, Outcome,
-    QuarantineStatus, Store, StoreError,
+    IdentifierRow, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, QuarantineStatus, Store, StoreError,
 };
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
 }
 
-fn record(id: i64, key_id: i64, source_ref: &str, person: Option<i64>) -> NewRecord {
+fn record(id: i64, key_id: i64, source_ref: &str, person: Option<i64>) -> NewRecord<'static> {
     NewRecord {
         id,
         key_id,
-        source: "fns".to_owned(),
-        source_ref: source_ref.to_owned(),
+        source: "fns",
+        source_ref: source_ref.to_owned().leak(),
         revision: 1,
         action: Action::Upsert,
-        category: Some("tax_debt".to_owned()),
+        category: Some("tax_debt"),
         received_at: now(),
         observed_at: Some(now()),
         valid_from: chrono::NaiveDate::from_ymd_opt(2026, 3, 1),
         valid_to: None,
         content_hash: [7; 32],
-        raw: format!("{{\"source_ref\":\"{source_ref}\"}}").into_bytes(),
+        raw: format!("{{\"source_ref\":\"{source_ref}\"}}")
+            .into_bytes()
+            .leak(),
         warnings: None,
         outcome: Outcome::Accepted,
         person_id: person,
     }
 }
 
-fn state(key_id: Option<i64>, source_ref: &str, person: i64, record_id: i64) -> KeyState {
-    KeyState {
+fn state(key_id: Option<i64>, source_ref: &str, person: i64, record_id: i64) -> KeyWrite<'_> {
+    KeyWrite {
         key_id,
-        source: "fns".to_owned(),
-        source_ref: source_ref.to_owned(),
+        source: "fns",
+        source_ref,
         person_id: Some(person),
         record_id,
         revision: 1,
         action: Action::Upsert,
-        content_hash: [7; 32],
     }
 }
 
@@ -86,10 +87,21 @@ fn written_rows_read_back(store: &dyn Store) {
     store
         .write(&mut |tx| {
             let states = tx.load_keys(&[("fns", "r-1"), ("fns", "absent")])?;
-            assert_eq!(states.len(), 1);
-            let loaded = &states[&("fns".to_owned(), "r-1".to_owned())];
+            assert_eq!(states.len(), 2);
+            assert!(states[1].is_none(), "an unknown key has no state");
+            let loaded = states[0].as_ref().expect("a stored key has a state");
             let key_id = loaded.key_id.expect("a stored key has an id");
-            assert_eq!(loaded, &state(Some(key_id), "r-1", person, record_id));
+            assert_eq!(
+                loaded,
+                &KeyState {
+                    key_id: Some(key_id),
+                    person_id: Some(person),
+                    record_id,
+                    revision: 1,
+                    action: Action::Upsert,
+                    content_hash: [7; 32]
+                }
+            );
             assert_eq!(
                 tx.load_version_hash(key_id, 1, Action::Upsert)?,
                 Some([7; 32])
