@@ -141,11 +141,15 @@ impl WriteTx for PostgresTx<'_, '_> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
         let rows = self.transaction.query(
-            "SELECT k.key_id, k.source, k.source_ref, k.person_id, k.record_id, k.revision, k.action, r.content_hash
-             FROM record_keys k
-             JOIN unnest($1::text[], $2::text[]) AS wanted (source, source_ref)
-               ON k.source = wanted.source AND k.source_ref = wanted.source_ref
-             JOIN records r ON r.id = k.record_id",
+            // LATERAL keeps this an index lookup per key whatever the planner believes about
+            // the table's size (a hash join over the whole table would make ingest quadratic).
+            "SELECT k.key_id, wanted.source, wanted.source_ref, k.person_id, k.record_id, k.revision, k.action, r.content_hash
+             FROM unnest($1::text[], $2::text[]) AS wanted (source, source_ref)
+             CROSS JOIN LATERAL (
+                 SELECT key_id, person_id, record_id, revision, action FROM record_keys
+                 WHERE source = wanted.source AND source_ref = wanted.source_ref
+             ) k
+             CROSS JOIN LATERAL (SELECT content_hash FROM records WHERE id = k.record_id) r",
             &[&sources, &refs],
         )?;
         let mut found: HashMap<(String, String), KeyState> = rows
@@ -167,9 +171,11 @@ impl WriteTx for PostgresTx<'_, '_> {
         let kinds: Vec<&str> = keys.iter().map(|key| key.kind.code()).collect();
         let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
         let rows = self.transaction.query(
-            "SELECT i.kind, i.value, i.person_id
-             FROM identifiers i JOIN unnest($1::text[], $2::text[]) AS wanted (kind, value)
-               ON i.kind = wanted.kind AND i.value = wanted.value",
+            "SELECT wanted.kind, wanted.value, i.person_id
+             FROM unnest($1::text[], $2::text[]) AS wanted (kind, value)
+             CROSS JOIN LATERAL (
+                 SELECT person_id FROM identifiers WHERE kind = wanted.kind AND value = wanted.value
+             ) i",
             &[&kinds, &values],
         )?;
         Ok(rows

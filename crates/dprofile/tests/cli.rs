@@ -1,0 +1,272 @@
+//! The `dprofile` binary as an operator uses it: real processes, real stores.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dprofile_store::testing::TestStore;
+use serde_json::json;
+
+/// Where a test's store is, as `dprofile` arguments.
+struct StoreArgs(Vec<String>);
+
+impl StoreArgs {
+    fn of(test_store: &TestStore) -> StoreArgs {
+        match (&test_store.database_url, &test_store.data_dir) {
+            (Some(url), _) => StoreArgs(vec!["--database-url".to_owned(), url.clone()]),
+            (None, Some(dir)) => {
+                StoreArgs(vec!["--data-dir".to_owned(), dir.display().to_string()])
+            }
+            (None, None) => unreachable!("a test store is a directory or a database"),
+        }
+    }
+}
+
+fn dprofile(store: &StoreArgs, arguments: &[&str], environment: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dprofile"));
+    command
+        .args(&store.0)
+        .args(arguments)
+        .env_remove("DATABASE_URL")
+        .env("DPROFILE_LOG", "warn");
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    command.output().expect("run dprofile")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn tax_line(index: usize) -> String {
+    json!({"source": "fns", "source_ref": format!("t-{index}"), "category": "tax_debt",
+           "subject": {"names": [{"family": "Karimov"}], "birth_date": "1980",
+                       "documents": [{"kind": "passport", "country": "UZB", "number": format!("AB{:07}", index % 40)}]},
+           "data": {"balance": index, "as_of": "2026-03-01"}})
+    .to_string()
+}
+
+fn write_file(directory: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let path = directory.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn summary_counts(text: &str) -> Vec<(String, u64)> {
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("ingested"))
+        .expect("a summary line");
+    let counts = line.split(": ").nth(1).expect("counts after the colon");
+    counts
+        .split(", ")
+        .map(|part| {
+            let (name, count) = part.rsplit_once(' ').expect("name and count");
+            (name.to_owned(), count.parse().expect("a count"))
+        })
+        .collect()
+}
+
+fn count(counts: &[(String, u64)], name: &str) -> u64 {
+    counts
+        .iter()
+        .find(|(found, _)| found == name)
+        .map_or(0, |(_, count)| *count)
+}
+
+fn ingest_twice_then_malformed(test_store: TestStore) {
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..100).map(tax_line).collect();
+    let file = write_file(directory.path(), "batch.ndjson", &lines);
+    let first = dprofile(&store, &["ingest", file.to_str().unwrap()], &[]);
+    assert!(first.status.success(), "{first:?}");
+    let counts = summary_counts(&stdout(&first));
+    assert_eq!(count(&counts, "accepted"), 100);
+    let second = dprofile(&store, &["ingest", file.to_str().unwrap()], &[]);
+    let counts = summary_counts(&stdout(&second));
+    assert_eq!(
+        (count(&counts, "duplicate"), count(&counts, "accepted")),
+        (100, 0)
+    );
+
+    let mut mixed: Vec<String> = (100..110).map(tax_line).collect();
+    mixed.insert(2, "this is not json".to_owned());
+    mixed.insert(
+        5,
+        json!({"source": "fns", "source_ref": "z", "category": "weather", "data": {}}).to_string(),
+    );
+    let mixed_file = write_file(directory.path(), "mixed.ndjson", &mixed);
+    let output = dprofile(
+        &store,
+        &["ingest", "--strict", mixed_file.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--strict reports quarantined lines"
+    );
+    let counts = summary_counts(&stdout(&output));
+    assert_eq!(
+        (count(&counts, "accepted"), count(&counts, "quarantined")),
+        (10, 2)
+    );
+
+    let listed = stdout(&dprofile(&store, &["quarantine", "list", "--json"], &[]));
+    let items: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["line_number"], 3);
+    assert_eq!(items[0]["violations"][0]["rule"], "json_syntax");
+    assert_eq!(items[1]["violations"][0]["pointer"], "/category");
+    let id = items[1]["id"].as_i64().unwrap().to_string();
+    let shown = stdout(&dprofile(&store, &["quarantine", "show", &id], &[]));
+    assert!(shown.contains("weather"), "{shown}");
+    let fixed = write_file(directory.path(), "fixed.json", &[tax_line(500)]);
+    let replay = dprofile(
+        &store,
+        &[
+            "quarantine",
+            "replay",
+            &id,
+            "--file",
+            fixed.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(replay.status.success(), "{replay:?}");
+    assert!(stdout(&replay).contains("\"outcome\":\"accepted\""));
+    let open = stdout(&dprofile(&store, &["quarantine", "list", "--json"], &[]));
+    assert_eq!(open.lines().count(), 1);
+}
+
+/// Kills the process inside a transaction mid-batch, re-runs the same batch, and compares the
+/// store with one clean run of it.
+fn killed_mid_batch_then_rerun_equals_one_clean_run(test_store: TestStore) {
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..300).map(tax_line).collect();
+    let file = write_file(directory.path(), "batch.ndjson", &lines);
+    let file = file.to_str().unwrap();
+    let killed = dprofile(
+        &store,
+        &["ingest", "--chunk-size", "64", file],
+        &[("DPROFILE_FAILPOINT", "abort-after:150")],
+    );
+    assert!(!killed.status.success(), "the process was killed");
+    let partial = test_store.store.counts().unwrap();
+    assert_eq!(
+        partial.records, 128,
+        "two whole chunks landed, the third died with the process"
+    );
+    let rerun = dprofile(&store, &["ingest", "--chunk-size", "64", file], &[]);
+    assert!(rerun.status.success(), "{rerun:?}");
+    let counts = summary_counts(&stdout(&rerun));
+    assert_eq!(
+        (count(&counts, "duplicate"), count(&counts, "accepted")),
+        (128, 172)
+    );
+
+    let clean = TestStore::sqlite();
+    let clean_run = dprofile(&StoreArgs::of(&clean), &["ingest", file], &[]);
+    assert!(clean_run.status.success());
+    let (after, expected) = (
+        test_store.store.counts().unwrap(),
+        clean.store.counts().unwrap(),
+    );
+    assert_eq!(after, expected);
+    let partition = |store: &dyn dprofile_store::Store| {
+        let mut groups: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        store
+            .assignments(&mut |_, source_ref, person| {
+                groups
+                    .entry(person.unwrap())
+                    .or_default()
+                    .push(source_ref.to_owned())
+            })
+            .unwrap();
+        let mut groups: Vec<Vec<String>> = groups.into_values().collect();
+        groups.sort();
+        groups
+    };
+    assert_eq!(
+        partition(test_store.store.as_ref()),
+        partition(clean.store.as_ref())
+    );
+}
+
+#[test]
+fn ingest_on_sqlite() {
+    ingest_twice_then_malformed(TestStore::sqlite());
+}
+
+#[test]
+fn ingest_on_postgres() {
+    if let Some(store) = TestStore::postgres() {
+        ingest_twice_then_malformed(store);
+    }
+}
+
+#[test]
+fn crash_safety_on_sqlite() {
+    killed_mid_batch_then_rerun_equals_one_clean_run(TestStore::sqlite());
+}
+
+#[test]
+fn crash_safety_on_postgres() {
+    if let Some(store) = TestStore::postgres() {
+        killed_mid_batch_then_rerun_equals_one_clean_run(store);
+    }
+}
+
+#[test]
+fn resolve_writes_a_person_for_every_input_line() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = (0..80).map(tax_line).collect();
+    // resolve reads only source, source_ref and subject: no category or data needed.
+    lines.push(json!({"source": "mvd", "source_ref": "m-1", "subject": {"documents": [{"kind": "passport", "country": "UZB", "number": "AB0000001"}]}}).to_string());
+    lines.push(
+        json!({"source": "mvd", "source_ref": "m-2", "subject": {"birth_date": "1991-02-30"}})
+            .to_string(),
+    );
+    let file = write_file(directory.path(), "batch.ndjson", &lines);
+    let out = directory.path().join("assignments.csv");
+    let nowhere = StoreArgs(vec![
+        "--data-dir".to_owned(),
+        directory.path().join("unused").display().to_string(),
+    ]);
+    let output = dprofile(
+        &nowhere,
+        &[
+            "resolve",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect())
+        .collect();
+    assert_eq!(csv.lines().next(), Some("source,source_ref,person"));
+    assert_eq!(rows.len(), 82);
+    let person_of =
+        |source_ref: &str| rows.iter().find(|row| row[1] == source_ref).unwrap()[2].to_owned();
+    // t-1 and t-41 share passport AB0000001, and so does the subject-only line m-1.
+    assert_eq!(person_of("t-1"), person_of("t-41"));
+    assert_eq!(person_of("t-1"), person_of("m-1"));
+    assert_ne!(person_of("t-1"), person_of("t-2"));
+    let distinct: std::collections::HashSet<&str> = rows.iter().map(|row| row[2]).collect();
+    assert_eq!(
+        distinct.len(),
+        41,
+        "40 passports and one refused subject standing alone"
+    );
+}
