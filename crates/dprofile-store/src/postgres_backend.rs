@@ -293,10 +293,8 @@ impl WriteTx for PostgresTx<'_, '_> {
         let mut fresh_ids =
             next_ids(self.transaction, "record_keys", "key_id", new_count)?.into_iter();
         let mut ids = Vec::with_capacity(states.len());
-        let (mut inserted, mut updated): (
-            Vec<(KeyId, &KeyWrite<'_>)>,
-            Vec<(KeyId, &KeyWrite<'_>)>,
-        ) = (Vec::new(), Vec::new());
+        let mut inserted: Vec<(KeyId, &KeyWrite<'_>)> = Vec::new();
+        let mut updated: Vec<(KeyId, &KeyWrite<'_>)> = Vec::new();
         for state in states {
             match state.key_id {
                 Some(key_id) => {

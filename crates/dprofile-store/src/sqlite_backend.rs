@@ -213,7 +213,7 @@ fn action_from(text: &str) -> Action {
 fn hash_from(bytes: &[u8]) -> [u8; 32] {
     let mut hash = [0u8; 32];
     if bytes.len() == 32 {
-        hash.copy_from_slice(&bytes);
+        hash.copy_from_slice(bytes);
     }
     hash
 }
