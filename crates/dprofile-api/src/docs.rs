@@ -101,6 +101,29 @@ pub async fn page() -> Html<&'static str> {
     Html(DOCS_PAGE)
 }
 
+/// The landing page: where a person who opened the server's address in a browser goes next.
+const INDEX_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>dprofile</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<main>
+<h1>dprofile</h1>
+<p>The registry of digital profiles of foreign citizens.</p>
+<ul>
+<li><a href="/docs">API documentation</a> (Swagger UI) and the <a href="/openapi.json">OpenAPI document</a></li>
+<li><a href="/healthz">Health</a> and <a href="/metrics">metrics</a></li>
+<li>Find a person: <code>GET /v1/persons?document=FA1234567</code> (the demo data's first person)</li>
+</ul>
+</main>
+</body>
+</html>
+"#;
+
+pub async fn index() -> Html<&'static str> {
+    Html(INDEX_PAGE)
+}
+
 /// The vendored Swagger UI files (swagger-ui-dist 5.35.0).
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (bytes, content_type) = match file.as_str() {

@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))
+        .route("/", get(docs::index))
         .route("/docs", get(docs::page))
         .route("/docs/assets/{file}", get(docs::asset))
         .fallback(unknown_route)

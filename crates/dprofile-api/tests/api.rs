@@ -796,6 +796,15 @@ async fn the_openapi_document_lists_every_route() {
 }
 
 #[tokio::test]
+async fn the_landing_page_links_to_the_docs() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("text");
+    assert!(html.contains("href=\"/docs\"") && html.contains("href=\"/openapi.json\""));
+}
+
+#[tokio::test]
 async fn the_docs_page_and_its_vendored_assets_are_served() {
     let app = TestApp::sqlite().await;
     let page = app.get("/docs").await;
