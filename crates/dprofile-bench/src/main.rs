@@ -121,9 +121,8 @@ fn bench_ingest(
         let baseline_db = format!("dprofile_bench_baseline_{suffix}");
         let ours_db = format!("dprofile_bench_ingest_{suffix}");
         for name in [&baseline_db, &ours_db] {
-            admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))?;
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+            admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
         }
         let baseline_url = dprofile_store::testing::replace_database(database_url, &baseline_db);
         let ours_url = dprofile_store::testing::replace_database(database_url, &ours_db);
