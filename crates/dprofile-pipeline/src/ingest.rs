@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
 use chrono::{DateTime, Utc};
-use dprofile_domain::linking::{name_keys, strong_keys};
+use dprofile_domain::linking::{StrongKey, name_keys, strong_keys};
 use dprofile_domain::{Action, ParseMode, Rejection, Rule, SourceRecord, Violation, parse_record};
 use dprofile_store::{
     IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
@@ -160,19 +160,41 @@ struct ParsedLine {
     number: u64,
     raw: Vec<u8>,
     parsed: Result<SourceRecord, Rejection>,
+    /// The subject's linking keys, computed with the parse (on the parsing thread, off the
+    /// writer's critical path).
+    keys: LinkKeys,
     /// Set when this line is a replay of a quarantined line.
     replay_of: Option<i64>,
+}
+
+#[derive(Default)]
+struct LinkKeys {
+    strong: Vec<StrongKey>,
+    names: Vec<String>,
+}
+
+fn parse_line(number: u64, raw: Vec<u8>, mode: ParseMode, replay_of: Option<i64>) -> ParsedLine {
+    let parsed = parse_record(&raw, mode);
+    let keys = match &parsed {
+        Ok(record) => LinkKeys {
+            strong: strong_keys(&record.subject),
+            names: name_keys(&record.subject),
+        },
+        Err(_) => LinkKeys::default(),
+    };
+    ParsedLine {
+        number,
+        raw,
+        parsed,
+        keys,
+        replay_of,
+    }
 }
 
 fn parse_lines(lines: Vec<Line>, mode: ParseMode) -> Vec<ParsedLine> {
     lines
         .into_iter()
-        .map(|line| ParsedLine {
-            number: line.number,
-            parsed: parse_record(&line.bytes, mode),
-            raw: line.bytes,
-            replay_of: None,
-        })
+        .map(|line| parse_line(line.number, line.bytes, mode, None))
         .collect()
 }
 
@@ -293,12 +315,12 @@ impl Ingestor {
             return Err(PipelineError::AlreadyReplayed(id));
         }
         let raw = corrected.unwrap_or(item.raw);
-        let parsed = vec![ParsedLine {
-            number: item.line_number.unwrap_or(1),
-            parsed: parse_record(&raw, mode),
+        let parsed = vec![parse_line(
+            item.line_number.unwrap_or(1),
             raw,
-            replay_of: Some(id),
-        }];
+            mode,
+            Some(id),
+        )];
         let options = IngestOptions {
             mode,
             origin: item.origin,
@@ -531,8 +553,7 @@ fn write_chunk_in(
         .iter()
         .zip(&decisions)
         .filter(|(_, decision)| matches!(decision, Some(Decision::Store { link: true, .. })))
-        .filter_map(|(line, _)| line.parsed.as_ref().ok())
-        .flat_map(|record| strong_keys(&record.subject))
+        .flat_map(|(line, _)| line.keys.strong.iter().cloned())
         .collect();
     all_keys.sort_unstable();
     all_keys.dedup();
@@ -552,10 +573,10 @@ fn write_chunk_in(
                 current_person,
                 ..
             } => {
-                let keys = strong_keys(&record.subject);
+                let keys = &line.keys.strong;
                 let slot = match (key_slot_in_chunk.get(&key), keys.is_empty()) {
                     (Some(slot), true) => *slot,
-                    _ => linker.link(tx, &keys, *current_person, index)?,
+                    _ => linker.link(tx, keys, *current_person, index)?,
                 };
                 key_slot_in_chunk.insert(key, slot);
                 slots[index] = Some(slot);
@@ -634,7 +655,7 @@ fn write_chunk_in(
     let record_ids = tx.reserve_record_ids(stored_lines.len())?;
     // The state of each key after this chunk: its last version that takes effect.
     let mut final_states: FxHashMap<RecordKey<'_>, KeyWrite<'_>> = FxHashMap::default();
-    let mut name_rows: FxHashSet<(String, i32, PersonId)> = FxHashSet::default();
+    let mut name_rows: FxHashSet<(&str, i32, PersonId)> = FxHashSet::default();
     for (index, record_id) in stored_lines.iter().zip(&record_ids) {
         results[*index].record_id = Some(*record_id);
         let (Ok(record), Some(Decision::Store { takes_effect, .. })) =
@@ -645,8 +666,8 @@ fn write_chunk_in(
         let person_id = results[*index].person_id;
         if let Some(person) = person_id {
             let birth_year = record.subject.birth_date.map_or(0, |date| date.year());
-            for name_key in name_keys(&record.subject) {
-                name_rows.insert((name_key, birth_year, person));
+            for name_key in &lines[*index].keys.names {
+                name_rows.insert((name_key.as_str(), birth_year, person));
             }
         }
         if *takes_effect {
@@ -720,7 +741,7 @@ fn write_chunk_in(
         })
         .collect();
     tx.insert_identifiers(&identifier_rows)?;
-    let mut name_rows: Vec<(String, i32, PersonId)> = name_rows.into_iter().collect();
+    let mut name_rows: Vec<(&str, i32, PersonId)> = name_rows.into_iter().collect();
     name_rows.sort_unstable();
     tx.insert_name_keys(&name_rows)?;
 

@@ -347,7 +347,7 @@ pub trait WriteTx {
     /// Records that persons hold identifiers (an identifier already held is left as it is).
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()>;
     /// Indexes persons by name key and birth year (0 when unknown) for search.
-    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()>;
+    fn insert_name_keys(&mut self, rows: &[(&str, i32, PersonId)]) -> StoreResult<()>;
     /// Moves every key, identifier and name of `from` to `into` and marks `from` merged.
     fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()>;
     fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()>;

@@ -356,11 +356,11 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(())
     }
 
-    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()> {
+    fn insert_name_keys(&mut self, rows: &[(&str, i32, PersonId)]) -> StoreResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
-        let keys: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
+        let keys: Vec<&str> = rows.iter().map(|row| row.0).collect();
         let years: Vec<i32> = rows.iter().map(|row| row.1).collect();
         let persons: Vec<i64> = rows.iter().map(|row| row.2).collect();
         self.transaction.execute(

@@ -26,7 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 
 /// WAL size past which the writer waits for a full checkpoint so the WAL restarts from its
 /// beginning (and reuses its blocks).
-const WAL_RESTART_BYTES: u64 = 256 * 1024 * 1024;
+const WAL_RESTART_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// The file name of the store inside the data directory.
 pub const DATABASE_FILE: &str = "dprofile.sqlite3";
@@ -408,7 +408,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn insert_name_keys(&mut self, rows: &[(String, i32, PersonId)]) -> StoreResult<()> {
+    fn insert_name_keys(&mut self, rows: &[(&str, i32, PersonId)]) -> StoreResult<()> {
         let mut statement = self.transaction.prepare_cached(
             "INSERT OR IGNORE INTO name_keys (name_key, birth_year, person_id) VALUES (?1, ?2, ?3)",
         )?;

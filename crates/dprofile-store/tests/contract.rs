@@ -65,10 +65,7 @@ fn seed(store: &dyn Store, source_ref: &str, number: &str) -> (i64, i64) {
                 key: passport(number),
                 person_id: person,
             }])?;
-            tx.insert_name_keys(&[
-                ("abdulaev".to_owned(), 1991, person),
-                ("rustam".to_owned(), 1991, person),
-            ])?;
+            tx.insert_name_keys(&[("abdulaev", 1991, person), ("rustam", 1991, person)])?;
             ids = (person, record_id);
             Ok(())
         })

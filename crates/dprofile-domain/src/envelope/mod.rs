@@ -392,54 +392,62 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// BLAKE3 over the canonical form: object keys sorted at every depth, no whitespace.
+/// BLAKE3 over the canonical form: object keys sorted at every depth, no whitespace,
+/// integral numbers written as integers.
 pub fn content_hash(value: &Value) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    write_canonical(value, &mut hasher);
-    *hasher.finalize().as_bytes()
+    let mut canonical = Vec::with_capacity(1024);
+    write_canonical(value, &mut canonical);
+    *blake3::hash(&canonical).as_bytes()
 }
 
-fn write_canonical(value: &Value, hasher: &mut blake3::Hasher) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(object) => {
-            let mut keys: Vec<&String> = object.keys().collect();
-            keys.sort();
-            hasher.update(b"{");
-            for (index, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = object.iter().collect();
+            // serde_json's map is already sorted unless its `preserve_order` feature is on;
+            // sorting a sorted list is one cheap pass.
+            entries.sort_unstable_by(|left, right| left.0.cmp(right.0));
+            out.push(b'{');
+            for (index, (key, item)) in entries.into_iter().enumerate() {
                 if index > 0 {
-                    hasher.update(b",");
+                    out.push(b',');
                 }
-                hasher.update(Value::String(key.clone()).to_string().as_bytes());
-                hasher.update(b":");
-                write_canonical(&object[key], hasher);
+                write_json_string(key, out);
+                out.push(b':');
+                write_canonical(item, out);
             }
-            hasher.update(b"}");
+            out.push(b'}');
         }
         Value::Array(items) => {
-            hasher.update(b"[");
+            out.push(b'[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    hasher.update(b",");
+                    out.push(b',');
                 }
-                write_canonical(item, hasher);
+                write_canonical(item, out);
             }
-            hasher.update(b"]");
+            out.push(b']');
         }
+        Value::String(text) => write_json_string(text, out),
         Value::Number(number) => {
             // 1250 and 1250.0 are the same amount: integral floats hash as integers.
             match number.as_f64() {
                 Some(float) if number.is_f64() && float.fract() == 0.0 && float.abs() < 9.0e15 => {
-                    hasher.update((float as i64).to_string().as_bytes());
+                    out.extend_from_slice((float as i64).to_string().as_bytes());
                 }
-                _ => {
-                    hasher.update(number.to_string().as_bytes());
-                }
+                _ => out.extend_from_slice(number.to_string().as_bytes()),
             }
         }
-        scalar => {
-            hasher.update(scalar.to_string().as_bytes());
-        }
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Null => out.extend_from_slice(b"null"),
     }
+}
+
+/// A JSON string literal, escaped as serde_json escapes it.
+fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 #[cfg(test)]
