@@ -205,8 +205,10 @@ fn read_keys(
 /// The physical limit on SQLite: the same `records` rows (the largest table, raw line
 /// included) by prepared inserts in one transaction, same pragmas as the store.
 fn sqlite_minimal_loop(file: &Path, path: &Path, records: u64) -> anyhow::Result<Measurement> {
+    settle();
     let started = Instant::now();
     let mut connection = rusqlite::Connection::open(path)?;
+    connection.pragma_update(None, "page_size", 16_384)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.execute_batch(
@@ -246,6 +248,7 @@ fn sqlite_minimal_loop(file: &Path, path: &Path, records: u64) -> anyhow::Result
 
 /// The physical limit on PostgreSQL: the same rows by one binary `COPY`.
 fn postgres_minimal_loop(file: &Path, url: &str, records: u64) -> anyhow::Result<Measurement> {
+    settle();
     let started = Instant::now();
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
     client.batch_execute(
@@ -304,6 +307,13 @@ fn postgres_minimal_loop(file: &Path, url: &str, records: u64) -> anyhow::Result
     })
 }
 
+/// Flushes what earlier steps left in the page cache, so that one step's write-back does
+/// not land in the next step's time.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_secs(2));
+}
+
 /// Runs `dprofile ingest FILE` and measures its wall time and peak RSS (VmHWM, polled).
 fn run_dprofile(
     dprofile: &Path,
@@ -312,6 +322,7 @@ fn run_dprofile(
     name: &str,
     records: u64,
 ) -> anyhow::Result<Measurement> {
+    settle();
     let started = Instant::now();
     let mut child = Command::new(dprofile)
         .args(store_args)
