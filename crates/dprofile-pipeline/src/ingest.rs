@@ -617,10 +617,11 @@ fn write_chunk_in(
         if from == into {
             continue;
         }
-        tx.merge_persons(from, into)?;
+        let moves = tx.merge_persons(from, into)?;
         decisions_to_log.push((
             merge.record_index,
             LinkDecision {
+                id: 0,
                 kind: "merge".to_owned(),
                 person_id: into,
                 other_person_id: Some(from),
@@ -629,6 +630,7 @@ fn write_chunk_in(
                 reason: "a record carries strong identifiers of both persons".to_owned(),
                 evidence: serde_json::json!({
                     "shared_identifiers": merge.shared_keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "moves": moves,
                 }),
                 decided_at: now,
             },

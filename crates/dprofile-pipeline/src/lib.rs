@@ -9,6 +9,7 @@ pub mod clock;
 mod ingest;
 pub mod linker;
 pub mod profile;
+pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{

@@ -47,6 +47,9 @@ pub struct ChunkLinker {
     unique_keys: HashMap<Slot, BTreeMap<KeyKind, String>>,
     /// Existing persons whose identifiers were loaded into `unique_keys`.
     loaded: HashSet<PersonId>,
+    /// Existing persons an officer ruled apart, loaded per pair of roots when first needed.
+    ruled_apart: HashSet<(PersonId, PersonId)>,
+    checked_pairs: HashSet<(PersonId, PersonId)>,
     pub new_identifiers: Vec<(StrongKey, Slot)>,
     pub merges: Vec<Merge>,
     pub conflicts: Vec<Conflict>,
@@ -61,6 +64,8 @@ impl ChunkLinker {
             key_slot: HashMap::new(),
             unique_keys: HashMap::new(),
             loaded: HashSet::new(),
+            ruled_apart: HashSet::new(),
+            checked_pairs: HashSet::new(),
             new_identifiers: Vec::new(),
             merges: Vec::new(),
             conflicts: Vec::new(),
@@ -139,6 +144,43 @@ impl ChunkLinker {
         Ok(self.unique_keys.get(&root).cloned().unwrap_or_default())
     }
 
+    /// The existing persons inside a root's cluster (several after merges in this chunk).
+    fn existing_members(&mut self, root: Slot) -> Vec<PersonId> {
+        let mut members = Vec::new();
+        for slot in 0..self.slots.len() {
+            if let Some(person) = self.slots[slot].existing
+                && self.root(slot) == root
+            {
+                members.push(person);
+            }
+        }
+        members
+    }
+
+    /// Whether an officer ruled any existing person of one cluster apart from one of the other.
+    fn ruled_apart(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        first: Slot,
+        second: Slot,
+    ) -> StoreResult<bool> {
+        let (left, right) = (self.existing_members(first), self.existing_members(second));
+        for &one in &left {
+            for &other in &right {
+                let pair = (one.min(other), one.max(other));
+                if self.checked_pairs.insert(pair) {
+                    for found in tx.cannot_links(&[pair.0, pair.1])? {
+                        self.ruled_apart.insert(found);
+                    }
+                }
+                if self.ruled_apart.contains(&pair) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     fn union(&mut self, first: Slot, second: Slot) -> Slot {
         let (first, second) = (self.root(first), self.root(second));
         if first == second {
@@ -204,7 +246,8 @@ impl ChunkLinker {
                         })
                         .map(|(kind, _)| *kind)
                         .collect();
-                    if clash.is_empty() {
+                    let kept_apart = self.ruled_apart(tx, target_root, candidate)?;
+                    if clash.is_empty() && !kept_apart {
                         let shared = matching_keys.get(&candidate).cloned().unwrap_or_default();
                         let target_root = self.root(target);
                         let both_existing = self.slots[target_root].existing.is_some()

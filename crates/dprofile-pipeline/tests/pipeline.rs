@@ -123,6 +123,8 @@ on_both_backends!(
     quarantined_line_is_fixed_and_replayed,
     a_failed_chunk_lands_nothing_and_a_rerun_completes,
     search_by_document_identifier_and_name,
+    an_officer_merge_then_split_restores_both_profiles_exactly,
+    a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges,
 );
 
 fn batch() -> Vec<String> {
@@ -524,4 +526,245 @@ fn line_numbers_follow_the_input() {
         number: 1,
         bytes: Vec::new(),
     };
+}
+
+fn officer(reason: &str) -> dprofile_pipeline::review::Officer {
+    dprofile_pipeline::review::Officer {
+        actor: "officer:ivanova".to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// What a reader can see of a person: the profile, and who the searches find.
+fn snapshot(harness: &Harness, person: i64) -> (ProfileLookup, Vec<i64>, Vec<i64>) {
+    let store = harness.store();
+    let profile = load_profile(store, person, None, None).unwrap();
+    let by_passport = store.find_by_identifier(None, "FA1234567").unwrap();
+    let by_name = store
+        .find_by_name(&dprofile_domain::linking::query_name_keys("Karimov"), 1980)
+        .unwrap();
+    (profile, by_passport, by_name)
+}
+
+fn an_officer_merge_then_split_restores_both_profiles_exactly(harness: Harness) {
+    let results = harness.ingest(&[
+        tax(
+            "a-1",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_A)),
+            1.0,
+        ),
+        phone(
+            "a-2",
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+            "2025-01-01",
+            None,
+        ),
+        tax(
+            "b-1",
+            1,
+            subject("Karimov", "1980", Some("AB7654321"), None),
+            2.0,
+        ),
+    ]);
+    let (first, second) = (results[0].person_id.unwrap(), results[2].person_id.unwrap());
+    let before = (snapshot(&harness, first), snapshot(&harness, second));
+    let desk = dprofile_pipeline::review::IdentityDesk::new(
+        harness.test_store.store.clone(),
+        harness.clock.clone(),
+    );
+    let merge = desk
+        .merge(first, second, &officer("same man, passport renewed"))
+        .unwrap();
+    match load_profile(harness.store(), first, None, None).unwrap() {
+        ProfileLookup::Found(profile) => assert_eq!(profile.facts.values().flatten().count(), 3),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        load_profile(harness.store(), second, None, None).unwrap(),
+        ProfileLookup::Merged { into: first }
+    );
+    assert_eq!(
+        harness
+            .store()
+            .find_by_name(&dprofile_domain::linking::query_name_keys("Karimov"), 1980)
+            .unwrap(),
+        [first]
+    );
+
+    let split = desk.split(merge, &officer("two men after all")).unwrap();
+    let after = (snapshot(&harness, first), snapshot(&harness, second));
+    assert_eq!(after, before, "a split restores both profiles exactly");
+    assert!(matches!(
+        desk.split(merge, &officer("again")),
+        Err(dprofile_pipeline::review::DecisionError::Conflict(_))
+    ));
+    let history = harness.store().person_decisions(second).unwrap();
+    let kinds: Vec<(&str, &str, &str)> = history
+        .iter()
+        .map(|decision| {
+            (
+                decision.kind.as_str(),
+                decision.actor.as_str(),
+                decision.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("merge", "officer:ivanova", "same man, passport renewed"),
+            ("split", "officer:ivanova", "two men after all")
+        ]
+    );
+    assert_eq!(history[1].id, split);
+    // A record that names both passports no longer merges them: it goes to review.
+    let bridge = harness.ingest(&[
+        json!({"source": "mvd", "source_ref": "bridge", "category": "tax_debt",
+        "subject": {"documents": [{"kind": "passport", "country": "UZB", "number": "FA1234567"},
+                                  {"kind": "passport", "country": "UZB", "number": "AB7654321"}]},
+        "data": {"balance": 0, "as_of": "2026-03-01"}})
+        .to_string(),
+    ]);
+    assert_eq!(bridge[0].person_id, Some(first.min(second)));
+    assert!(
+        harness
+            .store()
+            .person(second)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    assert_eq!(harness.store().review_items("open", 10).unwrap().len(), 1);
+}
+
+fn a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges(harness: Harness) {
+    let desk = dprofile_pipeline::review::IdentityDesk::new(
+        harness.test_store.store.clone(),
+        harness.clock.clone(),
+    );
+    // Two persons, then a record that carries A's passport and B's SNILS: a conflict for review.
+    let results = harness.ingest(&[
+        tax(
+            "a",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_A)),
+            1.0,
+        ),
+        tax(
+            "b",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FB7654321"), Some(SNILS_B)),
+            2.0,
+        ),
+        tax(
+            "c",
+            1,
+            subject("Abdullaev", "1991-07-14", Some("FA1234567"), Some(SNILS_B)),
+            3.0,
+        ),
+    ]);
+    let (first, second) = (results[0].person_id.unwrap(), results[1].person_id.unwrap());
+    let item = harness.store().review_items("open", 10).unwrap().remove(0);
+    assert!(
+        desk.decide(
+            item.id,
+            dprofile_pipeline::review::ReviewVerdict::Reject,
+            &officer("")
+        )
+        .is_err(),
+        "a reason is required"
+    );
+    desk.decide(
+        item.id,
+        dprofile_pipeline::review::ReviewVerdict::Reject,
+        &officer("different fathers' names"),
+    )
+    .unwrap();
+    assert_eq!(
+        harness
+            .store()
+            .review_item(item.id)
+            .unwrap()
+            .unwrap()
+            .status,
+        "rejected"
+    );
+    assert!(harness.store().review_items("open", 10).unwrap().is_empty());
+    let history = harness.store().person_decisions(first).unwrap();
+    assert_eq!(history.last().unwrap().kind, "reject");
+    assert_eq!(history.last().unwrap().reason, "different fathers' names");
+    // Confirming another conflict merges its persons, the officer's name and reason kept.
+    let more = harness.ingest(&[
+        tax(
+            "x",
+            1,
+            subject("Karimov", "1980", Some("AB0000001"), Some("234-567-890 99")),
+            1.0,
+        ),
+        tax(
+            "y",
+            1,
+            subject("Karimov", "1980", Some("AB0000002"), Some("345-678-901 23")),
+            1.0,
+        ),
+        tax(
+            "z",
+            1,
+            subject("Karimov", "1980", Some("AB0000001"), Some("345-678-901 23")),
+            1.0,
+        ),
+    ]);
+    let (x, y) = (more[0].person_id.unwrap(), more[1].person_id.unwrap());
+    let item = harness.store().review_items("open", 10).unwrap().remove(0);
+    let decisions = desk
+        .decide(
+            item.id,
+            dprofile_pipeline::review::ReviewVerdict::Confirm,
+            &officer("one SNILS was mistyped"),
+        )
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(
+        harness
+            .store()
+            .person(x.max(y))
+            .unwrap()
+            .unwrap()
+            .merged_into,
+        Some(x.min(y))
+    );
+    assert_eq!(
+        harness
+            .store()
+            .review_item(item.id)
+            .unwrap()
+            .unwrap()
+            .status,
+        "confirmed"
+    );
+    let merge = harness.store().decision(decisions[0]).unwrap().unwrap();
+    assert_eq!(
+        (merge.kind.as_str(), merge.actor.as_str()),
+        ("merge", "officer:ivanova")
+    );
+    assert!(
+        harness
+            .store()
+            .person(first)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    assert!(
+        harness
+            .store()
+            .person(second)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
 }

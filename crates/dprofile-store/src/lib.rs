@@ -272,10 +272,12 @@ pub struct QuarantineItem {
     pub resolved_record_id: Option<RecordId>,
 }
 
-/// A decision about which records belong together: automatic merges and conflicts now;
-/// officers' confirmations, merges and splits later. Kept forever with its evidence.
+/// A decision about which records belong together: automatic merges, officers' merges and
+/// splits, review confirmations and rejections. Kept forever with who, when, why and evidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LinkDecision {
+    /// Set when read back; ignored when written.
+    pub id: i64,
     pub kind: String,
     pub person_id: PersonId,
     pub other_person_id: Option<PersonId>,
@@ -306,6 +308,21 @@ pub struct NewReviewItem {
     pub record_id: Option<RecordId>,
     pub evidence: serde_json::Value,
     pub created_at: DateTime<Utc>,
+}
+
+/// Everything a merge moved from one person to another, so that a split can move exactly
+/// that back and restore both profiles as they were.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MergeMoves {
+    pub key_ids: Vec<KeyId>,
+    /// `(kind, value)` of the identifiers that moved.
+    pub identifiers: Vec<(String, String)>,
+    /// Name-index rows taken from the merged person.
+    pub name_keys_moved: Vec<(String, i32)>,
+    /// Name-index rows the surviving person did not have before.
+    pub name_keys_added: Vec<(String, i32)>,
+    /// Persons merged earlier into the merged person, now pointing at the survivor.
+    pub redirected_persons: Vec<PersonId>,
 }
 
 /// Row counts for `/metrics` and summaries.
@@ -348,9 +365,29 @@ pub trait WriteTx {
     fn insert_identifiers(&mut self, rows: &[IdentifierRow]) -> StoreResult<()>;
     /// Indexes persons by name key and birth year (0 when unknown) for search.
     fn insert_name_keys(&mut self, rows: &[(&str, i32, PersonId)]) -> StoreResult<()>;
-    /// Moves every key, identifier and name of `from` to `into` and marks `from` merged.
-    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()>;
-    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()>;
+    /// Moves every key, identifier and name of `from` to `into` and marks `from` merged;
+    /// returns what moved.
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<MergeMoves>;
+    /// Moves back what a merge moved and makes `from` a person of its own again.
+    fn unmerge_persons(
+        &mut self,
+        from: PersonId,
+        into: PersonId,
+        moves: &MergeMoves,
+    ) -> StoreResult<()>;
+    /// Records that two persons must never be linked automatically again.
+    fn add_cannot_link(
+        &mut self,
+        first: PersonId,
+        second: PersonId,
+        decision_id: i64,
+    ) -> StoreResult<()>;
+    /// The pairs among `persons` that must not be linked.
+    fn cannot_links(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, PersonId)>>;
+    /// Writes decisions; returns their ids in order.
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<Vec<i64>>;
+    /// Closes a review item as `confirmed` or `rejected`.
+    fn close_review_item(&mut self, id: i64, status: &str, decision_id: i64) -> StoreResult<()>;
     fn insert_review_items(&mut self, items: &[NewReviewItem]) -> StoreResult<()>;
     /// Keeps refused lines; a line already open in quarantine with the same bytes is not
     /// added twice (a re-run of a batch must not duplicate it). Returns the item ids.
@@ -378,6 +415,8 @@ pub trait Store: Send + Sync {
     fn person_versions(&self, id: PersonId) -> StoreResult<Vec<StoredVersion>>;
     fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>>;
     fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>>;
+    fn decision(&self, id: i64) -> StoreResult<Option<LinkDecision>>;
+    fn review_item(&self, id: i64) -> StoreResult<Option<ReviewItem>>;
     /// Persons holding an identifier of `kind` (any kind if `None`) whose searchable value
     /// is `value` (a document number without its country, or the identifier itself).
     fn find_by_identifier(&self, kind: Option<KeyKind>, value: &str) -> StoreResult<Vec<PersonId>>;

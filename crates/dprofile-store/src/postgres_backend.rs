@@ -13,9 +13,10 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
-    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
+    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
+    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
+    search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -371,8 +372,45 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(())
     }
 
-    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<MergeMoves> {
         let transaction = &mut *self.transaction;
+        let mut moves = MergeMoves::default();
+        moves.key_ids = transaction
+            .query(
+                "SELECT key_id FROM record_keys WHERE person_id = $1 ORDER BY key_id",
+                &[&from],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        moves.identifiers = transaction
+            .query(
+                "SELECT kind, value FROM identifiers WHERE person_id = $1 ORDER BY kind, value",
+                &[&from],
+            )?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        for row in transaction.query(
+            "SELECT n.name_key, n.birth_year, EXISTS (SELECT 1 FROM name_keys held
+                 WHERE held.name_key = n.name_key AND held.birth_year = n.birth_year AND held.person_id = $2)
+             FROM name_keys n WHERE n.person_id = $1 ORDER BY n.name_key, n.birth_year",
+            &[&from, &into],
+        )? {
+            let entry: (String, i32) = (row.get(0), row.get(1));
+            if !row.get::<_, bool>(2) {
+                moves.name_keys_added.push(entry.clone());
+            }
+            moves.name_keys_moved.push(entry);
+        }
+        moves.redirected_persons = transaction
+            .query(
+                "SELECT id FROM persons WHERE merged_into = $1 ORDER BY id",
+                &[&from],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         transaction.execute(
             "UPDATE record_keys SET person_id = $2 WHERE person_id = $1",
             &[&from, &into],
@@ -391,14 +429,106 @@ impl WriteTx for PostgresTx<'_, '_> {
             "UPDATE persons SET merged_into = $2 WHERE id = $1 OR merged_into = $1",
             &[&from, &into],
         )?;
+        Ok(moves)
+    }
+
+    fn unmerge_persons(
+        &mut self,
+        from: PersonId,
+        into: PersonId,
+        moves: &MergeMoves,
+    ) -> StoreResult<()> {
+        let transaction = &mut *self.transaction;
+        transaction.execute(
+            "UPDATE record_keys SET person_id = $2 WHERE key_id = ANY($1)",
+            &[&moves.key_ids, &from],
+        )?;
+        let kinds: Vec<&str> = moves
+            .identifiers
+            .iter()
+            .map(|(kind, _)| kind.as_str())
+            .collect();
+        let values: Vec<&str> = moves
+            .identifiers
+            .iter()
+            .map(|(_, value)| value.as_str())
+            .collect();
+        transaction.execute(
+            "UPDATE identifiers i SET person_id = $3 FROM unnest($1::text[], $2::text[]) AS moved (kind, value)
+             WHERE i.kind = moved.kind AND i.value = moved.value AND i.person_id = $4",
+            &[&kinds, &values, &from, &into],
+        )?;
+        let moved_keys: Vec<&str> = moves
+            .name_keys_moved
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        let moved_years: Vec<i32> = moves
+            .name_keys_moved
+            .iter()
+            .map(|(_, year)| *year)
+            .collect();
+        transaction.execute(
+            "INSERT INTO name_keys (name_key, birth_year, person_id)
+             SELECT key, year, $3 FROM unnest($1::text[], $2::int4[]) AS moved (key, year) ON CONFLICT DO NOTHING",
+            &[&moved_keys, &moved_years, &from],
+        )?;
+        let added_keys: Vec<&str> = moves
+            .name_keys_added
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        let added_years: Vec<i32> = moves
+            .name_keys_added
+            .iter()
+            .map(|(_, year)| *year)
+            .collect();
+        transaction.execute(
+            "DELETE FROM name_keys n USING unnest($1::text[], $2::int4[]) AS added (key, year)
+             WHERE n.name_key = added.key AND n.birth_year = added.year AND n.person_id = $3",
+            &[&added_keys, &added_years, &into],
+        )?;
+        transaction.execute(
+            "UPDATE persons SET merged_into = NULL WHERE id = $1",
+            &[&from],
+        )?;
+        transaction.execute(
+            "UPDATE persons SET merged_into = $2 WHERE id = ANY($1)",
+            &[&moves.redirected_persons, &from],
+        )?;
         Ok(())
     }
 
-    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()> {
+    fn add_cannot_link(
+        &mut self,
+        first: PersonId,
+        second: PersonId,
+        decision_id: i64,
+    ) -> StoreResult<()> {
+        let (low, high) = (first.min(second), first.max(second));
+        self.transaction.execute(
+            "INSERT INTO cannot_link (first_person_id, second_person_id, decision_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&low, &high, &decision_id],
+        )?;
+        Ok(())
+    }
+
+    fn cannot_links(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, PersonId)>> {
+        let rows = self.transaction.query(
+            "SELECT first_person_id, second_person_id FROM cannot_link
+             WHERE first_person_id = ANY($1) AND second_person_id = ANY($1)",
+            &[&persons],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(decisions.len());
         for decision in decisions {
-            self.transaction.execute(
+            let row = self.transaction.query_one(
                 "INSERT INTO link_decisions (kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 &[
                     &decision.kind,
                     &decision.person_id,
@@ -410,7 +540,16 @@ impl WriteTx for PostgresTx<'_, '_> {
                     &decision.decided_at,
                 ],
             )?;
+            ids.push(row.get(0));
         }
+        Ok(ids)
+    }
+
+    fn close_review_item(&mut self, id: i64, status: &str, decision_id: i64) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE review_items SET status = $2, decision_id = $3 WHERE id = $1",
+            &[&id, &status, &decision_id],
+        )?;
         Ok(())
     }
 
@@ -484,6 +623,32 @@ impl WriteTx for PostgresTx<'_, '_> {
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
+
+fn decision_from_row(row: &Row) -> LinkDecision {
+    LinkDecision {
+        id: row.get(0),
+        kind: row.get(1),
+        person_id: row.get(2),
+        other_person_id: row.get(3),
+        record_id: row.get(4),
+        actor: row.get(5),
+        reason: row.get(6),
+        evidence: row.get(7),
+        decided_at: row.get(8),
+    }
+}
+
+fn review_item_from_row(row: &Row) -> ReviewItem {
+    ReviewItem {
+        id: row.get(0),
+        kind: row.get(1),
+        person_ids: serde_json::from_value(row.get(2)).unwrap_or_default(),
+        record_id: row.get(3),
+        evidence: row.get(4),
+        status: row.get(5),
+        created_at: row.get(6),
+    }
+}
 
 fn quarantine_from_row(row: &Row) -> QuarantineItem {
     QuarantineItem {
@@ -593,23 +758,32 @@ impl Store for PostgresStore {
     fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>> {
         self.with_client(|client| {
             let rows = client.query(
-                "SELECT kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                "SELECT id, kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
                  FROM link_decisions WHERE person_id = $1 OR other_person_id = $1 ORDER BY id",
                 &[&id],
             )?;
-            Ok(rows
-                .iter()
-                .map(|row| LinkDecision {
-                    kind: row.get(0),
-                    person_id: row.get(1),
-                    other_person_id: row.get(2),
-                    record_id: row.get(3),
-                    actor: row.get(4),
-                    reason: row.get(5),
-                    evidence: row.get(6),
-                    decided_at: row.get(7),
-                })
-                .collect())
+            Ok(rows.iter().map(decision_from_row).collect())
+        })
+    }
+
+    fn decision(&self, id: i64) -> StoreResult<Option<LinkDecision>> {
+        self.with_client(|client| {
+            let row = client.query_opt(
+                "SELECT id, kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                 FROM link_decisions WHERE id = $1",
+                &[&id],
+            )?;
+            Ok(row.as_ref().map(decision_from_row))
+        })
+    }
+
+    fn review_item(&self, id: i64) -> StoreResult<Option<ReviewItem>> {
+        self.with_client(|client| {
+            let row = client.query_opt(
+                "SELECT id, kind, person_ids, record_id, evidence, status, created_at FROM review_items WHERE id = $1",
+                &[&id],
+            )?;
+            Ok(row.as_ref().map(review_item_from_row))
         })
     }
 
@@ -685,18 +859,7 @@ impl Store for PostgresStore {
                  WHERE status = $1 ORDER BY id LIMIT $2",
                 &[&status, &(limit as i64)],
             )?;
-            Ok(rows
-                .iter()
-                .map(|row| ReviewItem {
-                    id: row.get(0),
-                    kind: row.get(1),
-                    person_ids: serde_json::from_value(row.get(2)).unwrap_or_default(),
-                    record_id: row.get(3),
-                    evidence: row.get(4),
-                    status: row.get(5),
-                    created_at: row.get(6),
-                })
-                .collect())
+            Ok(rows.iter().map(review_item_from_row).collect())
         })
     }
 

@@ -12,10 +12,10 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
-    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
-    violations_json,
+    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
+    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
+    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
+    search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -421,8 +421,45 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<()> {
+    fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<MergeMoves> {
         let transaction = self.transaction;
+        let mut moves = MergeMoves::default();
+        {
+            let mut statement = transaction.prepare_cached(
+                "SELECT key_id FROM record_keys WHERE person_id = ?1 ORDER BY key_id",
+            )?;
+            moves.key_ids = statement
+                .query_map([from], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut statement = transaction.prepare_cached(
+                "SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value",
+            )?;
+            moves.identifiers = statement
+                .query_map([from], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut statement = transaction.prepare_cached(
+                "SELECT name_key, birth_year FROM name_keys WHERE person_id = ?1 ORDER BY name_key, birth_year",
+            )?;
+            moves.name_keys_moved = statement
+                .query_map([from], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut held = transaction
+                .prepare_cached("SELECT 1 FROM name_keys WHERE name_key = ?1 AND birth_year = ?2 AND person_id = ?3")?;
+            for (name_key, birth_year) in &moves.name_keys_moved {
+                if held
+                    .query_row(params![name_key, birth_year, into], |_| Ok(()))
+                    .optional()?
+                    .is_none()
+                {
+                    moves.name_keys_added.push((name_key.clone(), *birth_year));
+                }
+            }
+            let mut statement = transaction
+                .prepare_cached("SELECT id FROM persons WHERE merged_into = ?1 ORDER BY id")?;
+            moves.redirected_persons = statement
+                .query_map([from], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
         transaction.execute(
             "UPDATE record_keys SET person_id = ?2 WHERE person_id = ?1",
             [from, into],
@@ -441,14 +478,90 @@ impl WriteTx for SqliteTx<'_> {
             "UPDATE persons SET merged_into = ?2 WHERE id = ?1 OR merged_into = ?1",
             [from, into],
         )?;
+        Ok(moves)
+    }
+
+    fn unmerge_persons(
+        &mut self,
+        from: PersonId,
+        into: PersonId,
+        moves: &MergeMoves,
+    ) -> StoreResult<()> {
+        let transaction = self.transaction;
+        let mut move_key = transaction
+            .prepare_cached("UPDATE record_keys SET person_id = ?2 WHERE key_id = ?1")?;
+        for key_id in &moves.key_ids {
+            move_key.execute([*key_id, from])?;
+        }
+        let mut move_identifier = transaction
+            .prepare_cached("UPDATE identifiers SET person_id = ?3 WHERE kind = ?1 AND value = ?2 AND person_id = ?4")?;
+        for (kind, value) in &moves.identifiers {
+            move_identifier.execute(params![kind, value, from, into])?;
+        }
+        let mut restore_name = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO name_keys (name_key, birth_year, person_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (name_key, birth_year) in &moves.name_keys_moved {
+            restore_name.execute(params![name_key, birth_year, from])?;
+        }
+        let mut drop_name = transaction.prepare_cached(
+            "DELETE FROM name_keys WHERE name_key = ?1 AND birth_year = ?2 AND person_id = ?3",
+        )?;
+        for (name_key, birth_year) in &moves.name_keys_added {
+            drop_name.execute(params![name_key, birth_year, into])?;
+        }
+        transaction.execute(
+            "UPDATE persons SET merged_into = NULL WHERE id = ?1",
+            [from],
+        )?;
+        let mut redirect =
+            transaction.prepare_cached("UPDATE persons SET merged_into = ?2 WHERE id = ?1")?;
+        for person in &moves.redirected_persons {
+            redirect.execute([*person, from])?;
+        }
         Ok(())
     }
 
-    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<()> {
+    fn add_cannot_link(
+        &mut self,
+        first: PersonId,
+        second: PersonId,
+        decision_id: i64,
+    ) -> StoreResult<()> {
+        let (low, high) = (first.min(second), first.max(second));
+        self.transaction.execute(
+            "INSERT OR IGNORE INTO cannot_link (first_person_id, second_person_id, decision_id) VALUES (?1, ?2, ?3)",
+            [low, high, decision_id],
+        )?;
+        Ok(())
+    }
+
+    fn cannot_links(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, PersonId)>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT first_person_id, second_person_id FROM cannot_link WHERE first_person_id = ?1 OR second_person_id = ?1",
+        )?;
+        let wanted: std::collections::HashSet<PersonId> = persons.iter().copied().collect();
+        let mut pairs = Vec::new();
+        for person in persons {
+            let rows = statement.query_map([person], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let pair = row?;
+                if wanted.contains(&pair.0) && wanted.contains(&pair.1) && !pairs.contains(&pair) {
+                    pairs.push(pair);
+                }
+            }
+        }
+        Ok(pairs)
+    }
+
+    fn insert_decisions(&mut self, decisions: &[LinkDecision]) -> StoreResult<Vec<i64>> {
         let mut statement = self.transaction.prepare_cached(
             "INSERT INTO link_decisions (kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
+        let mut ids = Vec::with_capacity(decisions.len());
         for decision in decisions {
             statement.execute(params![
                 decision.kind,
@@ -460,7 +573,16 @@ impl WriteTx for SqliteTx<'_> {
                 decision.evidence.to_string(),
                 micros(decision.decided_at),
             ])?;
+            ids.push(self.transaction.last_insert_rowid());
         }
+        Ok(ids)
+    }
+
+    fn close_review_item(&mut self, id: i64, status: &str, decision_id: i64) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE review_items SET status = ?2, decision_id = ?3 WHERE id = ?1",
+            params![id, status, decision_id],
+        )?;
         Ok(())
     }
 
@@ -533,6 +655,32 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         Ok(())
     }
+}
+
+fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
+    Ok(LinkDecision {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        person_id: row.get(2)?,
+        other_person_id: row.get(3)?,
+        record_id: row.get(4)?,
+        actor: row.get(5)?,
+        reason: row.get(6)?,
+        evidence: violations_json(&row.get::<_, String>(7)?),
+        decided_at: from_micros(row.get(8)?),
+    })
+}
+
+fn review_item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewItem> {
+    Ok(ReviewItem {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        person_ids: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
+        record_id: row.get(3)?,
+        evidence: violations_json(&row.get::<_, String>(4)?),
+        status: row.get(5)?,
+        created_at: from_micros(row.get(6)?),
+    })
 }
 
 fn quarantine_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineItem> {
@@ -658,22 +806,36 @@ impl Store for SqliteStore {
     fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(
-                "SELECT kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                "SELECT id, kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
                  FROM link_decisions WHERE person_id = ?1 OR other_person_id = ?1 ORDER BY id",
             )?;
-            let rows = statement.query_map([id], |row| {
-                Ok(LinkDecision {
-                    kind: row.get(0)?,
-                    person_id: row.get(1)?,
-                    other_person_id: row.get(2)?,
-                    record_id: row.get(3)?,
-                    actor: row.get(4)?,
-                    reason: row.get(5)?,
-                    evidence: violations_json(&row.get::<_, String>(6)?),
-                    decided_at: from_micros(row.get(7)?),
-                })
-            })?;
+            let rows = statement.query_map([id], decision_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn decision(&self, id: i64) -> StoreResult<Option<LinkDecision>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT id, kind, person_id, other_person_id, record_id, actor, reason, evidence, decided_at
+                     FROM link_decisions WHERE id = ?1",
+                    [id],
+                    decision_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn review_item(&self, id: i64) -> StoreResult<Option<ReviewItem>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT id, kind, person_ids, record_id, evidence, status, created_at FROM review_items WHERE id = ?1",
+                    [id],
+                    review_item_from_row,
+                )
+                .optional()?)
         })
     }
 
@@ -768,17 +930,7 @@ impl Store for SqliteStore {
                 "SELECT id, kind, person_ids, record_id, evidence, status, created_at FROM review_items
                  WHERE status = ?1 ORDER BY id LIMIT ?2",
             )?;
-            let rows = statement.query_map(params![status, limit as i64], |row| {
-                Ok(ReviewItem {
-                    id: row.get(0)?,
-                    kind: row.get(1)?,
-                    person_ids: serde_json::from_str(&row.get::<_, String>(2)?).unwrap_or_default(),
-                    record_id: row.get(3)?,
-                    evidence: violations_json(&row.get::<_, String>(4)?),
-                    status: row.get(5)?,
-                    created_at: from_micros(row.get(6)?),
-                })
-            })?;
+            let rows = statement.query_map(params![status, limit as i64], review_item_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }

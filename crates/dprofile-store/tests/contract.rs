@@ -179,10 +179,13 @@ fn persons_are_created_in_ascending_order(store: &dyn Store) {
 fn merge_moves_everything_and_leaves_a_pointer(store: &dyn Store) {
     let (first, _) = seed(store, "r-1", "FA1234567");
     let (second, _) = seed(store, "r-2", "FB7654321");
+    let mut moves = dprofile_store::MergeMoves::default();
+    let mut decision_id = 0;
     store
         .write(&mut |tx| {
-            tx.merge_persons(second, first)?;
-            tx.insert_decisions(&[LinkDecision {
+            moves = tx.merge_persons(second, first)?;
+            decision_id = tx.insert_decisions(&[LinkDecision {
+                id: 0,
                 kind: "merge".to_owned(),
                 person_id: first,
                 other_person_id: Some(second),
@@ -191,9 +194,18 @@ fn merge_moves_everything_and_leaves_a_pointer(store: &dyn Store) {
                 reason: "same".to_owned(),
                 evidence: serde_json::json!({"why": "test"}),
                 decided_at: now(),
-            }])
+            }])?[0];
+            Ok(())
         })
         .unwrap();
+    assert_eq!(moves.key_ids.len(), 1);
+    assert_eq!(
+        moves.identifiers,
+        [("passport".to_owned(), "UZB:FB7654321".to_owned())]
+    );
+    // Both persons had the same two name keys: they moved, none was new to the survivor.
+    assert_eq!(moves.name_keys_moved.len(), 2);
+    assert!(moves.name_keys_added.is_empty());
     assert_eq!(
         store.person(second).unwrap().unwrap().merged_into,
         Some(first)
@@ -207,8 +219,36 @@ fn merge_moves_everything_and_leaves_a_pointer(store: &dyn Store) {
     );
     let history = store.person_decisions(second).unwrap();
     assert_eq!(history.len(), 1);
+    assert_eq!(history[0].id, decision_id);
     assert_eq!(history[0].evidence, serde_json::json!({"why": "test"}));
+    assert_eq!(store.decision(decision_id).unwrap().unwrap(), history[0]);
     assert_eq!(store.counts().unwrap().persons, 1);
+
+    // Undoing the merge puts every row back.
+    store
+        .write(&mut |tx| {
+            tx.unmerge_persons(second, first, &moves)?;
+            tx.add_cannot_link(second, first, decision_id)?;
+            tx.add_cannot_link(first, second, decision_id)?;
+            assert_eq!(
+                tx.cannot_links(&[first, second, 999])?,
+                [(first.min(second), first.max(second))]
+            );
+            assert!(tx.cannot_links(&[first])?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.person(second).unwrap().unwrap().merged_into.is_none());
+    assert_eq!(store.person_versions(first).unwrap().len(), 1);
+    assert_eq!(store.person_versions(second).unwrap().len(), 1);
+    assert_eq!(
+        store.person_identifiers(second).unwrap(),
+        [passport("FB7654321")]
+    );
+    assert_eq!(
+        store.find_by_name(&["abdulaev".to_owned()], 1991).unwrap(),
+        [first, second]
+    );
 }
 
 fn name_search_needs_every_key(store: &dyn Store) {
@@ -305,6 +345,15 @@ fn review_items_round_trip(store: &dyn Store) {
     assert_eq!(items[0].person_ids, [3, 4]);
     assert_eq!(items[0].record_id, Some(9));
     assert_eq!(store.counts().unwrap().review_open, 1);
+    assert_eq!(store.review_item(items[0].id).unwrap().unwrap(), items[0]);
+    store
+        .write(&mut |tx| tx.close_review_item(items[0].id, "rejected", 1))
+        .unwrap();
+    assert_eq!(
+        store.review_item(items[0].id).unwrap().unwrap().status,
+        "rejected"
+    );
+    assert!(store.review_items("open", 10).unwrap().is_empty());
 }
 
 fn assignments_list_every_key(store: &dyn Store) {

@@ -75,6 +75,15 @@ CREATE TABLE link_decisions (
 CREATE INDEX link_decisions_person ON link_decisions (person_id);
 CREATE INDEX link_decisions_other ON link_decisions (other_person_id);
 
+-- Pairs of persons an officer ruled apart (a rejected match, a split): never linked again
+-- automatically; a record that bridges them goes to review instead.
+CREATE TABLE cannot_link (
+    first_person_id INTEGER NOT NULL,
+    second_person_id INTEGER NOT NULL,
+    decision_id INTEGER NOT NULL,
+    PRIMARY KEY (first_person_id, second_person_id)
+);
+
 CREATE TABLE review_items (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -82,6 +91,7 @@ CREATE TABLE review_items (
     record_id INTEGER,
     evidence TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'open',
+    decision_id INTEGER,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX review_items_status ON review_items (status, id);
