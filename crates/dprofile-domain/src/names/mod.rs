@@ -253,7 +253,122 @@ pub fn damerau_levenshtein(folded_a: &str, folded_b: &str) -> usize {
     strsim::damerau_levenshtein(folded_a, folded_b)
 }
 
-/// The similarity of two name words in any scripts: the best [`similarity`] over their
+/// A folded form as sounds: the digraphs sh, ch and ts as one symbol each, so that an edit
+/// distance counts a substituted sound once.
+fn sounds(folded: &str) -> Vec<char> {
+    let letters: Vec<char> = folded.chars().collect();
+    let mut symbols = Vec::with_capacity(letters.len());
+    let mut index = 0;
+    while index < letters.len() {
+        let pair = (letters[index], letters.get(index + 1).copied());
+        let symbol = match pair {
+            ('s', Some('h')) => Some('S'),
+            ('c', Some('h')) => Some('C'),
+            ('t', Some('s')) => Some('c'),
+            _ => None,
+        };
+        match symbol {
+            Some(symbol) => {
+                symbols.push(symbol);
+                index += 2;
+            }
+            None => {
+                symbols.push(letters[index]);
+                index += 1;
+            }
+        }
+    }
+    symbols
+}
+
+fn is_vowel_sound(symbol: char) -> bool {
+    matches!(symbol, 'a' | 'e' | 'i' | 'o' | 'u')
+}
+
+/// What substituting one sound for another costs: vowels and the consonant pairs that cross
+/// between scripts (h/g as Russian renders h, s/z, z/ts, sh/ch, v/u, voiced/voiceless) cost less
+/// than a real change of consonant.
+fn substitution_cost(symbol_a: char, symbol_b: char) -> f64 {
+    if symbol_a == symbol_b {
+        return 0.0;
+    }
+    if is_vowel_sound(symbol_a) && is_vowel_sound(symbol_b) {
+        return 0.5;
+    }
+    let (low, high) = if symbol_a < symbol_b {
+        (symbol_a, symbol_b)
+    } else {
+        (symbol_b, symbol_a)
+    };
+    match (low, high) {
+        ('g', 'h')
+        | ('s', 'z')
+        | ('c', 'z')
+        | ('C', 'S')
+        | ('S', 's')
+        | ('C', 'c')
+        | ('u', 'v')
+        | ('b', 'p')
+        | ('d', 't')
+        | ('g', 'k')
+        | ('f', 'v')
+        | ('c', 's')
+        | ('j', 'z')
+        | ('S', 'j')
+        | ('h', 'k') => 0.6,
+        _ => 1.0,
+    }
+}
+
+/// What inserting or deleting a sound costs: vowels and h are often written or left out
+/// between scripts (Hattie/Хэтти, Sutherland/Сазерленд).
+fn indel_cost(symbol: char) -> f64 {
+    if is_vowel_sound(symbol) || symbol == 'h' {
+        0.5
+    } else {
+        1.0
+    }
+}
+
+/// A sound-weighted edit similarity of two folded forms in `0.0..=1.0`: one minus the weighted
+/// edit distance over the sounds of the longer form.
+pub fn sound_similarity(folded_a: &str, folded_b: &str) -> f64 {
+    let sounds_a = sounds(folded_a);
+    let sounds_b = sounds(folded_b);
+    let longest = sounds_a.len().max(sounds_b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    let mut previous_row: Vec<f64> = Vec::with_capacity(sounds_b.len() + 1);
+    previous_row.push(0.0);
+    for symbol in &sounds_b {
+        let last = previous_row.last().copied().unwrap_or(0.0);
+        previous_row.push(last + indel_cost(*symbol));
+    }
+    let mut current_row = vec![0.0; sounds_b.len() + 1];
+    for symbol_a in &sounds_a {
+        current_row[0] = previous_row[0] + indel_cost(*symbol_a);
+        for (column, symbol_b) in sounds_b.iter().enumerate() {
+            let substitute = previous_row[column] + substitution_cost(*symbol_a, *symbol_b);
+            let delete = previous_row[column + 1] + indel_cost(*symbol_a);
+            let insert = current_row[column] + indel_cost(*symbol_b);
+            current_row[column + 1] = substitute.min(delete).min(insert);
+        }
+        std::mem::swap(&mut previous_row, &mut current_row);
+    }
+    let distance = previous_row[sounds_b.len()];
+    (1.0 - distance / longest as f64).max(0.0)
+}
+
+/// The similarity of two folded forms the resolver compares names with: the mean of
+/// Jaro–Winkler (which rewards a shared beginning) and [`sound_similarity`] (which forgives the
+/// vowel and consonant shifts between scripts). On the Wikidata Latin/Russian name pairs the
+/// mean keeps more true pairs than either alone at the same rate of random pairs passing.
+pub fn folded_similarity(folded_a: &str, folded_b: &str) -> f64 {
+    0.5 * similarity(folded_a, folded_b) + 0.5 * sound_similarity(folded_a, folded_b)
+}
+
+/// The similarity of two name words in any scripts: the best [`folded_similarity`] over their
 /// [`fold_candidates`].
 pub fn name_similarity(word_a: &str, word_b: &str) -> f64 {
     let candidates_a = fold_candidates(word_a);
@@ -261,7 +376,7 @@ pub fn name_similarity(word_a: &str, word_b: &str) -> f64 {
     let mut best: f64 = 0.0;
     for folded_a in &candidates_a {
         for folded_b in &candidates_b {
-            best = best.max(similarity(folded_a, folded_b));
+            best = best.max(folded_similarity(folded_a, folded_b));
         }
     }
     best
@@ -395,9 +510,42 @@ mod tests {
         assert_eq!(name_similarity("Jusupov", "Юсупов"), 1.0);
         assert_eq!(
             name_similarity("Alexander", "Александр"),
-            similarity("aleksander", "aleksandr")
+            folded_similarity("aleksander", "aleksandr")
         );
         assert_eq!(name_similarity("Xasanov", "Хасанов"), 1.0);
+    }
+
+    /// The threshold at which random Latin/Cyrillic pairs of the Wikidata benchmark pass at a
+    /// rate of 0.0003 (`examples/wd_russian.rs` on the train slice).
+    const BENCHMARK_THRESHOLD: f64 = 0.795;
+
+    #[test]
+    fn hard_cases_against_the_benchmark_threshold() {
+        for (word_a, word_b) in [
+            ("Jusupov", "Юсупов"),
+            ("Ioussoupov", "Юсупов"),
+            ("Chamsiddinov", "Шамсиддинов"),
+            ("Shamsidinov", "Шамсиддинов"),
+            ("Abdulaev", "ABDOULLAYEV"),
+            ("Hojaev", "Ходжаев"),
+            ("Tcoi", "Цой"),
+        ] {
+            let score = name_similarity(word_a, word_b);
+            assert!(score >= BENCHMARK_THRESHOLD, "{word_a} / {word_b}: {score}");
+        }
+        for (word_a, word_b) in [
+            ("Karimov", "Курбанов"),
+            ("Ivanov", "Петров"),
+            ("Aliev", "Алимов"),
+        ] {
+            let score = name_similarity(word_a, word_b);
+            assert!(score < BENCHMARK_THRESHOLD, "{word_a} / {word_b}: {score}");
+        }
+        // One letter apart: names alone cannot tell these, the other fields must.
+        for (word_a, word_b) in [("Ivanov", "Иванова"), ("Rashidov", "Рашитов")] {
+            let score = name_similarity(word_a, word_b);
+            assert!(score >= BENCHMARK_THRESHOLD, "{word_a} / {word_b}: {score}");
+        }
     }
 
     #[test]
@@ -406,6 +554,12 @@ mod tests {
         assert!(similarity(&fold("Rashidov"), &fold("Rashitov")) > 0.9);
         assert!(name_similarity("Karimov", "Kurbanov") < 0.85);
         assert_eq!(damerau_levenshtein("karimov", "kraimov"), 1);
+        // A vowel shift costs half an edit, a real consonant change a whole one.
+        assert_eq!(sound_similarity("sazerlend", "sazerland"), 1.0 - 0.5 / 9.0);
+        assert_eq!(sound_similarity("karimov", "kazimov"), 1.0 - 1.0 / 7.0);
+        // sh, ch and ts are one sound each.
+        assert_eq!(sound_similarity("shukurov", "chukurov"), 1.0 - 0.6 / 7.0);
+        assert_eq!(sound_similarity("", ""), 1.0);
         assert_eq!(damerau_levenshtein(&fold("Aliev"), &fold("Alimov")), 3);
     }
 }
