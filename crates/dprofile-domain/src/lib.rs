@@ -7,6 +7,7 @@
 pub mod category;
 pub mod envelope;
 pub mod linking;
+pub mod names;
 pub mod payload;
 pub mod profile;
 pub mod subject;
