@@ -8,13 +8,13 @@ use axum::response::{Html, IntoResponse, Response};
 use utoipa::OpenApi;
 
 use crate::problem::ApiError;
-use crate::routes::{persons, quarantine, records, review, system};
+use crate::routes::{decisions, persons, quarantine, records, review, system};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "dprofile",
-        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`.",
+        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until authentication comes in a later release.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -26,6 +26,11 @@ use crate::routes::{persons, quarantine, records, review, system};
         quarantine::show,
         quarantine::replay,
         review::list,
+        review::show,
+        review::decide,
+        decisions::merge,
+        decisions::split,
+        decisions::history,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -36,7 +41,8 @@ use crate::routes::{persons, quarantine, records, review, system};
         (name = "records", description = "Ingest of source records."),
         (name = "persons", description = "Profiles and person search."),
         (name = "quarantine", description = "Refused lines, their correction and replay."),
-        (name = "review", description = "Items waiting for a migration officer."),
+        (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
+        (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]

@@ -1,6 +1,7 @@
 //! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
-//! person search, the quarantine, review items, health, metrics, and the OpenAPI document with
-//! its Swagger UI.
+//! person search, the quarantine, review items and officers' identity decisions (confirm,
+//! reject, merge, split, history), health, metrics, and the OpenAPI document with its Swagger
+//! UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -21,13 +22,14 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use dprofile_pipeline::Ingestor;
+use dprofile_pipeline::review::IdentityDesk;
+use dprofile_pipeline::{Clock, Ingestor, SystemClock};
 use dprofile_store::Store;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
-use crate::routes::{persons, quarantine, records, review, system};
+use crate::routes::{decisions, persons, quarantine, records, review, system};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -57,14 +59,34 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingestor: Ingestor,
+    /// Officers' merges, splits and review verdicts. Behind an `Arc` because the desk is not
+    /// `Clone` and every handler takes its own handle onto the blocking pool.
+    pub identity_desk: Arc<IdentityDesk>,
     pub config: ApiConfig,
 }
 
 impl AppState {
+    /// The server's state, on the system clock: the officers' decisions are stamped by the
+    /// system clock, as the ingestor's records are in `dprofile serve`. Whoever runs the
+    /// ingestor on another clock builds the state with [`AppState::with_clock`] instead, so
+    /// that records and decisions keep one time line.
     pub fn new(store: Arc<dyn Store>, ingestor: Ingestor, config: ApiConfig) -> AppState {
+        let identity_desk = Arc::new(IdentityDesk::new(store.clone(), Arc::new(SystemClock)));
         AppState {
             store,
             ingestor,
+            identity_desk,
+            config,
+        }
+    }
+
+    /// The ingestor and the identity desk on one clock (tests fix it): a decision is never
+    /// stamped before the records it rests on.
+    pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ApiConfig) -> AppState {
+        AppState {
+            ingestor: Ingestor::new(store.clone(), clock.clone()),
+            identity_desk: Arc::new(IdentityDesk::new(store.clone(), clock)),
+            store,
             config,
         }
     }
@@ -109,10 +131,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/records/batch", post(records::post_batch))
         .route("/v1/persons", get(persons::search))
         .route("/v1/persons/{id}", get(persons::get_person))
+        .route("/v1/persons/{id}/merge", post(decisions::merge))
+        .route("/v1/persons/{id}/split", post(decisions::split))
+        .route("/v1/persons/{id}/history", get(decisions::history))
         .route("/v1/quarantine", get(quarantine::list))
         .route("/v1/quarantine/{id}", get(quarantine::show))
         .route("/v1/quarantine/{id}/replay", post(quarantine::replay))
         .route("/v1/review", get(review::list))
+        .route("/v1/review/{id}", get(review::show))
+        .route("/v1/review/{id}/decision", post(review::decide))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dprofile_domain::Violation;
 use dprofile_pipeline::PipelineError;
+use dprofile_pipeline::review::DecisionError;
 use dprofile_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,8 +29,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine code, snake_case: `not_found`, `invalid_query`, `record_rejected`,
-    /// `payload_too_large`, `already_replayed`, `method_not_allowed`, `store_unavailable`,
-    /// `internal`.
+    /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
+    /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`.
     pub code: String,
     /// What was wrong, field by field, where that is known.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -58,6 +59,17 @@ pub enum ApiError {
     PayloadTooLarge { limit: u64 },
     #[error("quarantine item {0} was already replayed")]
     AlreadyReplayed(i64),
+    /// An officer's decision that cannot be taken as written: a missing actor or reason, an
+    /// unknown verdict, a merge of a person into itself, a split of something not a merge.
+    #[error("{detail}")]
+    InvalidDecision {
+        detail: String,
+        errors: Vec<Violation>,
+    },
+    /// An officer's decision that contradicts the current state: the review item is closed,
+    /// the person was merged away, the merge was already split. The detail says what to do.
+    #[error("{0}")]
+    DecisionConflict(String),
     #[error("this route does not accept the method")]
     MethodNotAllowed,
     #[error("the request body could not be read")]
@@ -78,6 +90,8 @@ impl ApiError {
             ApiError::RecordRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::AlreadyReplayed(_) => StatusCode::CONFLICT,
+            ApiError::InvalidDecision { .. } => StatusCode::BAD_REQUEST,
+            ApiError::DecisionConflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,6 +106,8 @@ impl ApiError {
             ApiError::RecordRejected { .. } => "record_rejected",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::AlreadyReplayed(_) => "already_replayed",
+            ApiError::InvalidDecision { .. } => "invalid_decision",
+            ApiError::DecisionConflict(_) => "decision_conflict",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BodyUnreadable => "body_unreadable",
             ApiError::StoreUnavailable => "store_unavailable",
@@ -106,6 +122,8 @@ impl ApiError {
             ApiError::RecordRejected { .. } => "record rejected",
             ApiError::PayloadTooLarge { .. } => "payload too large",
             ApiError::AlreadyReplayed(_) => "already replayed",
+            ApiError::InvalidDecision { .. } => "invalid decision",
+            ApiError::DecisionConflict(_) => "decision conflict",
             ApiError::MethodNotAllowed => "method not allowed",
             ApiError::BodyUnreadable => "body unreadable",
             ApiError::StoreUnavailable => "store unavailable",
@@ -126,10 +144,30 @@ impl ApiError {
         }
     }
 
+    /// A decision refused for one field of the request body (`/actor`), or for the whole body
+    /// (empty pointer).
+    pub fn invalid_decision_field(
+        pointer: &str,
+        rule: dprofile_domain::Rule,
+        message: impl Into<String>,
+    ) -> ApiError {
+        let message = message.into();
+        let detail = match pointer.strip_prefix('/') {
+            Some(field) => format!("`{field}`: {message}"),
+            None => message.clone(),
+        };
+        ApiError::InvalidDecision {
+            detail,
+            errors: vec![Violation::new(pointer, rule, message)],
+        }
+    }
+
     pub fn to_problem(&self) -> Problem {
         let code = self.code();
         let (errors, quarantine_id) = match self {
-            ApiError::InvalidQuery { errors, .. } => (errors.clone(), None),
+            ApiError::InvalidQuery { errors, .. } | ApiError::InvalidDecision { errors, .. } => {
+                (errors.clone(), None)
+            }
             ApiError::RecordRejected {
                 quarantine_id,
                 errors,
@@ -186,6 +224,22 @@ impl From<PipelineError> for ApiError {
                 tracing::error!(error = %read_error, "reading ingest input failed");
                 ApiError::BodyUnreadable
             }
+        }
+    }
+}
+
+impl From<DecisionError> for ApiError {
+    fn from(error: DecisionError) -> ApiError {
+        match error {
+            // The desk's messages name only ids and kinds the officer sent or can read back
+            // (`person 7 was merged into person 3: decide on 3`): safe and useful to show.
+            DecisionError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
+            DecisionError::Conflict(detail) => ApiError::DecisionConflict(detail),
+            DecisionError::Invalid(detail) => ApiError::InvalidDecision {
+                detail,
+                errors: Vec::new(),
+            },
+            DecisionError::Store(store_error) => ApiError::from(store_error),
         }
     }
 }

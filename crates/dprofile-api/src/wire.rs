@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use dprofile_domain::Violation;
 use dprofile_pipeline::profile::{Citation, Fact, Profile};
 use dprofile_pipeline::{LineResult, Summary};
-use dprofile_store::{Outcome, QuarantineItem, QuarantineStatus, ReviewItem};
+use dprofile_store::{LinkDecision, Outcome, QuarantineItem, QuarantineStatus, ReviewItem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -337,6 +337,141 @@ impl From<ReviewItem> for ReviewItemBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReviewListBody {
     pub items: Vec<ReviewItemBody>,
+}
+
+/// One person of a review item as the officer compares it with the others: who the sources say
+/// the person is, what identifies them, and how much the registry holds about them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewPersonBody {
+    /// The person as they are now: an id of the item merged since into another person is
+    /// shown as the person it was merged into.
+    pub person_id: i64,
+    /// The item's own person ids that lead to this person (more than one when the persons of
+    /// the item were merged since).
+    pub listed_as: Vec<i64>,
+    pub url: String,
+    /// Strong identifiers the person holds (`snils:12345678964`, `passport:UZB:FA1234567`).
+    pub identifiers: Vec<String>,
+    /// Every distinct way the sources wrote the person's names, birth date, sex and
+    /// citizenship, as they wrote it.
+    pub identity: Vec<Value>,
+    /// Facts in force per category code.
+    pub fact_counts: BTreeMap<String, u64>,
+}
+
+/// A review item with its evidence and its persons side by side.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewItemDetailBody {
+    #[serde(flatten)]
+    pub item: ReviewItemBody,
+    /// The item's persons, in the item's order.
+    pub persons: Vec<ReviewPersonBody>,
+}
+
+/// An officer's verdict on a review item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdictBody {
+    /// The persons are one: merge them into the one with the lowest id.
+    Confirm,
+    /// The persons are different: keep them apart for good.
+    Reject,
+}
+
+/// The body of `POST /v1/review/{id}/decision`. Until authentication comes, the officer names
+/// themself in `actor`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "reject", "actor": "officer:ivanova", "reason": "different fathers' names in the passports"}))]
+pub struct ReviewDecisionRequest {
+    pub decision: ReviewVerdictBody,
+    /// Who decides; kept with the decision.
+    pub actor: String,
+    /// Why; kept with the decision.
+    pub reason: String,
+}
+
+/// How a review item was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatusBody {
+    Confirmed,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewDecisionBody {
+    /// The decisions written (one merge per merged person for a confirmation, one rejection);
+    /// they appear in the persons' histories.
+    pub decision_ids: Vec<i64>,
+    pub status: ReviewStatusBody,
+}
+
+/// The body of `POST /v1/persons/{id}/merge`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"from": 42, "actor": "officer:ivanova", "reason": "same man, passport renewed"}))]
+pub struct MergeRequest {
+    /// The person merged into the one of the path; its id then redirects there.
+    pub from: i64,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// The body of `POST /v1/persons/{id}/split`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"merge_decision_id": 17, "actor": "officer:ivanova", "reason": "two men after all"}))]
+pub struct SplitRequest {
+    /// The merge to undo, from the person's history.
+    pub merge_decision_id: i64,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// The id of the decision an officer's merge or split wrote.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionCreatedBody {
+    pub decision_id: i64,
+}
+
+/// One decision about which records belong together, kept forever.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkDecisionBody {
+    pub id: i64,
+    /// `merge`, `split` or `reject`.
+    pub kind: String,
+    /// The surviving person of a merge or split; the first person of a rejection.
+    pub person_id: i64,
+    /// The merged (or split off) person; the second person of a rejection.
+    pub other_person_id: Option<i64>,
+    /// The record that led to the decision, where one did.
+    pub record_id: Option<i64>,
+    /// `officer:…` as the officer wrote it, or `rule:…` for an automatic link.
+    pub actor: String,
+    pub reason: String,
+    /// What the decision rested on and, for a merge, what it moved (a split moves it back).
+    pub evidence: Value,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl From<LinkDecision> for LinkDecisionBody {
+    fn from(decision: LinkDecision) -> LinkDecisionBody {
+        LinkDecisionBody {
+            id: decision.id,
+            kind: decision.kind,
+            person_id: decision.person_id,
+            other_person_id: decision.other_person_id,
+            record_id: decision.record_id,
+            actor: decision.actor,
+            reason: decision.reason,
+            evidence: decision.evidence,
+            decided_at: decision.decided_at,
+        }
+    }
+}
+
+/// A person's link decisions, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryBody {
+    pub decisions: Vec<LinkDecisionBody>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

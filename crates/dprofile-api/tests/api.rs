@@ -1,12 +1,13 @@
 //! The HTTP API as a client sees it: the real router on a real port, a fresh store per test,
-//! and user-level verbs (post a record, post a batch, read a person, search).
+//! and user-level verbs (post a record, post a batch, read a person, search, decide on a
+//! review item, merge and split persons, read a person's history).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use dprofile_api::{ApiConfig, AppState};
-use dprofile_pipeline::{FixedClock, Ingestor};
+use dprofile_pipeline::FixedClock;
 use dprofile_store::testing::TestStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -78,9 +79,7 @@ impl TestApp {
                 .enable_all()
                 .build()
                 .expect("a server runtime");
-            let store = test_store.store.clone();
-            let ingestor = Ingestor::new(store.clone(), server_clock);
-            let state = AppState::new(store, ingestor, config);
+            let state = AppState::with_clock(test_store.store.clone(), server_clock, config);
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
@@ -192,6 +191,69 @@ impl TestApp {
             .send()
             .await
             .expect("the server answers")
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// An officer's verdict on a review item.
+    async fn decide(&self, item_id: i64, decision: &str, reason: &str) -> reqwest::Response {
+        self.post_json(
+            &format!("/v1/review/{item_id}/decision"),
+            &json!({"decision": decision, "actor": "officer:ivanova", "reason": reason}),
+        )
+        .await
+    }
+
+    async fn merge(&self, into: i64, from: i64, reason: &str) -> reqwest::Response {
+        self.post_json(
+            &format!("/v1/persons/{into}/merge"),
+            &json!({"from": from, "actor": "officer:petrov", "reason": reason}),
+        )
+        .await
+    }
+
+    async fn split(
+        &self,
+        person_id: i64,
+        merge_decision_id: i64,
+        reason: &str,
+    ) -> reqwest::Response {
+        self.post_json(
+            &format!("/v1/persons/{person_id}/split"),
+            &json!({"merge_decision_id": merge_decision_id, "actor": "officer:petrov", "reason": reason}),
+        )
+        .await
+    }
+
+    /// A person's decisions, oldest first.
+    async fn history(&self, person_id: i64) -> Vec<Value> {
+        let response = self.get(&format!("/v1/persons/{person_id}/history")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = json_of(response).await;
+        body["decisions"]
+            .as_array()
+            .expect("a decisions array")
+            .clone()
+    }
+
+    /// The open review items.
+    async fn open_review_items(&self) -> Vec<Value> {
+        let body = json_of(self.get("/v1/review").await).await;
+        body["items"].as_array().expect("an items array").clone()
+    }
+
+    /// Posts a record and returns the person it went to.
+    async fn post_for_person(&self, record: &Value) -> i64 {
+        let result = json_of(self.post_record(record).await).await;
+        result["person_id"].as_i64().expect("a person")
     }
 
     async fn replay(&self, quarantine_id: i64, body: Vec<u8>) -> reqwest::Response {
@@ -693,6 +755,563 @@ async fn review_lists_identifier_conflicts() {
     assert_eq!(review["items"][0]["status"], "open");
 }
 
+/// A tax record about a man with this family name, passport and SNILS.
+fn tax_record(source_ref: &str, family: &str, passport: &str, snils: &str) -> Value {
+    let mut record = abdullayev(source_ref);
+    record["subject"]["names"] = json!([{"script": "Latn", "family": family, "given": "RUSTAM"}]);
+    record["subject"]["documents"][0]["number"] = json!(passport);
+    record["subject"]["identifiers"] = json!({"snils": snils});
+    record
+}
+
+fn person_ids_of(people: &[Value]) -> Vec<i64> {
+    let mut ids: Vec<i64> = people
+        .iter()
+        .filter_map(|person| person["person_id"].as_i64())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn holds_identifier(person: &Value, identifier: &str) -> bool {
+    person["identifiers"]
+        .as_array()
+        .is_some_and(|identifiers| identifiers.iter().any(|held| held == identifier))
+}
+
+/// Two persons, then a record carrying the first one's passport and the second one's SNILS:
+/// the resolver links it to one of them and opens a review item. Returns the two persons and
+/// the item.
+async fn open_identifier_conflict(
+    app: &TestApp,
+    family: &str,
+    passports: [&str; 2],
+    snils: [&str; 2],
+) -> (i64, i64, Value) {
+    let first = app
+        .post_for_person(&tax_record(
+            &format!("fns-{family}-1"),
+            family,
+            passports[0],
+            snils[0],
+        ))
+        .await;
+    let second = app
+        .post_for_person(&tax_record(
+            &format!("fns-{family}-2"),
+            family,
+            passports[1],
+            snils[1],
+        ))
+        .await;
+    assert_ne!(first, second, "different passports and SNILS: two persons");
+    let bridge = app
+        .post_record(&tax_record(
+            &format!("mvd-{family}-3"),
+            family,
+            passports[0],
+            snils[1],
+        ))
+        .await;
+    assert_eq!(bridge.status(), StatusCode::CREATED);
+    let items = app.open_review_items().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    (first, second, items[0].clone())
+}
+
+async fn check_review_workflow(backend: Backend) {
+    let Some(app) = TestApp::on(backend).await else {
+        return;
+    };
+    let (first, second, item) = open_identifier_conflict(
+        &app,
+        "ABDULLAYEV",
+        ["FA1234567", "FB7654321"],
+        ["123-456-789 64", "112-233-445 95"],
+    )
+    .await;
+    let item_id = item["id"].as_i64().expect("an item id");
+    assert_eq!(item["kind"], "identifier_conflict");
+    assert_eq!(item["status"], "open");
+    assert!(
+        item["evidence"]["conflicting_identifiers"].is_array(),
+        "{item}"
+    );
+
+    // The officer reads the item with both persons side by side.
+    let detail = json_of(app.get(&format!("/v1/review/{item_id}")).await).await;
+    assert_eq!(detail["id"], item_id);
+    assert_eq!(detail["evidence"], item["evidence"]);
+    let persons = detail["persons"].as_array().expect("persons").clone();
+    let mut expected = vec![first, second];
+    expected.sort_unstable();
+    assert_eq!(person_ids_of(&persons), expected, "{detail}");
+    for person in &persons {
+        assert_eq!(
+            person["url"],
+            format!("/v1/persons/{}", person["person_id"])
+        );
+        assert_eq!(person["listed_as"], json!([person["person_id"]]));
+        assert_eq!(person["identity"][0]["names"][0]["family"], "ABDULLAYEV");
+        assert_eq!(person["identity"][0]["birth_date"], "1991-07-14");
+        assert_eq!(person["identity"][0]["citizenship"], "UZB");
+    }
+    let shown = |person_id: i64| {
+        persons
+            .iter()
+            .find(|person| person["person_id"] == person_id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert!(holds_identifier(&shown(first), "passport:UZB:FA1234567"));
+    assert!(holds_identifier(&shown(second), "passport:UZB:FB7654321"));
+    let tax_facts: u64 = persons
+        .iter()
+        .filter_map(|person| person["fact_counts"]["tax_debt"].as_u64())
+        .sum();
+    assert_eq!(tax_facts, 3, "every record of the two is counted once");
+
+    // A decision that cannot be taken as written names its field.
+    let decision_path = format!("/v1/review/{item_id}/decision");
+    for (body, pointer, rule) in [
+        (
+            json!({"decision": "reject", "actor": "officer:ivanova", "reason": "  "}),
+            "/reason",
+            "required",
+        ),
+        (
+            json!({"decision": "reject", "actor": "", "reason": "namesakes"}),
+            "/actor",
+            "required",
+        ),
+        (
+            json!({"decision": "maybe", "actor": "officer:ivanova", "reason": "namesakes"}),
+            "/decision",
+            "enum",
+        ),
+        (
+            json!({"actor": "officer:ivanova", "reason": "namesakes"}),
+            "/decision",
+            "required",
+        ),
+        (
+            json!({"decision": "reject", "actor": 7, "reason": "namesakes"}),
+            "/actor",
+            "type",
+        ),
+        (json!(["reject"]), "", "not_an_object"),
+    ] {
+        let problem = assert_problem(
+            app.post_json(&decision_path, &body).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_decision",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+        assert_eq!(problem["errors"][0]["rule"], rule, "{problem}");
+    }
+    let both_missing = assert_problem(
+        app.post_json(&decision_path, &json!({"decision": "reject"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(
+        both_missing["errors"].as_array().map(Vec::len),
+        Some(2),
+        "every mistake at once: {both_missing}"
+    );
+    let not_json = app
+        .client
+        .post(app.url(&decision_path))
+        .body("reject")
+        .send()
+        .await
+        .expect("an answer");
+    let problem = assert_problem(not_json, StatusCode::BAD_REQUEST, "invalid_decision").await;
+    assert_eq!(problem["errors"][0]["rule"], "json_syntax");
+    assert_problem(
+        app.decide(999_999, "reject", "namesakes").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/review/999999").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/review/not-a-number").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.open_review_items().await.len(),
+        1,
+        "refusals change nothing"
+    );
+
+    // Rejected: the item closes and both histories show who decided and why.
+    app.clock.advance(Duration::hours(1));
+    let response = app
+        .decide(item_id, "reject", "different fathers' names")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let verdict = json_of(response).await;
+    assert_eq!(verdict["status"], "rejected");
+    assert_eq!(verdict["decision_ids"].as_array().map(Vec::len), Some(1));
+    let rejection_id = verdict["decision_ids"][0].as_i64().expect("a decision id");
+    assert!(app.open_review_items().await.is_empty());
+    let closed = json_of(app.get(&format!("/v1/review/{item_id}")).await).await;
+    assert_eq!(closed["status"], "rejected");
+    let problem = assert_problem(
+        app.decide(item_id, "confirm", "changed my mind").await,
+        StatusCode::CONFLICT,
+        "decision_conflict",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("already rejected")),
+        "{problem}"
+    );
+    for person in [first, second] {
+        let history = app.history(person).await;
+        let rejection = history
+            .iter()
+            .find(|decision| decision["id"] == rejection_id)
+            .unwrap_or_else(|| {
+                panic!("person {person}'s history lacks the rejection: {history:?}")
+            });
+        assert_eq!(rejection["kind"], "reject");
+        assert_eq!(rejection["actor"], "officer:ivanova");
+        assert_eq!(rejection["reason"], "different fathers' names");
+        assert_eq!(rejection["decided_at"], "2026-03-01T11:00:00Z");
+        assert_eq!(rejection["evidence"]["review_item"], item_id);
+        assert_eq!(app.get_person(person, "").await.status(), StatusCode::OK);
+    }
+
+    // A second conflict, confirmed: the two persons become one.
+    let (third, fourth, item) = open_identifier_conflict(
+        &app,
+        "KARIMOV",
+        ["AB0000001", "AB0000002"],
+        ["234-567-890 99", "345-678-901 23"],
+    )
+    .await;
+    let item_id = item["id"].as_i64().expect("an item id");
+    let response = app
+        .decide(item_id, "confirm", "one SNILS was mistyped")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let verdict = json_of(response).await;
+    assert_eq!(verdict["status"], "confirmed");
+    let merge_id = verdict["decision_ids"][0].as_i64().expect("a decision id");
+    let (survivor, merged) = (third.min(fourth), third.max(fourth));
+    let redirect = app.get_person(merged, "").await;
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        redirect.headers()["location"],
+        format!("/v1/persons/{survivor}").as_str()
+    );
+    let profile = json_of(app.get_person(survivor, "").await).await;
+    assert_eq!(
+        profile["facts"]["tax_debt"].as_array().map(Vec::len),
+        Some(3)
+    );
+    for person in [survivor, merged] {
+        let history = app.history(person).await;
+        let merge = history
+            .iter()
+            .find(|decision| decision["id"] == merge_id)
+            .unwrap_or_else(|| panic!("person {person}'s history lacks the merge: {history:?}"));
+        assert_eq!(merge["kind"], "merge");
+        assert_eq!(merge["person_id"], survivor);
+        assert_eq!(merge["other_person_id"], merged);
+        assert_eq!(merge["actor"], "officer:ivanova");
+        assert_eq!(merge["reason"], "one SNILS was mistyped");
+    }
+    // The closed item now shows the one person both of its ids lead to.
+    let closed = json_of(app.get(&format!("/v1/review/{item_id}")).await).await;
+    assert_eq!(closed["status"], "confirmed");
+    assert_eq!(
+        closed["persons"].as_array().map(Vec::len),
+        Some(1),
+        "{closed}"
+    );
+    assert_eq!(closed["persons"][0]["person_id"], survivor);
+    let mut listed_as: Vec<i64> = closed["persons"][0]["listed_as"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    listed_as.sort_unstable();
+    assert_eq!(listed_as, [survivor, merged]);
+}
+
+#[tokio::test]
+async fn a_review_item_is_shown_side_by_side_rejected_and_another_confirmed() {
+    check_review_workflow(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_review_item_is_shown_side_by_side_rejected_and_another_confirmed_on_postgres() {
+    check_review_workflow(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn an_officer_merge_then_split_through_the_api_restores_both_profiles() {
+    let app = TestApp::sqlite().await;
+    let first = app
+        .post_for_person(&tax_record(
+            "fns-a",
+            "ABDULLAYEV",
+            "FA1234567",
+            "123-456-789 64",
+        ))
+        .await;
+    let second = app
+        .post_for_person(&tax_record(
+            "fns-k",
+            "KARIMOV",
+            "AB7654321",
+            "234-567-890 99",
+        ))
+        .await;
+    let third = app
+        .post_for_person(&tax_record(
+            "fns-s",
+            "SAIDOV",
+            "AC1111111",
+            "345-678-901 23",
+        ))
+        .await;
+    let profile_body = |person_id: i64| {
+        let app = &app;
+        async move {
+            let response = app.get_person(person_id, "").await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.expect("a body")
+        }
+    };
+    let before = (profile_body(first).await, profile_body(second).await);
+
+    app.clock.advance(Duration::hours(1));
+    let response = app.merge(first, second, "same man, passport renewed").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let merge_id = json_of(response).await["decision_id"]
+        .as_i64()
+        .expect("a decision id");
+    let redirect = app.get_person(second, "").await;
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    let merged_profile = json_of(app.get_person(first, "").await).await;
+    assert_eq!(
+        merged_profile["facts"]["tax_debt"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(holds_identifier(&merged_profile, "passport:UZB:AB7654321"));
+
+    // A decision on the merged person names the person to decide on.
+    let problem = assert_problem(
+        app.merge(third, second, "same man").await,
+        StatusCode::CONFLICT,
+        "decision_conflict",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains(&format!("decide on {first}"))),
+        "{problem}"
+    );
+
+    app.clock.advance(Duration::hours(1));
+    let response = app.split(second, merge_id, "two men after all").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let split_id = json_of(response).await["decision_id"]
+        .as_i64()
+        .expect("a decision id");
+    let after = (profile_body(first).await, profile_body(second).await);
+    assert_eq!(after, before, "a split restores both profiles exactly");
+
+    assert_problem(
+        app.split(first, merge_id, "again").await,
+        StatusCode::CONFLICT,
+        "decision_conflict",
+    )
+    .await;
+    let history = app.history(second).await;
+    let written: Vec<(&str, &str, &str, &str)> = history
+        .iter()
+        .map(|decision| {
+            (
+                decision["kind"].as_str().unwrap_or_default(),
+                decision["actor"].as_str().unwrap_or_default(),
+                decision["reason"].as_str().unwrap_or_default(),
+                decision["decided_at"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (
+                "merge",
+                "officer:petrov",
+                "same man, passport renewed",
+                "2026-03-01T11:00:00Z"
+            ),
+            (
+                "split",
+                "officer:petrov",
+                "two men after all",
+                "2026-03-01T12:00:00Z"
+            ),
+        ]
+    );
+    assert_eq!(history[0]["id"], merge_id);
+    assert_eq!(history[1]["id"], split_id);
+    assert_eq!(history[1]["evidence"]["undoes"], merge_id);
+    assert_eq!(app.history(first).await, history);
+    assert!(app.history(third).await.is_empty());
+
+    // Refusals.
+    let problem = assert_problem(
+        app.split(first, split_id, "undo the split").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/merge_decision_id");
+    let problem = assert_problem(
+        app.split(third, merge_id, "not this one's").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/merge_decision_id");
+    assert_problem(
+        app.split(first, 999_999, "no such merge").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.split(999_999, merge_id, "no such person").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let problem = assert_problem(
+        app.merge(first, first, "myself").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/from");
+    assert_problem(
+        app.merge(first, 999_999, "nobody").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let problem = assert_problem(
+        app.merge(first, third, "").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/reason");
+    let problem = assert_problem(
+        app.post_json(
+            &format!("/v1/persons/{first}/merge"),
+            &json!({"from": "two", "actor": "officer:petrov", "reason": "same man"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/from");
+    assert_eq!(problem["errors"][0]["rule"], "type");
+    let problem = assert_problem(
+        app.merge(first, third, &"why ".repeat(1000)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_decision",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["rule"], "length");
+    assert_problem(
+        app.get("/v1/persons/999999/history").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.get_person(third, "").await.status(),
+        StatusCode::OK,
+        "refused merges leave the person alone"
+    );
+}
+
+#[tokio::test]
+async fn a_merge_overtaken_by_a_later_one_is_split_latest_first() {
+    let app = TestApp::sqlite().await;
+    let first = app
+        .post_for_person(&tax_record(
+            "fns-a",
+            "ABDULLAYEV",
+            "FA1234567",
+            "123-456-789 64",
+        ))
+        .await;
+    let second = app
+        .post_for_person(&tax_record(
+            "fns-k",
+            "KARIMOV",
+            "AB7654321",
+            "234-567-890 99",
+        ))
+        .await;
+    let third = app
+        .post_for_person(&tax_record(
+            "fns-s",
+            "SAIDOV",
+            "AC1111111",
+            "345-678-901 23",
+        ))
+        .await;
+    let decision_id = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json_of(response).await["decision_id"]
+            .as_i64()
+            .expect("a decision id")
+    };
+    let earlier = decision_id(app.merge(first, second, "same man").await).await;
+    let later = decision_id(app.merge(third, first, "same man again").await).await;
+    let problem = assert_problem(
+        app.split(second, earlier, "wrong").await,
+        StatusCode::CONFLICT,
+        "decision_conflict",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("split the later merge first")),
+        "{problem}"
+    );
+    decision_id(app.split(first, later, "wrong").await).await;
+    decision_id(app.split(second, earlier, "wrong").await).await;
+    for person in [first, second, third] {
+        assert_eq!(app.get_person(person, "").await.status(), StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn health_metrics_and_unknown_routes() {
     let app = TestApp::sqlite().await;
@@ -773,13 +1392,33 @@ async fn the_openapi_document_lists_every_route() {
             "/openapi.json",
             "/v1/persons",
             "/v1/persons/{id}",
+            "/v1/persons/{id}/history",
+            "/v1/persons/{id}/merge",
+            "/v1/persons/{id}/split",
             "/v1/quarantine",
             "/v1/quarantine/{id}",
             "/v1/quarantine/{id}/replay",
             "/v1/records",
             "/v1/records/batch",
             "/v1/review",
+            "/v1/review/{id}",
+            "/v1/review/{id}/decision",
         ]
+    );
+    // Clients generated from the document name their methods after operation ids.
+    let mut operation_ids: Vec<&str> = paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|operations| operations.values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let operation_count = operation_ids.len();
+    operation_ids.sort_unstable();
+    operation_ids.dedup();
+    assert_eq!(
+        operation_ids.len(),
+        operation_count,
+        "operation ids are unique"
     );
     let schemas = document["components"]["schemas"]
         .as_object()
@@ -790,6 +1429,15 @@ async fn the_openapi_document_lists_every_route() {
         "ProfileBody",
         "Problem",
         "BatchSummaryLine",
+        "ReviewItemDetailBody",
+        "ReviewPersonBody",
+        "ReviewDecisionRequest",
+        "ReviewDecisionBody",
+        "MergeRequest",
+        "SplitRequest",
+        "DecisionCreatedBody",
+        "HistoryBody",
+        "LinkDecisionBody",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} missing");
     }

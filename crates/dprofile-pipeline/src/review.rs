@@ -207,6 +207,12 @@ impl IdentityDesk {
             }
         }
         persons.sort_unstable();
+        if persons.len() < 2 {
+            return Err(DecisionError::Conflict(format!(
+                "the persons of review item {item_id} have since been merged into person {}: nothing is left to decide",
+                persons.first().copied().unwrap_or_default()
+            )));
+        }
         let now = self.clock.now();
         let mut decision_ids = Vec::new();
         self.store.write(&mut |tx| {

@@ -374,8 +374,7 @@ impl WriteTx for PostgresTx<'_, '_> {
 
     fn merge_persons(&mut self, from: PersonId, into: PersonId) -> StoreResult<MergeMoves> {
         let transaction = &mut *self.transaction;
-        let mut moves = MergeMoves::default();
-        moves.key_ids = transaction
+        let key_ids = transaction
             .query(
                 "SELECT key_id FROM record_keys WHERE person_id = $1 ORDER BY key_id",
                 &[&from],
@@ -383,7 +382,7 @@ impl WriteTx for PostgresTx<'_, '_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        moves.identifiers = transaction
+        let identifiers = transaction
             .query(
                 "SELECT kind, value FROM identifiers WHERE person_id = $1 ORDER BY kind, value",
                 &[&from],
@@ -391,6 +390,7 @@ impl WriteTx for PostgresTx<'_, '_> {
             .iter()
             .map(|row| (row.get(0), row.get(1)))
             .collect();
+        let (mut name_keys_moved, mut name_keys_added) = (Vec::new(), Vec::new());
         for row in transaction.query(
             "SELECT n.name_key, n.birth_year, EXISTS (SELECT 1 FROM name_keys held
                  WHERE held.name_key = n.name_key AND held.birth_year = n.birth_year AND held.person_id = $2)
@@ -399,11 +399,11 @@ impl WriteTx for PostgresTx<'_, '_> {
         )? {
             let entry: (String, i32) = (row.get(0), row.get(1));
             if !row.get::<_, bool>(2) {
-                moves.name_keys_added.push(entry.clone());
+                name_keys_added.push(entry.clone());
             }
-            moves.name_keys_moved.push(entry);
+            name_keys_moved.push(entry);
         }
-        moves.redirected_persons = transaction
+        let redirected_persons = transaction
             .query(
                 "SELECT id FROM persons WHERE merged_into = $1 ORDER BY id",
                 &[&from],
@@ -411,6 +411,13 @@ impl WriteTx for PostgresTx<'_, '_> {
             .iter()
             .map(|row| row.get(0))
             .collect();
+        let moves = MergeMoves {
+            key_ids,
+            identifiers,
+            name_keys_moved,
+            name_keys_added,
+            redirected_persons,
+        };
         transaction.execute(
             "UPDATE record_keys SET person_id = $2 WHERE person_id = $1",
             &[&from, &into],

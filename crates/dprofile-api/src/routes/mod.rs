@@ -1,5 +1,6 @@
 //! The HTTP handlers, one module per resource.
 
+pub mod decisions;
 pub mod persons;
 pub mod quarantine;
 pub mod records;

@@ -35,6 +35,7 @@ pub struct QuarantineQuery {
 #[utoipa::path(
     get,
     path = "/v1/quarantine",
+    operation_id = "list_quarantine",
     tag = "quarantine",
     params(QuarantineQuery),
     responses(
@@ -90,6 +91,7 @@ fn parse_item_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiEr
 #[utoipa::path(
     get,
     path = "/v1/quarantine/{id}",
+    operation_id = "show_quarantine_item",
     tag = "quarantine",
     params(("id" = i64, Path, description = "Quarantine item id.")),
     responses(
@@ -113,6 +115,7 @@ pub async fn show(
 #[utoipa::path(
     post,
     path = "/v1/quarantine/{id}/replay",
+    operation_id = "replay_quarantine_item",
     tag = "quarantine",
     params(("id" = i64, Path, description = "Quarantine item id.")),
     request_body(content = EnvelopeDoc, description = "Optional: the corrected record. Empty: replay the line as it is.", content_type = "application/json"),
