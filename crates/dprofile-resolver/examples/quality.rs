@@ -58,6 +58,14 @@ fn main() -> anyhow::Result<()> {
         }
         _ => bail!("usage: quality febrl4|febrl3 DIR | historical FILE | synthetic NDJSON TRUTH"),
     };
+    let mut config = config;
+    // Knobs for experiments, so that a comparison needs no rebuild.
+    if let Ok(value) = std::env::var("QUALITY_AVERAGE_LINKAGE") {
+        config.minimum_average_linkage = value.parse().ok();
+    }
+    if std::env::var_os("QUALITY_RENEWAL_ON_NAME_AND_DATE").is_some() {
+        config.passport_renewal_on_name_and_birth_date = true;
+    }
     let read_seconds = started.elapsed().as_secs_f64();
     let record_count = records.len();
     let mut stage_started = Instant::now();

@@ -14,6 +14,9 @@ use crate::prepare::{Prepared, PreparedRecord};
 #[derive(Debug, Default)]
 pub struct Candidates {
     pub pairs: Vec<u64>,
+    /// Bit `r` set when blocking rule `r` proposed the pair: EM trains per rule, on all the
+    /// pairs that rule proposes (at most eight rules).
+    pub rules: Vec<u8>,
     pub blocks: usize,
     /// Blocks over the cap, compared within a window instead of all against all.
     pub oversized_blocks: usize,
@@ -95,8 +98,12 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
     values
 }
 
-/// Blocking keys of one record for all rules: hashes of (rule, part values).
-fn record_keys(record: &PreparedRecord, prepared: &Prepared, config: &ResolverConfig) -> Vec<u64> {
+/// Blocking keys of one record for all rules: hashes of (rule, part values), with the rule.
+fn record_keys(
+    record: &PreparedRecord,
+    prepared: &Prepared,
+    config: &ResolverConfig,
+) -> Vec<(u64, u8)> {
     let mut keys = Vec::new();
     for (rule_index, rule) in config.blocking_rules.iter().enumerate() {
         let mut partial: Vec<FxHasher> = vec![{
@@ -119,7 +126,11 @@ fn record_keys(record: &PreparedRecord, prepared: &Prepared, config: &ResolverCo
                 break;
             }
         }
-        keys.extend(partial.into_iter().map(|hasher| hasher.finish()));
+        keys.extend(
+            partial
+                .into_iter()
+                .map(|hasher| (hasher.finish(), 1u8 << (rule_index % 8))),
+        );
     }
     keys.sort_unstable();
     keys.dedup();
@@ -130,7 +141,7 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
     let threads = config.threads.max(1);
     let records = &prepared.records;
     let chunk = records.len().div_ceil(threads).max(1);
-    let mut entries: Vec<(u64, u32)> = std::thread::scope(|scope| {
+    let mut entries: Vec<(u64, u8, u32)> = std::thread::scope(|scope| {
         let handles: Vec<_> = records
             .chunks(chunk)
             .enumerate()
@@ -139,26 +150,32 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
                     let mut local = Vec::with_capacity(slice.len() * 6);
                     for (offset, record) in slice.iter().enumerate() {
                         let index = (chunk_index * chunk + offset) as u32;
-                        for key in record_keys(record, prepared, config) {
-                            local.push((key, index));
+                        for (key, rule) in record_keys(record, prepared, config) {
+                            local.push((key, rule, index));
                         }
                     }
                     local
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
+        let mut entries = Vec::new();
+        for handle in handles {
+            // A panicking worker is a bug in the engine, not bad input: re-raise it.
+            match handle.join() {
+                Ok(part) => entries.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        entries
     });
     entries.sort_unstable();
     let mut candidates = Candidates::default();
-    let mut pairs = Vec::new();
+    let mut pairs: Vec<(u64, u8)> = Vec::new();
     let mut start = 0;
     let mut members: Vec<u32> = Vec::new();
     while start < entries.len() {
         let key = entries[start].0;
+        let rule = entries[start].1;
         let mut end = start;
         while end < entries.len() && entries[end].0 == key {
             end += 1;
@@ -166,30 +183,49 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
         if end - start >= 2 {
             candidates.blocks += 1;
             members.clear();
-            members.extend(entries[start..end].iter().map(|&(_, index)| index));
+            members.extend(entries[start..end].iter().map(|&(_, _, index)| index));
             if members.len() <= config.max_block_size {
                 for (position, &left) in members.iter().enumerate() {
                     for &right in &members[position + 1..] {
-                        pairs.push(pack(left, right));
+                        pairs.push((pack(left, right), rule));
                     }
                 }
             } else {
                 candidates.oversized_blocks += 1;
-                window_pairs(&mut members, prepared, config.sub_block_window, &mut pairs);
+                window_pairs(
+                    &mut members,
+                    prepared,
+                    config.sub_block_window,
+                    rule,
+                    &mut pairs,
+                );
             }
         }
         start = end;
     }
     drop(entries);
     pairs.sort_unstable();
-    pairs.dedup();
-    candidates.pairs = pairs;
+    let mut merged: Vec<(u64, u8)> = Vec::with_capacity(pairs.len());
+    for (pair, rules) in pairs {
+        match merged.last_mut() {
+            Some((last, last_rules)) if *last == pair => *last_rules |= rules,
+            _ => merged.push((pair, rules)),
+        }
+    }
+    candidates.pairs = merged.iter().map(|&(pair, _)| pair).collect();
+    candidates.rules = merged.iter().map(|&(_, rules)| rules).collect();
     candidates
 }
 
 /// Sorted-neighbourhood pairs of an oversized block: members sorted by their first spelling
 /// (family, given, then birth date), each paired with the next `window` members.
-fn window_pairs(members: &mut [u32], prepared: &Prepared, window: usize, pairs: &mut Vec<u64>) {
+fn window_pairs(
+    members: &mut [u32],
+    prepared: &Prepared,
+    window: usize,
+    rule: u8,
+    pairs: &mut Vec<(u64, u8)>,
+) {
     let text = |id: Option<u32>| id.map_or("", |id| prepared.interner.text(id));
     members.sort_by(|&left, &right| {
         let sort_key = |index: u32| {
@@ -208,7 +244,7 @@ fn window_pairs(members: &mut [u32], prepared: &Prepared, window: usize, pairs: 
     });
     for (position, &left) in members.iter().enumerate() {
         for &right in members.iter().skip(position + 1).take(window) {
-            pairs.push(pack(left.min(right), left.max(right)));
+            pairs.push((pack(left.min(right), left.max(right)), rule));
         }
     }
 }

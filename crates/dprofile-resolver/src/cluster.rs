@@ -123,7 +123,13 @@ fn compatible(
             }
         }
     }
-    let mut renewal_support: Option<bool> = None;
+    // Two groups that already share a SNILS, INN or ESIA account are one person: passports
+    // that differ between them are a renewal, whichever records carried the shared key.
+    let shares_identifier = left
+        .one_per_person
+        .iter()
+        .any(|key| right.one_per_person.contains(key));
+    let mut renewal_support: Option<bool> = shares_identifier.then_some(true);
     for left_document in &left.documents {
         if right
             .documents

@@ -153,10 +153,15 @@ fn string_agreement(left: ValueId, right: ValueId, interner: &Interner) -> u8 {
     let (left, right) = (interner.text(left), interner.text(right));
     let shortest = left.len().min(right.len());
     let similarity = jaro_winkler(left, right);
-    if similarity >= 0.95 || (shortest >= 4 && bounded_damerau_levenshtein(left, right, 1) <= 1) {
+    // One or two edits keep Jaro-Winkler above 0.7 for names of four letters and more; below
+    // it the costlier edit distance cannot change the level.
+    let near = similarity >= 0.7;
+    if similarity >= 0.95
+        || (near && shortest >= 4 && bounded_damerau_levenshtein(left, right, 1) <= 1)
+    {
         2
     } else if similarity >= 0.88
-        || (shortest >= 7 && bounded_damerau_levenshtein(left, right, 2) <= 2)
+        || (near && shortest >= 7 && bounded_damerau_levenshtein(left, right, 2) <= 2)
     {
         1
     } else {

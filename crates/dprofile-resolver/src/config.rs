@@ -52,11 +52,25 @@ pub enum BlockingPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlockingRule {
     pub parts: Vec<BlockingPart>,
+    /// Whether EM trains m on this rule's pairs. A loose rule (names alone) gathers namesakes
+    /// who agree on sex, citizenship and birth place far more than random pairs do; EM then
+    /// counts them as matches, so such a rule proposes pairs but does not train.
+    pub trains: bool,
 }
 
 impl BlockingRule {
     pub fn new(parts: Vec<BlockingPart>) -> BlockingRule {
-        BlockingRule { parts }
+        BlockingRule {
+            parts,
+            trains: true,
+        }
+    }
+
+    pub fn without_training(self) -> BlockingRule {
+        BlockingRule {
+            trains: false,
+            ..self
+        }
     }
 }
 
@@ -112,18 +126,19 @@ impl ResolverConfig {
         ResolverConfig {
             blocking_rules: vec![
                 BlockingRule::new(vec![StrongKey]),
-                BlockingRule::new(vec![FamilyPhonetic, BirthYear]),
-                BlockingRule::new(vec![GivenPhonetic, BirthDate]),
+                // Unordered, so swapped family and given names block together too.
                 BlockingRule::new(vec![NamePairPhonetic, BirthYear]),
-                BlockingRule::new(vec![FamilyFolded, GivenFolded]),
+                BlockingRule::new(vec![GivenPhonetic, BirthDate]),
+                BlockingRule::new(vec![FamilyPhonetic, BirthDate]),
+                BlockingRule::new(vec![FamilyFolded, GivenFolded]).without_training(),
             ],
-            max_block_size: 200,
-            sub_block_window: 12,
+            max_block_size: 100,
+            sub_block_window: 10,
             attributes: Vec::new(),
             link_probability: 0.99,
             review_probability: 0.5,
             em_iterations: 25,
-            u_sample_pairs: 2_000_000,
+            u_sample_pairs: 1_000_000,
             seed: 7,
             fixed_probabilities: Vec::new(),
             term_frequency_minimum: 0.0001,

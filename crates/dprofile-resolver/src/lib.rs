@@ -106,8 +106,32 @@ pub fn resolve_observed(
         )
     });
     observer(Stage::Compared);
-    let counts = model::pattern_counts(&patterns);
-    let model = model::fit(&prepared, &fields, &counts, config);
+    let mut session_counts: Vec<FxHashMap<Pattern, f64>> =
+        vec![FxHashMap::default(); config.blocking_rules.len().min(8)];
+    for (pattern, rules) in patterns.iter().zip(&candidates.rules) {
+        for (rule_index, counts) in session_counts.iter_mut().enumerate() {
+            if rules & (1 << rule_index) != 0 {
+                *counts.entry(*pattern).or_default() += 1.0;
+            }
+        }
+    }
+    let sessions: Vec<model::TrainingSession> = config
+        .blocking_rules
+        .iter()
+        .zip(session_counts)
+        .map(|(rule, counts)| {
+            let mut patterns: Vec<(Pattern, f64)> = counts.into_iter().collect();
+            patterns.sort_unstable_by_key(|&(pattern, _)| pattern);
+            model::TrainingSession {
+                trains: rule.trains,
+                blocked_fields: model::blocked_fields(rule, &fields, &prepared),
+                patterns,
+            }
+        })
+        .collect();
+    let all_patterns = model::pattern_counts(&patterns);
+    let model = model::fit(&prepared, &fields, &sessions, &all_patterns, config);
+    drop(sessions);
     observer(Stage::Fitted);
     let review_weight = config.review_weight();
     // Weights depend on the pattern and, for exact agreements, on the shared value's

@@ -110,11 +110,117 @@ pub fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
     sorted
 }
 
-/// Estimates u from random pairs of records and m by EM over the candidate patterns.
+/// The candidate pairs that one blocking rule proposed first, as pattern counts, and the
+/// fields that rule blocks on: those always agree within it, so they say nothing about m there.
+#[derive(Debug, Clone)]
+pub struct TrainingSession {
+    pub trains: bool,
+    pub blocked_fields: Vec<bool>,
+    pub patterns: Vec<(Pattern, f64)>,
+}
+
+/// The fields a blocking rule makes agree (and so cannot train).
+pub fn blocked_fields(
+    rule: &crate::config::BlockingRule,
+    fields: &[Field],
+    prepared: &Prepared,
+) -> Vec<bool> {
+    use crate::config::BlockingPart;
+    let mut blocked = vec![false; fields.len()];
+    for part in &rule.parts {
+        for (index, field) in fields.iter().enumerate() {
+            let hit = match (part, field) {
+                (BlockingPart::FamilyPhonetic | BlockingPart::FamilyFolded, Field::Family) => true,
+                (BlockingPart::GivenPhonetic | BlockingPart::GivenFolded, Field::Given) => true,
+                (BlockingPart::NamePairPhonetic, Field::Family | Field::Given) => true,
+                (BlockingPart::BirthYear | BlockingPart::BirthDate, Field::BirthDate) => true,
+                (
+                    BlockingPart::StrongKey,
+                    Field::Document | Field::Snils | Field::Inn | Field::Esia,
+                ) => true,
+                (BlockingPart::Attribute(name), Field::Attribute(slot, _)) => {
+                    prepared.attribute_slot(name) == Some(*slot)
+                }
+                _ => false,
+            };
+            if hit {
+                blocked[index] = true;
+            }
+        }
+    }
+    blocked
+}
+
+/// One EM run over one session: m of the unblocked fields and the session's match share.
+fn expectation_maximisation(
+    model_fields: &[FieldModel],
+    fixed: &[bool],
+    session: &TrainingSession,
+    iterations: usize,
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m: Vec<Vec<f64>> = model_fields.iter().map(|field| field.m.clone()).collect();
+    let mut match_share: f64 = 0.3;
+    let mut run = 0;
+    for _ in 0..iterations {
+        run += 1;
+        let mut expected_matches = 0.0;
+        let mut total = 0.0;
+        let mut level_mass: Vec<Vec<f64>> =
+            m.iter().map(|levels| vec![0.0; levels.len()]).collect();
+        for &(pattern, count) in &session.patterns {
+            let mut log_ratio = (match_share / (1.0 - match_share)).log2();
+            for (index, field) in model_fields.iter().enumerate() {
+                let level = level_of(pattern, index);
+                if session.blocked_fields[index] || level == NULL {
+                    continue;
+                }
+                let level = level as usize;
+                log_ratio += (m[index][level].max(PROBABILITY_FLOOR)
+                    / field.u[level].max(PROBABILITY_FLOOR))
+                .log2();
+            }
+            let probability = 1.0 / (1.0 + (-log_ratio).exp2());
+            expected_matches += probability * count;
+            total += count;
+            for (index, mass) in level_mass.iter_mut().enumerate() {
+                mass[level_of(pattern, index) as usize] += probability * count;
+            }
+        }
+        if total == 0.0 {
+            break;
+        }
+        let previous_share = match_share;
+        match_share = (expected_matches / total).clamp(1e-6, 1.0 - 1e-6);
+        let mut largest_change: f64 = (match_share - previous_share).abs();
+        for (index, mass) in level_mass.iter().enumerate() {
+            if fixed[index] || session.blocked_fields[index] {
+                continue;
+            }
+            let observed: f64 = mass.iter().skip(1).sum();
+            if observed <= 0.0 {
+                continue;
+            }
+            for level in 1..m[index].len() {
+                let updated = (mass[level] / observed).max(PROBABILITY_FLOOR);
+                largest_change = largest_change.max((updated - m[index][level]).abs());
+                m[index][level] = updated;
+            }
+        }
+        if largest_change < 1e-5 {
+            break;
+        }
+    }
+    (m, match_share, run)
+}
+
+/// Estimates u from random pairs of records and m by EM over the candidate pairs, one session
+/// per blocking rule (as Splink trains), m averaged over the sessions that could see a field,
+/// weighted by each session's expected matches.
 pub fn fit(
     prepared: &Prepared,
     fields: &[Field],
-    candidate_patterns: &[(Pattern, f64)],
+    sessions: &[TrainingSession],
+    all_patterns: &[(Pattern, f64)],
     config: &ResolverConfig,
 ) -> Model {
     let mut model_fields: Vec<FieldModel> = fields
@@ -136,79 +242,95 @@ pub fn fit(
         })
         .collect();
     estimate_u(prepared, fields, &mut model_fields, config);
-    let fixed: Vec<Option<&crate::config::FixedProbabilities>> = model_fields
-        .iter()
-        .map(|field| {
-            config
-                .fixed_probabilities
-                .iter()
-                .find(|fixed| fixed.field == field.field)
-        })
-        .collect();
-    for (field, fixed) in model_fields.iter_mut().zip(&fixed) {
-        if let Some(fixed) = fixed
-            && fixed.m.len() == field.levels.len()
-            && fixed.u.len() == field.levels.len()
+    let mut fixed = vec![false; model_fields.len()];
+    for (index, field) in model_fields.iter_mut().enumerate() {
+        if let Some(given) = config
+            .fixed_probabilities
+            .iter()
+            .find(|given| given.field == field.field)
+            && given.m.len() == field.levels.len()
+            && given.u.len() == field.levels.len()
         {
-            field.m = fixed.m.clone();
-            field.u = fixed.u.clone();
+            field.m = given.m.clone();
+            field.u = given.u.clone();
+            fixed[index] = true;
         }
     }
-    let mut match_share: f64 = 0.1;
+    let mut sums: Vec<Vec<f64>> = model_fields
+        .iter()
+        .map(|field| vec![0.0; field.m.len()])
+        .collect();
+    let mut weights = vec![0.0; model_fields.len()];
+    let mut expected_matches = 0.0;
+    let mut candidates = 0.0;
     let mut iterations = 0;
-    for _ in 0..config.em_iterations {
-        iterations += 1;
-        let mut expected_matches = 0.0;
-        let mut total = 0.0;
-        let mut level_mass: Vec<Vec<f64>> = model_fields
-            .iter()
-            .map(|field| vec![0.0; field.levels.len()])
-            .collect();
-        for &(pattern, count) in candidate_patterns {
-            let mut log_ratio = (match_share / (1.0 - match_share)).log2();
-            for (index, field) in model_fields.iter().enumerate() {
-                log_ratio += field.level_weight(level_of(pattern, index));
+    for session in sessions {
+        let pairs: f64 = session.patterns.iter().map(|(_, count)| count).sum();
+        if pairs == 0.0 || !session.trains {
+            continue;
+        }
+        let (m, share, run) =
+            expectation_maximisation(&model_fields, &fixed, session, config.em_iterations);
+        iterations = iterations.max(run);
+        expected_matches += share * pairs;
+        candidates += pairs;
+        for (index, levels) in m.iter().enumerate() {
+            if session.blocked_fields[index] {
+                continue;
             }
-            let probability = 1.0 / (1.0 + (-log_ratio).exp2());
-            expected_matches += probability * count;
-            total += count;
-            for (index, mass) in level_mass.iter_mut().enumerate() {
-                mass[level_of(pattern, index) as usize] += probability * count;
+            // A plain mean over sessions, as Splink takes: the largest session is usually the
+            // loosest, where dependence between fields misleads EM most.
+            for (level, value) in levels.iter().enumerate() {
+                sums[index][level] += value;
+            }
+            weights[index] += 1.0;
+        }
+    }
+    for (index, field) in model_fields.iter_mut().enumerate() {
+        if !fixed[index] && weights[index] > 0.0 {
+            for (m, sum) in field.m.iter_mut().zip(&sums[index]).skip(1) {
+                *m = (sum / weights[index]).max(PROBABILITY_FLOOR);
             }
         }
+    }
+    // The sessions overlap, so their match shares do not add up: the share among all
+    // candidates is re-estimated with the final m and u.
+    let mut match_share: f64 = if candidates > 0.0 {
+        (expected_matches / candidates).clamp(1e-6, 1.0 - 1e-6)
+    } else {
+        0.5
+    };
+    let total: f64 = all_patterns.iter().map(|(_, count)| count).sum();
+    for _ in 0..config.em_iterations {
         if total == 0.0 {
             break;
         }
-        let previous_share = match_share;
-        match_share = (expected_matches / total).clamp(1e-6, 1.0 - 1e-6);
-        let mut largest_change: f64 = (match_share - previous_share).abs();
-        for ((field, mass), fixed) in model_fields.iter_mut().zip(&level_mass).zip(&fixed) {
-            if fixed.is_some() {
-                continue;
-            }
-            let observed: f64 = mass.iter().skip(1).sum();
-            if observed <= 0.0 {
-                continue;
-            }
-            for level in 1..field.m.len() {
-                let updated = (mass[level] / observed).max(PROBABILITY_FLOOR);
-                largest_change = largest_change.max((updated - field.m[level]).abs());
-                field.m[level] = updated;
-            }
-        }
-        if largest_change < 1e-5 {
+        let prior = (match_share / (1.0 - match_share)).log2();
+        let expected: f64 = all_patterns
+            .iter()
+            .map(|&(pattern, count)| {
+                let log_ratio = prior
+                    + model_fields
+                        .iter()
+                        .enumerate()
+                        .map(|(index, field)| field.level_weight(level_of(pattern, index)))
+                        .sum::<f64>();
+                count / (1.0 + (-log_ratio).exp2())
+            })
+            .sum();
+        let updated = (expected / total).clamp(1e-6, 1.0 - 1e-6);
+        let change = (updated - match_share).abs();
+        match_share = updated;
+        if change < 1e-6 {
             break;
         }
     }
+    let records = prepared.records.len() as f64;
+    let all_pairs = (records * (records - 1.0) / 2.0).max(1.0);
     Model {
         fields: model_fields,
         candidate_match_share: match_share,
-        random_match_probability: {
-            let records = prepared.records.len() as f64;
-            let all_pairs = (records * (records - 1.0) / 2.0).max(1.0);
-            let candidates: f64 = candidate_patterns.iter().map(|(_, count)| count).sum();
-            (match_share * candidates / all_pairs).clamp(1e-12, 0.5)
-        },
+        random_match_probability: (match_share * total / all_pairs).clamp(1e-12, 0.5),
         em_iterations_run: iterations,
     }
 }
@@ -263,7 +385,10 @@ fn estimate_u(
             .collect();
         handles
             .into_iter()
-            .filter_map(|handle| handle.join().ok())
+            .map(|handle| match handle.join() {
+                Ok(counts) => counts,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
             .collect()
     });
     for (index, field) in model_fields.iter_mut().enumerate() {
@@ -277,8 +402,8 @@ fn estimate_u(
         let observed: f64 = totals.iter().skip(1).sum();
         // Add-one smoothing: a level never seen among random pairs (a shared passport) gets
         // the chance of one in the sample, not zero.
-        for level in 1..levels {
-            field.u[level] = (totals[level] + 1.0) / (observed + levels as f64);
+        for (u, total) in field.u.iter_mut().zip(&totals).skip(1) {
+            *u = (total + 1.0) / (observed + levels as f64);
         }
     }
 }

@@ -85,8 +85,8 @@ pub fn jaro_winkler(left: &str, right: &str) -> f64 {
     for (left_index, left_byte) in left.iter().enumerate() {
         let low = left_index.saturating_sub(window);
         let high = (left_index + window + 1).min(right.len());
-        for right_index in low..high {
-            if right_matched & (1 << right_index) == 0 && right[right_index] == *left_byte {
+        for (right_index, right_byte) in right.iter().enumerate().take(high).skip(low) {
+            if right_matched & (1 << right_index) == 0 && right_byte == left_byte {
                 right_matched |= 1 << right_index;
                 left_matched |= 1 << left_index;
                 matches += 1;
@@ -174,8 +174,9 @@ pub fn bounded_damerau_levenshtein(left: &str, right: &str, limit: usize) -> usi
         if row_minimum > limit {
             return limit + 1;
         }
-        before_previous = previous;
-        previous = current;
+        // Rotate the rows instead of copying them.
+        std::mem::swap(&mut before_previous, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
     }
     previous[right.len()]
 }
