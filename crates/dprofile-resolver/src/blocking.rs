@@ -1,0 +1,250 @@
+//! Candidate pairs: records that agree on every part of at least one blocking rule. Blocks
+//! larger than the cap are sorted by name and compared only within a sliding window, so that
+//! the number of pairs grows about linearly with the number of records.
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::FxHasher;
+
+use crate::config::{BlockingPart, ResolverConfig};
+use crate::prepare::{Prepared, PreparedRecord};
+
+/// Candidate pairs `(left, right)` with `left < right` in content order, sorted, unique,
+/// packed as `left << 32 | right`.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    pub pairs: Vec<u64>,
+    /// Bit `r` set when blocking rule `r` proposed the pair: EM trains per rule, on all the
+    /// pairs that rule proposes (at most eight rules).
+    pub rules: Vec<u8>,
+    pub blocks: usize,
+    /// Blocks over the cap, compared within a window instead of all against all.
+    pub oversized_blocks: usize,
+}
+
+pub fn pack(left: u32, right: u32) -> u64 {
+    (u64::from(left) << 32) | u64::from(right)
+}
+
+pub fn unpack(pair: u64) -> (u32, u32) {
+    ((pair >> 32) as u32, pair as u32)
+}
+
+/// The values one part takes for one record (several for several spellings or documents).
+fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared) -> Vec<u64> {
+    let phonetic = |id: u32| u64::from(prepared.phonetic[id as usize]);
+    let mut values: Vec<u64> = match part {
+        BlockingPart::FamilyPhonetic => record
+            .names
+            .iter()
+            .filter_map(|name| name.family.map(phonetic))
+            .collect(),
+        BlockingPart::GivenPhonetic => record
+            .names
+            .iter()
+            .filter_map(|name| name.given.map(phonetic))
+            .collect(),
+        BlockingPart::FamilyFolded => record
+            .names
+            .iter()
+            .filter_map(|name| name.family.map(u64::from))
+            .collect(),
+        BlockingPart::GivenFolded => record
+            .names
+            .iter()
+            .filter_map(|name| name.given.map(u64::from))
+            .collect(),
+        BlockingPart::NamePairPhonetic => record
+            .names
+            .iter()
+            .filter_map(|name| {
+                let (family, given) = (phonetic(name.family?), phonetic(name.given?));
+                Some((family.min(given) << 32) | family.max(given))
+            })
+            .collect(),
+        BlockingPart::BirthYear => record
+            .birth_date
+            .map(|date| date.year() as u64)
+            .into_iter()
+            .collect(),
+        BlockingPart::BirthDate => record
+            .birth_date
+            .and_then(|date| date.full())
+            .map(|date| chrono::Datelike::num_days_from_ce(&date) as u64)
+            .into_iter()
+            .collect(),
+        BlockingPart::StrongKey => {
+            let mut keys: Vec<u64> = record
+                .documents
+                .iter()
+                .map(|document| (1u64 << 40) | u64::from(document.key))
+                .collect();
+            for (tag, value) in [(2u64, record.snils), (3, record.inn), (4, record.esia)] {
+                if let Some(value) = value {
+                    keys.push((tag << 40) | u64::from(value));
+                }
+            }
+            keys
+        }
+        BlockingPart::Attribute(name) => prepared
+            .attribute_slot(name)
+            .and_then(|slot| record.attributes[slot])
+            .map(u64::from)
+            .into_iter()
+            .collect(),
+    };
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+/// Blocking keys of one record for all rules: hashes of (rule, part values), with the rule.
+fn record_keys(
+    record: &PreparedRecord,
+    prepared: &Prepared,
+    config: &ResolverConfig,
+) -> Vec<(u64, u8)> {
+    let mut keys = Vec::new();
+    for (rule_index, rule) in config.blocking_rules.iter().enumerate() {
+        let mut partial: Vec<FxHasher> = vec![{
+            let mut hasher = FxHasher::default();
+            rule_index.hash(&mut hasher);
+            hasher
+        }];
+        for part in &rule.parts {
+            let values = part_values(part, record, prepared);
+            let mut next = Vec::with_capacity(partial.len() * values.len());
+            for hasher in &partial {
+                for value in &values {
+                    let mut extended = hasher.clone();
+                    value.hash(&mut extended);
+                    next.push(extended);
+                }
+            }
+            partial = next;
+            if partial.is_empty() {
+                break;
+            }
+        }
+        keys.extend(
+            partial
+                .into_iter()
+                .map(|hasher| (hasher.finish(), 1u8 << (rule_index % 8))),
+        );
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidates {
+    let threads = config.threads.max(1);
+    let records = &prepared.records;
+    let chunk = records.len().div_ceil(threads).max(1);
+    let mut entries: Vec<(u64, u8, u32)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .enumerate()
+            .map(|(chunk_index, slice)| {
+                scope.spawn(move || {
+                    let mut local = Vec::with_capacity(slice.len() * 6);
+                    for (offset, record) in slice.iter().enumerate() {
+                        let index = (chunk_index * chunk + offset) as u32;
+                        for (key, rule) in record_keys(record, prepared, config) {
+                            local.push((key, rule, index));
+                        }
+                    }
+                    local
+                })
+            })
+            .collect();
+        let mut entries = Vec::new();
+        for handle in handles {
+            // A panicking worker is a bug in the engine, not bad input: re-raise it.
+            match handle.join() {
+                Ok(part) => entries.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        entries
+    });
+    entries.sort_unstable();
+    let mut candidates = Candidates::default();
+    let mut pairs: Vec<(u64, u8)> = Vec::new();
+    let mut start = 0;
+    let mut members: Vec<u32> = Vec::new();
+    while start < entries.len() {
+        let key = entries[start].0;
+        let rule = entries[start].1;
+        let mut end = start;
+        while end < entries.len() && entries[end].0 == key {
+            end += 1;
+        }
+        if end - start >= 2 {
+            candidates.blocks += 1;
+            members.clear();
+            members.extend(entries[start..end].iter().map(|&(_, _, index)| index));
+            if members.len() <= config.max_block_size {
+                for (position, &left) in members.iter().enumerate() {
+                    for &right in &members[position + 1..] {
+                        pairs.push((pack(left, right), rule));
+                    }
+                }
+            } else {
+                candidates.oversized_blocks += 1;
+                window_pairs(
+                    &mut members,
+                    prepared,
+                    config.sub_block_window,
+                    rule,
+                    &mut pairs,
+                );
+            }
+        }
+        start = end;
+    }
+    drop(entries);
+    pairs.sort_unstable();
+    let mut merged: Vec<(u64, u8)> = Vec::with_capacity(pairs.len());
+    for (pair, rules) in pairs {
+        match merged.last_mut() {
+            Some((last, last_rules)) if *last == pair => *last_rules |= rules,
+            _ => merged.push((pair, rules)),
+        }
+    }
+    candidates.pairs = merged.iter().map(|&(pair, _)| pair).collect();
+    candidates.rules = merged.iter().map(|&(_, rules)| rules).collect();
+    candidates
+}
+
+/// Sorted-neighbourhood pairs of an oversized block: members sorted by their first spelling
+/// (family, given, then birth date), each paired with the next `window` members.
+fn window_pairs(
+    members: &mut [u32],
+    prepared: &Prepared,
+    window: usize,
+    rule: u8,
+    pairs: &mut Vec<(u64, u8)>,
+) {
+    let text = |id: Option<u32>| id.map_or("", |id| prepared.interner.text(id));
+    members.sort_by(|&left, &right| {
+        let sort_key = |index: u32| {
+            let record = &prepared.records[index as usize];
+            let name = record.names.first();
+            (
+                text(name.and_then(|name| name.family)),
+                text(name.and_then(|name| name.given)),
+                record
+                    .birth_date
+                    .map(|date| (date.year(), date.month(), date.day())),
+                index,
+            )
+        };
+        sort_key(left).cmp(&sort_key(right))
+    });
+    for (position, &left) in members.iter().enumerate() {
+        for &right in members.iter().skip(position + 1).take(window) {
+            pairs.push((pack(left.min(right), left.max(right)), rule));
+        }
+    }
+}

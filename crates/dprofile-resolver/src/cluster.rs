@@ -1,0 +1,353 @@
+//! Clustering that respects evidence: pairs above the link threshold are merged strongest
+//! first, and a merge is refused when the merged person would hold two different
+//! one-per-person identifiers (SNILS, INN, ESIA) or two passports of one country that no
+//! renewal pattern explains. Weak links therefore cannot chain two persons together through a
+//! third record.
+
+use chrono::NaiveDate;
+use dprofile_domain::linking::KeyKind;
+
+use crate::compare::{Pattern, date_level, document_level, equality_level, level_of, name_level};
+use crate::config::ResolverConfig;
+use crate::prepare::{Interner, Prepared, PreparedDocument, ValueId};
+
+/// A scored candidate pair, in content order.
+#[derive(Debug, Clone, Copy)]
+pub struct Edge {
+    pub weight: f64,
+    pub left: u32,
+    pub right: u32,
+    pub pattern: Pattern,
+}
+
+/// Why a pair above the review threshold did not become a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// Between the review and the link threshold.
+    BetweenThresholds,
+    /// Above the link threshold, but merging would put conflicting identifiers in one person.
+    ConflictingIdentifiers,
+    /// Above the link threshold, but the two groups are not linked strongly enough as a whole.
+    WeakGroupLinkage,
+}
+
+/// What a cluster holds that a merge must not contradict.
+#[derive(Debug, Default, Clone)]
+struct Evidence {
+    one_per_person: Vec<(KeyKind, ValueId)>,
+    documents: Vec<PreparedDocument>,
+}
+
+pub struct Clustering {
+    /// Root (cluster) of every record, in content order.
+    pub cluster_of: Vec<u32>,
+    pub links_made: usize,
+    /// Edges above review threshold whose ends stayed apart, with the reason.
+    pub review: Vec<(Edge, ReviewReason)>,
+}
+
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(count: usize) -> UnionFind {
+        UnionFind {
+            parent: (0..count as u32).collect(),
+            size: vec![1; count],
+        }
+    }
+
+    fn find(&mut self, mut node: u32) -> u32 {
+        while self.parent[node as usize] != node {
+            let grandparent = self.parent[self.parent[node as usize] as usize];
+            self.parent[node as usize] = grandparent;
+            node = grandparent;
+        }
+        node
+    }
+}
+
+fn validity_apart(left: &PreparedDocument, right: &PreparedDocument) -> bool {
+    let ends_before = |earlier: &PreparedDocument, later: &PreparedDocument| {
+        matches!((earlier.expires_on, later.issued_on), (Some(end), Some(start)) if end <= start)
+            // A renewal is issued before the old passport expires; what matters is that the
+            // new one was issued after the old one.
+            || matches!((earlier.issued_on, later.issued_on), (Some(first), Some(second)) if first < second && earlier.expires_on.is_some_and(|end: NaiveDate| end <= second + chrono::Days::new(366)))
+    };
+    ends_before(left, right) || ends_before(right, left)
+}
+
+fn one_character_apart(
+    left: &PreparedDocument,
+    right: &PreparedDocument,
+    interner: &Interner,
+) -> bool {
+    crate::names::bounded_damerau_levenshtein(
+        interner.text(left.number),
+        interner.text(right.number),
+        1,
+    ) <= 1
+}
+
+/// Whether the linking pair itself shows that two passport numbers belong to one person.
+fn edge_supports_renewal(pattern: Pattern, config: &ResolverConfig) -> bool {
+    // Field order is fixed: see `compare::FIXED_FIELDS`.
+    let (family, given, patronymic, birth_date) = (
+        level_of(pattern, 0),
+        level_of(pattern, 1),
+        level_of(pattern, 2),
+        level_of(pattern, 3),
+    );
+    let shared_identifier = (7..=9).any(|index| level_of(pattern, index) == equality_level::SAME);
+    let strong_name_and_date = matches!(family, name_level::EXACT | name_level::CLOSE)
+        && matches!(given, name_level::EXACT | name_level::CLOSE)
+        && patronymic != 3
+        && birth_date == date_level::EXACT;
+    shared_identifier || (config.passport_renewal_on_name_and_birth_date && strong_name_and_date)
+}
+
+fn compatible(
+    left: &Evidence,
+    right: &Evidence,
+    edge: &Edge,
+    config: &ResolverConfig,
+    interner: &Interner,
+) -> bool {
+    for (left_kind, left_value) in &left.one_per_person {
+        for (right_kind, right_value) in &right.one_per_person {
+            if left_kind == right_kind && left_value != right_value {
+                return false;
+            }
+        }
+    }
+    // Two groups that already share a SNILS, INN or ESIA account are one person: passports
+    // that differ between them are a renewal, whichever records carried the shared key.
+    let shares_identifier = left
+        .one_per_person
+        .iter()
+        .any(|key| right.one_per_person.contains(key));
+    let mut renewal_support: Option<bool> = shares_identifier.then_some(true);
+    for left_document in &left.documents {
+        if right
+            .documents
+            .iter()
+            .any(|document| document.key == left_document.key)
+        {
+            continue;
+        }
+        for right_document in &right.documents {
+            if right_document.kind != left_document.kind
+                || right_document.country != left_document.country
+                || left
+                    .documents
+                    .iter()
+                    .any(|document| document.key == right_document.key)
+            {
+                continue;
+            }
+            let explained = validity_apart(left_document, right_document)
+                || (level_of(edge.pattern, 6) != document_level::DIFFERENT_SAME_COUNTRY
+                    && one_character_apart(left_document, right_document, interner))
+                || *renewal_support
+                    .get_or_insert_with(|| edge_supports_renewal(edge.pattern, config));
+            if !explained {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Most record pairs scored when checking that two groups belong together; beyond it the
+/// first members of each group (in content order) stand for the group.
+const LINKAGE_PAIR_CAP: usize = 256;
+
+/// Average match probability over the pairs of records across two groups, scored afresh
+/// (blocking may not have proposed them).
+fn average_linkage(
+    left_members: &[u32],
+    right_members: &[u32],
+    score: &dyn Fn(u32, u32) -> f64,
+) -> f64 {
+    let side = (LINKAGE_PAIR_CAP as f64).sqrt() as usize;
+    let (left_take, right_take) = if left_members.len() * right_members.len() <= LINKAGE_PAIR_CAP {
+        (left_members.len(), right_members.len())
+    } else {
+        (left_members.len().min(side), right_members.len().min(side))
+    };
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for &left in left_members.iter().take(left_take) {
+        for &right in right_members.iter().take(right_take) {
+            total += crate::config::weight_to_probability(score(left, right));
+            count += 1;
+        }
+    }
+    if count == 0 {
+        1.0
+    } else {
+        total / count as f64
+    }
+}
+
+pub fn cluster(
+    prepared: &Prepared,
+    mut edges: Vec<Edge>,
+    config: &ResolverConfig,
+    score: &dyn Fn(u32, u32) -> f64,
+) -> Clustering {
+    let count = prepared.records.len();
+    let link_weight = config.link_weight();
+    // Strongest first; ties in content order, so the outcome does not follow input order.
+    edges.sort_unstable_by(|left, right| {
+        right
+            .weight
+            .total_cmp(&left.weight)
+            .then(left.left.cmp(&right.left))
+            .then(left.right.cmp(&right.right))
+    });
+    let mut union_find = UnionFind::new(count);
+    let mut evidence: Vec<Option<Evidence>> = prepared
+        .records
+        .iter()
+        .map(|record| {
+            let mut one_per_person = Vec::new();
+            for (kind, value) in [
+                (KeyKind::Snils, record.snils),
+                (KeyKind::Inn, record.inn),
+                (KeyKind::Esia, record.esia),
+            ] {
+                if let Some(value) = value {
+                    one_per_person.push((kind, value));
+                }
+            }
+            if one_per_person.is_empty() && record.documents.is_empty() {
+                None
+            } else {
+                Some(Evidence {
+                    one_per_person,
+                    documents: record.documents.clone(),
+                })
+            }
+        })
+        .collect();
+    // Members per root, kept only when group linkage is checked.
+    let mut members: Vec<Vec<u32>> = if config.minimum_average_linkage.is_some() {
+        (0..count as u32).map(|node| vec![node]).collect()
+    } else {
+        Vec::new()
+    };
+    let mut links_made = 0;
+    let mut refused: Vec<(Edge, ReviewReason)> = Vec::new();
+    let mut between: Vec<Edge> = Vec::new();
+    for edge in edges {
+        if edge.weight < link_weight {
+            between.push(edge);
+            continue;
+        }
+        let left_root = union_find.find(edge.left);
+        let right_root = union_find.find(edge.right);
+        if left_root == right_root {
+            continue;
+        }
+        let empty = Evidence::default();
+        let left_evidence = evidence[left_root as usize].as_ref().unwrap_or(&empty);
+        let right_evidence = evidence[right_root as usize].as_ref().unwrap_or(&empty);
+        if !compatible(
+            left_evidence,
+            right_evidence,
+            &edge,
+            config,
+            &prepared.interner,
+        ) {
+            refused.push((edge, ReviewReason::ConflictingIdentifiers));
+            continue;
+        }
+        if let Some(minimum) = config.minimum_average_linkage
+            && members[left_root as usize].len() + members[right_root as usize].len() > 2
+            && average_linkage(
+                &members[left_root as usize],
+                &members[right_root as usize],
+                score,
+            ) < minimum
+        {
+            refused.push((edge, ReviewReason::WeakGroupLinkage));
+            continue;
+        }
+        // Union by size; the merged evidence moves to the new root.
+        let (root, child) =
+            if union_find.size[left_root as usize] >= union_find.size[right_root as usize] {
+                (left_root, right_root)
+            } else {
+                (right_root, left_root)
+            };
+        union_find.parent[child as usize] = root;
+        union_find.size[root as usize] += union_find.size[child as usize];
+        if let Some(child_evidence) = evidence[child as usize].take() {
+            let root_evidence = evidence[root as usize].get_or_insert_with(Evidence::default);
+            for key in child_evidence.one_per_person {
+                if !root_evidence.one_per_person.contains(&key) {
+                    root_evidence.one_per_person.push(key);
+                }
+            }
+            for document in child_evidence.documents {
+                if !root_evidence
+                    .documents
+                    .iter()
+                    .any(|held| held.key == document.key)
+                {
+                    root_evidence.documents.push(document);
+                }
+            }
+        }
+        if !members.is_empty() {
+            let moved = std::mem::take(&mut members[child as usize]);
+            let kept = &mut members[root as usize];
+            kept.extend(moved);
+            kept.sort_unstable();
+        }
+        links_made += 1;
+    }
+    let cluster_of: Vec<u32> = (0..count as u32)
+        .map(|node| union_find.find(node))
+        .collect();
+    let mut review: Vec<(Edge, ReviewReason)> = refused
+        .into_iter()
+        .chain(
+            between
+                .into_iter()
+                .map(|edge| (edge, ReviewReason::BetweenThresholds)),
+        )
+        .filter(|(edge, _)| cluster_of[edge.left as usize] != cluster_of[edge.right as usize])
+        .collect();
+    // One review item per pair of persons: the strongest pair of records between them.
+    review.sort_unstable_by(|(left, _), (right, _)| {
+        let key = |edge: &Edge| {
+            let (first, second) = (
+                cluster_of[edge.left as usize],
+                cluster_of[edge.right as usize],
+            );
+            (first.min(second), first.max(second))
+        };
+        key(left)
+            .cmp(&key(right))
+            .then(right.weight.total_cmp(&left.weight))
+            .then(left.left.cmp(&right.left))
+            .then(left.right.cmp(&right.right))
+    });
+    review.dedup_by_key(|(edge, _)| {
+        let (first, second) = (
+            cluster_of[edge.left as usize],
+            cluster_of[edge.right as usize],
+        );
+        (first.min(second), first.max(second))
+    });
+    Clustering {
+        cluster_of,
+        links_made,
+        review,
+    }
+}

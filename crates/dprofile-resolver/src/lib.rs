@@ -1,0 +1,270 @@
+//! Probabilistic identity resolution, pure and deterministic: which records are about one
+//! person. Blocking proposes candidate pairs, a Fellegi-Sunter model (u from random pairs, m by
+//! EM) scores them with per-field explanations, and clustering links the strong pairs while
+//! refusing merges that identifiers contradict. Pairs between thresholds go to human review.
+//!
+//! The result is a function of the records' content and the configuration only: records are
+//! put in content order first, so input order and caller ids never change the partition.
+//! No I/O, no clock, no globals.
+
+pub mod blocking;
+pub mod cluster;
+pub mod compare;
+pub mod config;
+pub mod evaluate;
+pub mod model;
+pub mod names;
+pub mod prepare;
+pub mod record;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+pub use crate::cluster::ReviewReason;
+pub use crate::config::{
+    AttributeComparison, AttributeConfig, BlockingPart, BlockingRule, FixedProbabilities,
+    ResolverConfig,
+};
+pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
+pub use crate::model::{Explanation, FieldContribution, Model};
+pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord};
+
+use crate::blocking::unpack;
+use crate::cluster::Edge;
+use crate::compare::Pattern;
+
+/// A pair for an officer to decide, with the evidence side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PossibleMatch {
+    /// Caller ids of the two records.
+    pub left: u32,
+    pub right: u32,
+    pub reason: ReviewReason,
+    pub explanation: Explanation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockingReport {
+    pub blocks: usize,
+    pub oversized_blocks: usize,
+    pub candidate_pairs: u64,
+    /// Share of true pairs among the candidates, when the truth was given.
+    pub pair_completeness: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolution {
+    /// Person number of every record, by position in the input vector. Numbers follow first
+    /// appearance in the input; only the partition they describe is independent of order.
+    pub person_of: Vec<u32>,
+    pub persons: usize,
+    pub possible_matches: Vec<PossibleMatch>,
+    pub model: Model,
+    pub blocking: BlockingReport,
+    pub pairs_above_review: usize,
+    pub links_made: usize,
+}
+
+/// Stages reported to an observer (for timing by the caller; the engine keeps no clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Prepared,
+    Blocked,
+    Compared,
+    Fitted,
+    Scored,
+    Clustered,
+}
+
+/// Resolves `records` into persons.
+pub fn resolve(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Resolution {
+    resolve_observed(records, config, None, &mut |_| {})
+}
+
+/// [`resolve`], telling `observer` when each stage ends and measuring blocking against
+/// `truth` (a person label per input position) when given.
+pub fn resolve_observed(
+    records: Vec<ResolverRecord>,
+    config: &ResolverConfig,
+    truth: Option<&[u64]>,
+    observer: &mut dyn FnMut(Stage),
+) -> Resolution {
+    let prepared = prepare::prepare(records, config);
+    observer(Stage::Prepared);
+    let candidates = blocking::candidate_pairs(&prepared, config);
+    let pair_completeness =
+        truth.map(|truth| pair_completeness(&prepared, &candidates.pairs, truth));
+    observer(Stage::Blocked);
+    let fields = compare::fields(config);
+    let patterns = parallel_map(&candidates.pairs, config.threads, |&pair| {
+        let (left, right) = unpack(pair);
+        compare::compare(
+            &prepared.records[left as usize],
+            &prepared.records[right as usize],
+            &fields,
+            &prepared.interner,
+        )
+    });
+    observer(Stage::Compared);
+    let mut session_counts: Vec<FxHashMap<Pattern, f64>> =
+        vec![FxHashMap::default(); config.blocking_rules.len().min(8)];
+    for (pattern, rules) in patterns.iter().zip(&candidates.rules) {
+        for (rule_index, counts) in session_counts.iter_mut().enumerate() {
+            if rules & (1 << rule_index) != 0 {
+                *counts.entry(*pattern).or_default() += 1.0;
+            }
+        }
+    }
+    let sessions: Vec<model::TrainingSession> = config
+        .blocking_rules
+        .iter()
+        .zip(session_counts)
+        .map(|(rule, counts)| {
+            let mut patterns: Vec<(Pattern, f64)> = counts.into_iter().collect();
+            patterns.sort_unstable_by_key(|&(pattern, _)| pattern);
+            model::TrainingSession {
+                trains: rule.trains,
+                blocked_fields: model::blocked_fields(rule, &fields, &prepared),
+                patterns,
+            }
+        })
+        .collect();
+    let all_patterns = model::pattern_counts(&patterns);
+    let model = model::fit(&prepared, &fields, &sessions, &all_patterns, config);
+    drop(sessions);
+    observer(Stage::Fitted);
+    let review_weight = config.review_weight();
+    // Weights depend on the pattern and, for exact agreements, on the shared value's
+    // frequency; scoring per pattern first skips pairs that cannot reach review even with
+    // the largest term-frequency bonus.
+    let indices: Vec<usize> = (0..patterns.len()).collect();
+    let scored: Vec<Option<Edge>> = parallel_map(&indices, config.threads, |&index| {
+        let (left, right) = unpack(candidates.pairs[index]);
+        let pattern = patterns[index];
+        let weight = model.weight(
+            pattern,
+            &prepared.records[left as usize],
+            &prepared.records[right as usize],
+            &prepared,
+            config,
+        );
+        (weight >= review_weight).then_some(Edge {
+            weight,
+            left,
+            right,
+            pattern,
+        })
+    });
+    drop(indices);
+    drop(patterns);
+    let edges: Vec<Edge> = scored.into_iter().flatten().collect();
+    let pairs_above_review = edges.len();
+    observer(Stage::Scored);
+    let score = |left: u32, right: u32| {
+        let (left, right) = (
+            &prepared.records[left as usize],
+            &prepared.records[right as usize],
+        );
+        let pattern = compare::compare(left, right, &fields, &prepared.interner);
+        model.weight(pattern, left, right, &prepared, config)
+    };
+    let clustering = cluster::cluster(&prepared, edges, config, &score);
+    observer(Stage::Clustered);
+    let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut canonical_of_position = vec![0u32; prepared.records.len()];
+    for (canonical, &position) in prepared.input_position.iter().enumerate() {
+        canonical_of_position[position as usize] = canonical as u32;
+    }
+    let person_of: Vec<u32> = canonical_of_position
+        .iter()
+        .map(|&canonical| {
+            let root = clustering.cluster_of[canonical as usize];
+            let next = number_of_root.len() as u32;
+            *number_of_root.entry(root).or_insert(next)
+        })
+        .collect();
+    let possible_matches = clustering
+        .review
+        .iter()
+        .map(|(edge, reason)| PossibleMatch {
+            left: prepared.caller_id[edge.left as usize],
+            right: prepared.caller_id[edge.right as usize],
+            reason: *reason,
+            explanation: model.explain(
+                edge.pattern,
+                &prepared.records[edge.left as usize],
+                &prepared.records[edge.right as usize],
+                &prepared,
+                config,
+            ),
+        })
+        .collect();
+    Resolution {
+        persons: number_of_root.len(),
+        person_of,
+        possible_matches,
+        model,
+        blocking: BlockingReport {
+            blocks: candidates.blocks,
+            oversized_blocks: candidates.oversized_blocks,
+            candidate_pairs: candidates.pairs.len() as u64,
+            pair_completeness,
+        },
+        pairs_above_review,
+        links_made: clustering.links_made,
+    }
+}
+
+/// Share of true pairs that blocking proposes.
+fn pair_completeness(prepared: &prepare::Prepared, pairs: &[u64], truth: &[u64]) -> f64 {
+    let label = |canonical: u32| truth.get(prepared.input_position[canonical as usize] as usize);
+    let kept = pairs
+        .iter()
+        .filter(|&&pair| {
+            let (left, right) = unpack(pair);
+            matches!((label(left), label(right)), (Some(left), Some(right)) if left == right)
+        })
+        .count() as u64;
+    let mut sizes: FxHashMap<u64, u64> = FxHashMap::default();
+    for label in truth {
+        *sizes.entry(*label).or_default() += 1;
+    }
+    let total: u64 = sizes.values().map(|&size| size * (size - 1) / 2).sum();
+    if total == 0 {
+        1.0
+    } else {
+        kept as f64 / total as f64
+    }
+}
+
+/// Maps `items` on `threads` scoped threads, keeping order.
+fn parallel_map<Item: Sync, Output: Send>(
+    items: &[Item],
+    threads: usize,
+    map: impl Fn(&Item) -> Output + Sync,
+) -> Vec<Output> {
+    let threads = threads.max(1);
+    if threads == 1 || items.len() < 1024 {
+        return items.iter().map(&map).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let map = &map;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|slice| scope.spawn(move || slice.iter().map(map).collect::<Vec<Output>>()))
+            .collect();
+        let mut output = Vec::with_capacity(items.len());
+        for handle in handles {
+            // A panicking worker is a bug in the engine, not bad input: re-raise it.
+            match handle.join() {
+                Ok(part) => output.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        output
+    })
+}
+
+/// Pattern of a pair, for callers that explain decisions outside a run.
+pub type ComparisonPattern = Pattern;

@@ -1,0 +1,544 @@
+//! The Fellegi-Sunter model: per field and level, m (the chance that records of one person
+//! agree so) and u (the chance for two different persons). u comes from random pairs, m and
+//! the share of matches among candidates from EM over candidate pairs (as Splink does), unless
+//! configuration fixes them. A pair's match weight is the sum of per-field log2(m/u) terms plus
+//! term-frequency adjustments; every term is kept for explanation.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::compare::{Field, NULL, Pattern, compare, level_of};
+use crate::config::ResolverConfig;
+use crate::prepare::{FoldedName, Prepared, PreparedRecord, ValueId};
+
+/// The smallest probability a level keeps, so that no level weighs infinitely.
+const PROBABILITY_FLOOR: f64 = 1e-7;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldModel {
+    pub field: String,
+    #[serde(skip)]
+    pub kind: Field,
+    pub levels: Vec<String>,
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+    pub term_frequency: bool,
+}
+
+impl FieldModel {
+    pub fn level_weight(&self, level: u8) -> f64 {
+        if level == NULL {
+            return 0.0;
+        }
+        let level = level as usize;
+        (self.m[level].max(PROBABILITY_FLOOR) / self.u[level].max(PROBABILITY_FLOOR)).log2()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Model {
+    pub fields: Vec<FieldModel>,
+    /// Share of true matches among candidate pairs, from EM.
+    pub candidate_match_share: f64,
+    /// Chance that two records drawn at random are one person: the expected matches among
+    /// candidates over all pairs. Weights start from it (as in Splink), so a pair must bring
+    /// evidence against the odds of the whole population, not of the blocked candidates.
+    pub random_match_probability: f64,
+    pub em_iterations_run: usize,
+}
+
+/// One field's part of a pair's weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldContribution {
+    pub field: String,
+    pub level: String,
+    pub m: f64,
+    pub u: f64,
+    /// log2(m/u), plus the term-frequency adjustment.
+    pub weight: f64,
+    pub term_frequency_adjustment: f64,
+}
+
+/// Why a pair scored as it did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub prior_weight: f64,
+    pub contributions: Vec<FieldContribution>,
+    pub match_weight: f64,
+    pub match_probability: f64,
+}
+
+/// A deterministic pseudo-random generator (splitmix64): enough to draw pairs.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut mixed = self.0;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        mixed ^ (mixed >> 31)
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
+
+/// Initial m for EM: most matches agree exactly, fewer on each weaker level.
+fn initial_m(levels: usize) -> Vec<f64> {
+    let mut m = vec![0.0; levels];
+    let mut remaining = 1.0;
+    for slot in m.iter_mut().skip(1) {
+        *slot = remaining * 0.8;
+        remaining -= *slot;
+    }
+    if let Some(last) = m.last_mut() {
+        *last += remaining;
+    }
+    m
+}
+
+/// Counts of each distinct comparison pattern, in pattern order.
+pub fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
+    let mut counts: FxHashMap<Pattern, f64> = FxHashMap::default();
+    for pattern in patterns {
+        *counts.entry(*pattern).or_default() += 1.0;
+    }
+    let mut sorted: Vec<(Pattern, f64)> = counts.into_iter().collect();
+    sorted.sort_unstable_by_key(|&(pattern, _)| pattern);
+    sorted
+}
+
+/// The candidate pairs that one blocking rule proposed first, as pattern counts, and the
+/// fields that rule blocks on: those always agree within it, so they say nothing about m there.
+#[derive(Debug, Clone)]
+pub struct TrainingSession {
+    pub trains: bool,
+    pub blocked_fields: Vec<bool>,
+    pub patterns: Vec<(Pattern, f64)>,
+}
+
+/// The fields a blocking rule makes agree (and so cannot train).
+pub fn blocked_fields(
+    rule: &crate::config::BlockingRule,
+    fields: &[Field],
+    prepared: &Prepared,
+) -> Vec<bool> {
+    use crate::config::BlockingPart;
+    let mut blocked = vec![false; fields.len()];
+    for part in &rule.parts {
+        for (index, field) in fields.iter().enumerate() {
+            let hit = match (part, field) {
+                (BlockingPart::FamilyPhonetic | BlockingPart::FamilyFolded, Field::Family) => true,
+                (BlockingPart::GivenPhonetic | BlockingPart::GivenFolded, Field::Given) => true,
+                (BlockingPart::NamePairPhonetic, Field::Family | Field::Given) => true,
+                (BlockingPart::BirthYear | BlockingPart::BirthDate, Field::BirthDate) => true,
+                (
+                    BlockingPart::StrongKey,
+                    Field::Document | Field::Snils | Field::Inn | Field::Esia,
+                ) => true,
+                (BlockingPart::Attribute(name), Field::Attribute(slot, _)) => {
+                    prepared.attribute_slot(name) == Some(*slot)
+                }
+                _ => false,
+            };
+            if hit {
+                blocked[index] = true;
+            }
+        }
+    }
+    blocked
+}
+
+/// One EM run over one session: m of the unblocked fields and the session's match share.
+fn expectation_maximisation(
+    model_fields: &[FieldModel],
+    fixed: &[bool],
+    session: &TrainingSession,
+    iterations: usize,
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m: Vec<Vec<f64>> = model_fields.iter().map(|field| field.m.clone()).collect();
+    let mut match_share: f64 = 0.3;
+    let mut run = 0;
+    for _ in 0..iterations {
+        run += 1;
+        let mut expected_matches = 0.0;
+        let mut total = 0.0;
+        let mut level_mass: Vec<Vec<f64>> =
+            m.iter().map(|levels| vec![0.0; levels.len()]).collect();
+        for &(pattern, count) in &session.patterns {
+            let mut log_ratio = (match_share / (1.0 - match_share)).log2();
+            for (index, field) in model_fields.iter().enumerate() {
+                let level = level_of(pattern, index);
+                if session.blocked_fields[index] || level == NULL {
+                    continue;
+                }
+                let level = level as usize;
+                log_ratio += (m[index][level].max(PROBABILITY_FLOOR)
+                    / field.u[level].max(PROBABILITY_FLOOR))
+                .log2();
+            }
+            let probability = 1.0 / (1.0 + (-log_ratio).exp2());
+            expected_matches += probability * count;
+            total += count;
+            for (index, mass) in level_mass.iter_mut().enumerate() {
+                mass[level_of(pattern, index) as usize] += probability * count;
+            }
+        }
+        if total == 0.0 {
+            break;
+        }
+        let previous_share = match_share;
+        match_share = (expected_matches / total).clamp(1e-6, 1.0 - 1e-6);
+        let mut largest_change: f64 = (match_share - previous_share).abs();
+        for (index, mass) in level_mass.iter().enumerate() {
+            if fixed[index] || session.blocked_fields[index] {
+                continue;
+            }
+            let observed: f64 = mass.iter().skip(1).sum();
+            if observed <= 0.0 {
+                continue;
+            }
+            for level in 1..m[index].len() {
+                let updated = (mass[level] / observed).max(PROBABILITY_FLOOR);
+                largest_change = largest_change.max((updated - m[index][level]).abs());
+                m[index][level] = updated;
+            }
+        }
+        if largest_change < 1e-5 {
+            break;
+        }
+    }
+    (m, match_share, run)
+}
+
+/// Estimates u from random pairs of records and m by EM over the candidate pairs, one session
+/// per blocking rule (as Splink trains), m averaged over the sessions that could see a field,
+/// weighted by each session's expected matches.
+pub fn fit(
+    prepared: &Prepared,
+    fields: &[Field],
+    sessions: &[TrainingSession],
+    all_patterns: &[(Pattern, f64)],
+    config: &ResolverConfig,
+) -> Model {
+    let mut model_fields: Vec<FieldModel> = fields
+        .iter()
+        .map(|field| {
+            let levels = field.levels();
+            FieldModel {
+                field: field.name(config),
+                kind: *field,
+                levels: levels.iter().map(|level| (*level).to_owned()).collect(),
+                m: initial_m(levels.len()),
+                u: vec![0.0; levels.len()],
+                term_frequency: match field {
+                    Field::Family | Field::Given => true,
+                    Field::Attribute(slot, _) => config.attributes[*slot].term_frequency,
+                    _ => false,
+                },
+            }
+        })
+        .collect();
+    estimate_u(prepared, fields, &mut model_fields, config);
+    let mut fixed = vec![false; model_fields.len()];
+    for (index, field) in model_fields.iter_mut().enumerate() {
+        if let Some(given) = config
+            .fixed_probabilities
+            .iter()
+            .find(|given| given.field == field.field)
+            && given.m.len() == field.levels.len()
+            && given.u.len() == field.levels.len()
+        {
+            field.m = given.m.clone();
+            field.u = given.u.clone();
+            fixed[index] = true;
+        }
+    }
+    let mut sums: Vec<Vec<f64>> = model_fields
+        .iter()
+        .map(|field| vec![0.0; field.m.len()])
+        .collect();
+    let mut weights = vec![0.0; model_fields.len()];
+    let mut expected_matches = 0.0;
+    let mut candidates = 0.0;
+    let mut iterations = 0;
+    for session in sessions {
+        let pairs: f64 = session.patterns.iter().map(|(_, count)| count).sum();
+        if pairs == 0.0 || !session.trains {
+            continue;
+        }
+        let (m, share, run) =
+            expectation_maximisation(&model_fields, &fixed, session, config.em_iterations);
+        iterations = iterations.max(run);
+        expected_matches += share * pairs;
+        candidates += pairs;
+        for (index, levels) in m.iter().enumerate() {
+            if session.blocked_fields[index] {
+                continue;
+            }
+            // A plain mean over sessions, as Splink takes: the largest session is usually the
+            // loosest, where dependence between fields misleads EM most.
+            for (level, value) in levels.iter().enumerate() {
+                sums[index][level] += value;
+            }
+            weights[index] += 1.0;
+        }
+    }
+    for (index, field) in model_fields.iter_mut().enumerate() {
+        if !fixed[index] && weights[index] > 0.0 {
+            for (m, sum) in field.m.iter_mut().zip(&sums[index]).skip(1) {
+                *m = (sum / weights[index]).max(PROBABILITY_FLOOR);
+            }
+        }
+    }
+    // The sessions overlap, so their match shares do not add up: the share among all
+    // candidates is re-estimated with the final m and u.
+    let mut match_share: f64 = if candidates > 0.0 {
+        (expected_matches / candidates).clamp(1e-6, 1.0 - 1e-6)
+    } else {
+        0.5
+    };
+    let total: f64 = all_patterns.iter().map(|(_, count)| count).sum();
+    for _ in 0..config.em_iterations {
+        if total == 0.0 {
+            break;
+        }
+        let prior = (match_share / (1.0 - match_share)).log2();
+        let expected: f64 = all_patterns
+            .iter()
+            .map(|&(pattern, count)| {
+                let log_ratio = prior
+                    + model_fields
+                        .iter()
+                        .enumerate()
+                        .map(|(index, field)| field.level_weight(level_of(pattern, index)))
+                        .sum::<f64>();
+                count / (1.0 + (-log_ratio).exp2())
+            })
+            .sum();
+        let updated = (expected / total).clamp(1e-6, 1.0 - 1e-6);
+        let change = (updated - match_share).abs();
+        match_share = updated;
+        if change < 1e-6 {
+            break;
+        }
+    }
+    let records = prepared.records.len() as f64;
+    let all_pairs = (records * (records - 1.0) / 2.0).max(1.0);
+    Model {
+        fields: model_fields,
+        candidate_match_share: match_share,
+        random_match_probability: (match_share * total / all_pairs).clamp(1e-12, 0.5),
+        em_iterations_run: iterations,
+    }
+}
+
+fn estimate_u(
+    prepared: &Prepared,
+    fields: &[Field],
+    model_fields: &mut [FieldModel],
+    config: &ResolverConfig,
+) {
+    let records = prepared.records.len();
+    if records < 2 {
+        for field in model_fields.iter_mut() {
+            field.u = vec![1.0 / field.levels.len() as f64; field.levels.len()];
+        }
+        return;
+    }
+    let mut random = SplitMix(config.seed);
+    let draws = config.u_sample_pairs.max(1);
+    let pairs: Vec<(usize, usize)> = (0..draws)
+        .filter_map(|_| {
+            let left = random.below(records);
+            let right = random.below(records);
+            (left != right).then_some((left, right))
+        })
+        .collect();
+    let threads = config.threads.max(1);
+    let chunk = pairs.len().div_ceil(threads).max(1);
+    let counts: Vec<Vec<Vec<f64>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pairs
+            .chunks(chunk)
+            .map(|slice| {
+                scope.spawn(move || {
+                    let mut counts: Vec<Vec<f64>> = fields
+                        .iter()
+                        .map(|field| vec![0.0; field.levels().len()])
+                        .collect();
+                    for &(left, right) in slice {
+                        let pattern = compare(
+                            &prepared.records[left],
+                            &prepared.records[right],
+                            fields,
+                            &prepared.interner,
+                        );
+                        for (index, field_counts) in counts.iter_mut().enumerate() {
+                            field_counts[level_of(pattern, index) as usize] += 1.0;
+                        }
+                    }
+                    counts
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(counts) => counts,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    for (index, field) in model_fields.iter_mut().enumerate() {
+        let levels = field.levels.len();
+        let mut totals = vec![0.0; levels];
+        for part in &counts {
+            for (level, count) in part[index].iter().enumerate() {
+                totals[level] += count;
+            }
+        }
+        let observed: f64 = totals.iter().skip(1).sum();
+        // Add-one smoothing: a level never seen among random pairs (a shared passport) gets
+        // the chance of one in the sample, not zero.
+        for (u, total) in field.u.iter_mut().zip(&totals).skip(1) {
+            *u = (total + 1.0) / (observed + levels as f64);
+        }
+    }
+}
+
+/// Relative frequency of the most common value both records share in a term-frequency field;
+/// the most common rather than the rarest so that a shared common spelling is not outweighed.
+fn shared_value_frequency(
+    field: Field,
+    left: &PreparedRecord,
+    right: &PreparedRecord,
+    prepared: &Prepared,
+) -> Option<f64> {
+    let lookup = |table: &FxHashMap<ValueId, f64>, pick: fn(&FoldedName) -> Option<ValueId>| {
+        let mut best: Option<f64> = None;
+        for left_name in &left.names {
+            let Some(left_value) = pick(left_name) else {
+                continue;
+            };
+            if right
+                .names
+                .iter()
+                .any(|name| pick(name) == Some(left_value))
+            {
+                let frequency = table.get(&left_value).copied().unwrap_or(0.0);
+                best = Some(best.map_or(frequency, |best: f64| best.max(frequency)));
+            }
+        }
+        best
+    };
+    match field {
+        Field::Family => lookup(&prepared.frequencies.family, |name| name.family),
+        Field::Given => lookup(&prepared.frequencies.given, |name| name.given),
+        Field::Attribute(slot, _) => {
+            let value = left.attributes[slot]?;
+            (right.attributes[slot] == Some(value)).then(|| {
+                prepared.frequencies.attributes[slot]
+                    .get(&value)
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The term-frequency adjustment of an exact agreement: log2(u / frequency of the value).
+fn term_frequency_adjustment(
+    field_model: &FieldModel,
+    level: u8,
+    left: &PreparedRecord,
+    right: &PreparedRecord,
+    prepared: &Prepared,
+    minimum: f64,
+) -> f64 {
+    if !field_model.term_frequency || level != 1 {
+        return 0.0;
+    }
+    match shared_value_frequency(field_model.kind, left, right, prepared) {
+        Some(frequency) => {
+            (field_model.u[1].max(PROBABILITY_FLOOR) / frequency.max(minimum)).log2()
+        }
+        None => 0.0,
+    }
+}
+
+impl Model {
+    pub fn prior_weight(&self) -> f64 {
+        (self.random_match_probability / (1.0 - self.random_match_probability)).log2()
+    }
+
+    /// The match weight of a compared pair.
+    pub fn weight(
+        &self,
+        pattern: Pattern,
+        left: &PreparedRecord,
+        right: &PreparedRecord,
+        prepared: &Prepared,
+        config: &ResolverConfig,
+    ) -> f64 {
+        let mut weight = self.prior_weight();
+        for (index, field) in self.fields.iter().enumerate() {
+            let level = level_of(pattern, index);
+            weight += field.level_weight(level);
+            weight += term_frequency_adjustment(
+                field,
+                level,
+                left,
+                right,
+                prepared,
+                config.term_frequency_minimum,
+            );
+        }
+        weight
+    }
+
+    pub fn explain(
+        &self,
+        pattern: Pattern,
+        left: &PreparedRecord,
+        right: &PreparedRecord,
+        prepared: &Prepared,
+        config: &ResolverConfig,
+    ) -> Explanation {
+        let prior_weight = self.prior_weight();
+        let mut match_weight = prior_weight;
+        let mut contributions = Vec::new();
+        for (index, field) in self.fields.iter().enumerate() {
+            let level = level_of(pattern, index);
+            if level == NULL {
+                continue;
+            }
+            let adjustment = term_frequency_adjustment(
+                field,
+                level,
+                left,
+                right,
+                prepared,
+                config.term_frequency_minimum,
+            );
+            let weight = field.level_weight(level) + adjustment;
+            match_weight += weight;
+            contributions.push(FieldContribution {
+                field: field.field.clone(),
+                level: field.levels[level as usize].clone(),
+                m: field.m[level as usize],
+                u: field.u[level as usize],
+                weight,
+                term_frequency_adjustment: adjustment,
+            });
+        }
+        Explanation {
+            prior_weight,
+            contributions,
+            match_weight,
+            match_probability: crate::config::weight_to_probability(match_weight),
+        }
+    }
+}
