@@ -37,6 +37,16 @@ enum BenchCommand {
         #[arg(long)]
         sqlite_only: bool,
     },
+    /// Pairwise precision, recall and F1 of `dprofile resolve` output against ground truth,
+    /// over the pairs of records that share a person.
+    Quality {
+        /// `source,source_ref,person` as `dprofile resolve --out` writes it.
+        #[arg(long)]
+        assignments: PathBuf,
+        /// `source,source_ref,person` as `dprofile synth --truth` writes it.
+        #[arg(long)]
+        truth: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +57,105 @@ fn main() -> anyhow::Result<()> {
             database_url,
             sqlite_only,
         } => bench_ingest(&file, &dprofile, &database_url, sqlite_only),
+        BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
+    }
+}
+
+/// Reads `source,source_ref,person` rows (header skipped) into key → label; a key listed twice
+/// (several versions of one record) keeps its last label.
+fn read_assignments(
+    path: &Path,
+) -> anyhow::Result<std::collections::HashMap<(String, String), String>> {
+    let reader = BufReader::new(
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let mut rows = std::collections::HashMap::new();
+    for line in reader.lines().skip(1) {
+        let line = line?;
+        // The person is the last field; source and source_ref hold no commas in our data.
+        let mut fields = line.rsplitn(2, ',');
+        let (Some(person), Some(key)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some((source, source_ref)) = key.split_once(',') else {
+            continue;
+        };
+        rows.insert(
+            (source.to_owned(), source_ref.to_owned()),
+            person.to_owned(),
+        );
+    }
+    Ok(rows)
+}
+
+fn quality(assignments: &Path, truth: &Path) -> anyhow::Result<()> {
+    let predicted = read_assignments(assignments)?;
+    let truth = read_assignments(truth)?;
+    let mut predicted_labels = Vec::with_capacity(truth.len());
+    let mut true_labels = Vec::with_capacity(truth.len());
+    let mut missing = 0u64;
+    let mut intern: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut label = |text: &str| -> u64 {
+        let next = intern.len() as u64;
+        *intern.entry(text.to_owned()).or_insert(next)
+    };
+    for (key, true_person) in &truth {
+        match predicted.get(key) {
+            Some(person) => {
+                predicted_labels.push(label(&format!("p{person}")));
+                true_labels.push(label(&format!("t{true_person}")));
+            }
+            None => missing += 1,
+        }
+    }
+    let counts = pairwise_counts(&predicted_labels, &true_labels);
+    println!(
+        "records compared: {} (in truth but not in the assignments: {missing})",
+        predicted_labels.len()
+    );
+    println!(
+        "persons: predicted {}, true {}",
+        counts.predicted_clusters, counts.true_clusters
+    );
+    println!(
+        "pairs: predicted {}, true {}, both {}",
+        counts.predicted_pairs, counts.true_pairs, counts.both_pairs
+    );
+    let precision = counts.both_pairs as f64 / counts.predicted_pairs.max(1) as f64;
+    let recall = counts.both_pairs as f64 / counts.true_pairs.max(1) as f64;
+    let f1 = 2.0 * precision * recall / (precision + recall).max(1e-12);
+    println!("pairwise precision {precision:.4}, recall {recall:.4}, F1 {f1:.4}");
+    Ok(())
+}
+
+struct PairCounts {
+    predicted_pairs: u64,
+    true_pairs: u64,
+    both_pairs: u64,
+    predicted_clusters: usize,
+    true_clusters: usize,
+}
+
+/// Pairs within clusters from cluster sizes and the contingency table: no pair is listed.
+fn pairwise_counts(predicted: &[u64], truth: &[u64]) -> PairCounts {
+    use std::collections::HashMap;
+    let pairs = |size: u64| size * size.saturating_sub(1) / 2;
+    let (mut predicted_sizes, mut true_sizes, mut joint): (
+        HashMap<u64, u64>,
+        HashMap<u64, u64>,
+        HashMap<(u64, u64), u64>,
+    ) = Default::default();
+    for (left, right) in predicted.iter().zip(truth) {
+        *predicted_sizes.entry(*left).or_default() += 1;
+        *true_sizes.entry(*right).or_default() += 1;
+        *joint.entry((*left, *right)).or_default() += 1;
+    }
+    PairCounts {
+        predicted_pairs: predicted_sizes.values().map(|size| pairs(*size)).sum(),
+        true_pairs: true_sizes.values().map(|size| pairs(*size)).sum(),
+        both_pairs: joint.values().map(|size| pairs(*size)).sum(),
+        predicted_clusters: predicted_sizes.len(),
+        true_clusters: true_sizes.len(),
     }
 }
 

@@ -1,19 +1,18 @@
-//! `dprofile resolve FILE --out assignments.csv`: identity resolution of one batch in a fresh
-//! temporary store, reading only `source`, `source_ref` and `subject`.
+//! `dprofile resolve FILE --out assignments.csv`: identity resolution of one batch, in memory,
+//! with the probabilistic resolver. Reads only `source`, `source_ref` and `subject`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use dprofile_domain::ParseMode;
-use dprofile_pipeline::{IngestOptions, Ingestor, SystemClock};
-use dprofile_store::SqliteStore;
+use dprofile_domain::{Action, ParseMode, parse_record};
+use dprofile_resolver::{ResolverConfig, ResolverRecord};
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
@@ -24,77 +23,175 @@ pub struct ResolveArgs {
     pub out: PathBuf,
 }
 
+/// Lines parsed per round: each round is split over the cores.
+const LINES_PER_ROUND: usize = 32_768;
+
+/// What one line told about its key.
+enum LineReading {
+    /// A version with a readable subject.
+    Subject {
+        revision: u32,
+        record: Box<ResolverRecord>,
+    },
+    /// A retraction, or a subject the rules refuse: the key still gets a person.
+    KeyOnly,
+    /// No `source`/`source_ref`: no row can be written.
+    Unreadable,
+}
+
+fn read_line(line: &[u8]) -> (Option<(String, String)>, LineReading) {
+    match parse_record(line, ParseMode::SubjectOnly) {
+        Ok(record) => {
+            let key = Some((
+                record.source.as_str().to_owned(),
+                record.source_ref.as_str().to_owned(),
+            ));
+            if record.action == Action::Retract {
+                return (key, LineReading::KeyOnly);
+            }
+            let reading = LineReading::Subject {
+                revision: record.revision,
+                record: Box::new(ResolverRecord::from_subject(0, &record.subject)),
+            };
+            (key, reading)
+        }
+        Err(rejection) => match (rejection.source, rejection.source_ref) {
+            (Some(source), Some(source_ref)) => (Some((source, source_ref)), LineReading::KeyOnly),
+            _ => (None, LineReading::Unreadable),
+        },
+    }
+}
+
+fn read_round(lines: &[Vec<u8>]) -> Vec<(Option<(String, String)>, LineReading)> {
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let share = lines.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = lines
+            .chunks(share)
+            .map(|slice| {
+                scope.spawn(move || slice.iter().map(|line| read_line(line)).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let directory = tempfile::tempdir().context("cannot create a temporary store")?;
-    let store = Arc::new(SqliteStore::open_dir(directory.path())?);
-    let ingestor = Ingestor::new(store.clone(), Arc::new(SystemClock));
-    let options = IngestOptions {
-        mode: ParseMode::SubjectOnly,
-        origin: args.file.display().to_string(),
-        ..IngestOptions::default()
-    };
-    let reader: Box<dyn std::io::BufRead + Send> = if args.file.as_os_str() == "-" {
+    let mut reader: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
         Box::new(BufReader::with_capacity(1 << 20, std::io::stdin()))
     } else {
         let file = File::open(&args.file)
             .with_context(|| format!("cannot open {}", args.file.display()))?;
         Box::new(BufReader::with_capacity(1 << 20, file))
     };
-    // Input order, kept so that the output has one row per input line.
-    let mut lines: Vec<(String, String)> = Vec::new();
+    // Keys in order of first appearance; each line refers to its key.
+    let mut key_index: HashMap<(String, String), u32> = HashMap::new();
+    let mut keys: Vec<(String, String)> = Vec::new();
+    // The latest readable subject of each key.
+    let mut subjects: Vec<Option<(u32, Box<ResolverRecord>)>> = Vec::new();
+    let mut line_keys: Vec<u32> = Vec::new();
     let mut unreadable = 0u64;
-    ingestor.ingest_reader(reader, &options, &mut |results, _| {
-        for result in results {
-            match (&result.source, &result.source_ref) {
-                (Some(source), Some(source_ref)) => {
-                    lines.push((source.clone(), source_ref.clone()))
-                }
-                _ => unreadable += 1,
+    loop {
+        let mut round = Vec::with_capacity(LINES_PER_ROUND);
+        while round.len() < LINES_PER_ROUND {
+            let mut line = Vec::new();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            while line
+                .last()
+                .is_some_and(|byte| *byte == b'\n' || *byte == b'\r')
+            {
+                line.pop();
+            }
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                round.push(line);
             }
         }
-    })?;
-    let mut person_of: HashMap<(String, String), i64> = HashMap::with_capacity(lines.len());
-    let mut highest_person = 0;
-    dprofile_store::Store::assignments(store.as_ref(), &mut |source, source_ref, person| {
-        if let Some(person) = person {
-            highest_person = highest_person.max(person);
-            person_of.insert((source.to_owned(), source_ref.to_owned()), person);
+        if round.is_empty() {
+            break;
         }
-    })?;
+        for (key, reading) in read_round(&round) {
+            let Some(key) = key else {
+                unreadable += 1;
+                continue;
+            };
+            let index = match key_index.entry(key) {
+                Entry::Occupied(entry) => *entry.get(),
+                Entry::Vacant(entry) => {
+                    let index = keys.len() as u32;
+                    keys.push(entry.key().clone());
+                    subjects.push(None);
+                    entry.insert(index);
+                    index
+                }
+            };
+            line_keys.push(index);
+            if let LineReading::Subject { revision, record } = reading {
+                let slot = &mut subjects[index as usize];
+                if slot.as_ref().is_none_or(|(held, _)| revision > *held) {
+                    *slot = Some((revision, record));
+                }
+            }
+        }
+    }
+    drop(key_index);
+    let read_seconds = started.elapsed().as_secs_f64();
+
+    // One resolver record per key with a readable subject; the rest stand alone.
+    let mut record_keys: Vec<u32> = Vec::new();
+    let mut records: Vec<ResolverRecord> = Vec::new();
+    for (index, subject) in subjects.into_iter().enumerate() {
+        if let Some((_, mut record)) = subject {
+            record.id = records.len() as u32;
+            record_keys.push(index as u32);
+            records.push(*record);
+        }
+    }
+    let resolution = dprofile_resolver::resolve(records, &ResolverConfig::for_person_records());
+    let mut person_of_key: Vec<u64> = vec![0; keys.len()];
+    for (position, key) in record_keys.iter().enumerate() {
+        person_of_key[*key as usize] = u64::from(resolution.person_of[position]) + 1;
+    }
+    let mut next_alone = resolution.persons as u64 + 1;
+    let mut alone = 0u64;
+    for person in &mut person_of_key {
+        if *person == 0 {
+            *person = next_alone;
+            next_alone += 1;
+            alone += 1;
+        }
+    }
+
     let output =
         File::create(&args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut writer = BufWriter::new(output);
     writeln!(writer, "source,source_ref,person")?;
-    let mut singletons: HashMap<(String, String), i64> = HashMap::new();
-    for key in &lines {
-        // A line whose subject was refused still names a record: it stands alone.
-        let person = match person_of.get(key) {
-            Some(person) => *person,
-            None => {
-                let next = highest_person + singletons.len() as i64 + 1;
-                *singletons.entry(key.clone()).or_insert(next)
-            }
-        };
+    for key in &line_keys {
+        let (source, source_ref) = &keys[*key as usize];
         writeln!(
             writer,
-            "{},{},{person}",
-            csv_field(&key.0),
-            csv_field(&key.1)
+            "{},{},{}",
+            csv_field(source),
+            csv_field(source_ref),
+            person_of_key[*key as usize]
         )?;
     }
     writer.flush()?;
     eprintln!(
-        "resolved {} records into {} persons in {:.1} s; {} lines without source/source_ref skipped, {} refused subjects kept as their own persons",
-        lines.len(),
-        person_of
-            .values()
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-            + singletons.len(),
+        "resolved {} lines ({} records) into {} persons in {:.1} s (reading {:.1} s); {} possible matches for review; {} lines without source/source_ref skipped, {} records without a readable subject kept as their own persons",
+        line_keys.len(),
+        keys.len(),
+        next_alone - 1,
         started.elapsed().as_secs_f64(),
+        read_seconds,
+        resolution.possible_matches.len(),
         unreadable,
-        singletons.len()
+        alone
     );
     Ok(ExitCode::SUCCESS)
 }
