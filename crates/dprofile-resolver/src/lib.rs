@@ -134,39 +134,73 @@ pub fn resolve_observed(
     drop(sessions);
     observer(Stage::Fitted);
     let review_weight = config.review_weight();
-    // Weights depend on the pattern and, for exact agreements, on the shared value's
-    // frequency; scoring per pattern first skips pairs that cannot reach review even with
-    // the largest term-frequency bonus.
-    let indices: Vec<usize> = (0..patterns.len()).collect();
-    let scored: Vec<Option<Edge>> = parallel_map(&indices, config.threads, |&index| {
-        let (left, right) = unpack(candidates.pairs[index]);
-        let pattern = patterns[index];
-        let weight = model.weight(
-            pattern,
-            &prepared.records[left as usize],
-            &prepared.records[right as usize],
-            &prepared,
-            config,
-        );
-        (weight >= review_weight).then_some(Edge {
-            weight,
-            left,
-            right,
-            pattern,
+    // A weight is the pattern's weight plus, where a term-frequency field agrees exactly, an
+    // adjustment by the shared value's frequency. Pattern weights are computed once per
+    // distinct pattern; pairs that cannot reach review even with the largest adjustment are
+    // skipped without looking at their records.
+    let pattern_weights: FxHashMap<Pattern, (f64, bool)> = all_patterns
+        .iter()
+        .map(|&(pattern, _)| {
+            (
+                pattern,
+                (
+                    model.pattern_weight(pattern),
+                    model.needs_term_frequency(pattern),
+                ),
+            )
         })
+        .collect();
+    drop(all_patterns);
+    let largest_bonus = model.largest_term_frequency_bonus(config);
+    let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
+        let (base, needs_term_frequency) = match pattern_weights.get(&pattern) {
+            Some(&known) => known,
+            None => (
+                model.pattern_weight(pattern),
+                model.needs_term_frequency(pattern),
+            ),
+        };
+        if !needs_term_frequency {
+            return (base >= floor).then_some(base);
+        }
+        if base + largest_bonus < floor {
+            return None;
+        }
+        let weight = base
+            + model.term_frequency_weight(
+                pattern,
+                &prepared.records[left as usize],
+                &prepared.records[right as usize],
+                &prepared,
+                config,
+            );
+        (weight >= floor).then_some(weight)
+    };
+    let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
+        range
+            .filter_map(|index| {
+                let (left, right) = unpack(candidates.pairs[index]);
+                let pattern = patterns[index];
+                weigh(pattern, left, right, review_weight).map(|weight| Edge {
+                    weight,
+                    left,
+                    right,
+                    pattern,
+                })
+            })
+            .collect()
     });
-    drop(indices);
     drop(patterns);
-    let edges: Vec<Edge> = scored.into_iter().flatten().collect();
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
     let score = |left: u32, right: u32| {
-        let (left, right) = (
+        let pattern = compare::compare(
             &prepared.records[left as usize],
             &prepared.records[right as usize],
+            &fields,
+            &prepared.interner,
         );
-        let pattern = compare::compare(left, right, &fields, &prepared.interner);
-        model.weight(pattern, left, right, &prepared, config)
+        weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };
     let clustering = cluster::cluster(&prepared, edges, config, &score);
     observer(Stage::Clustered);
@@ -235,6 +269,35 @@ fn pair_completeness(prepared: &prepare::Prepared, pairs: &[u64], truth: &[u64])
     } else {
         kept as f64 / total as f64
     }
+}
+
+/// Runs `map` over `0..count` split into one range per thread and joins the outputs in order.
+fn parallel_ranges<Output: Send>(
+    count: usize,
+    threads: usize,
+    map: impl Fn(std::ops::Range<usize>) -> Vec<Output> + Sync,
+) -> Vec<Output> {
+    let threads = threads.max(1);
+    if threads == 1 || count < 1024 {
+        return map(0..count);
+    }
+    let chunk = count.div_ceil(threads);
+    let map = &map;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| scope.spawn(move || map(start..(start + chunk).min(count))))
+            .collect();
+        let mut output = Vec::new();
+        for handle in handles {
+            // A panicking worker is a bug in the engine, not bad input: re-raise it.
+            match handle.join() {
+                Ok(part) => output.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        output
+    })
 }
 
 /// Maps `items` on `threads` scoped threads, keeping order.

@@ -474,6 +474,63 @@ impl Model {
         (self.random_match_probability / (1.0 - self.random_match_probability)).log2()
     }
 
+    /// The weight of a pattern before term-frequency adjustment: the prior plus every
+    /// field's log2(m/u). It depends on the pattern alone, so callers compute it once per
+    /// distinct pattern.
+    pub fn pattern_weight(&self, pattern: Pattern) -> f64 {
+        let mut weight = self.prior_weight();
+        for (index, field) in self.fields.iter().enumerate() {
+            weight += field.level_weight(level_of(pattern, index));
+        }
+        weight
+    }
+
+    /// Whether a pattern's weight depends on the records' values: some term-frequency field
+    /// agrees exactly.
+    pub fn needs_term_frequency(&self, pattern: Pattern) -> bool {
+        self.fields
+            .iter()
+            .enumerate()
+            .any(|(index, field)| field.term_frequency && level_of(pattern, index) == 1)
+    }
+
+    /// The largest bonus term-frequency adjustment can add to any pattern: every exact
+    /// agreement on the rarest possible value.
+    pub fn largest_term_frequency_bonus(&self, config: &ResolverConfig) -> f64 {
+        self.fields
+            .iter()
+            .filter(|field| field.term_frequency)
+            .map(|field| {
+                (field.u[1].max(PROBABILITY_FLOOR) / config.term_frequency_minimum)
+                    .log2()
+                    .max(0.0)
+            })
+            .sum()
+    }
+
+    /// The term-frequency part of a compared pair's weight.
+    pub fn term_frequency_weight(
+        &self,
+        pattern: Pattern,
+        left: &PreparedRecord,
+        right: &PreparedRecord,
+        prepared: &Prepared,
+        config: &ResolverConfig,
+    ) -> f64 {
+        let mut weight = 0.0;
+        for (index, field) in self.fields.iter().enumerate() {
+            weight += term_frequency_adjustment(
+                field,
+                level_of(pattern, index),
+                left,
+                right,
+                prepared,
+                config.term_frequency_minimum,
+            );
+        }
+        weight
+    }
+
     /// The match weight of a compared pair.
     pub fn weight(
         &self,
