@@ -50,6 +50,17 @@ pub struct BlockingReport {
     pub candidate_pairs: u64,
     /// Share of true pairs among the candidates, when the truth was given.
     pub pair_completeness: Option<f64>,
+    /// Per blocking rule: the pairs it proposes, those no other rule proposes, and (when the
+    /// truth was given) the true pairs among those only it proposes, to see what a rule costs
+    /// and what it alone finds.
+    pub per_rule: Vec<RuleReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleReport {
+    pub pairs: u64,
+    pub only_this_rule: u64,
+    pub true_only_this_rule: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +105,7 @@ pub fn resolve_observed(
     let candidates = blocking::candidate_pairs(&prepared, config);
     let pair_completeness =
         truth.map(|truth| pair_completeness(&prepared, &candidates.pairs, truth));
+    let per_rule = rule_reports(&prepared, &candidates, config, truth);
     observer(Stage::Blocked);
     let fields = compare::fields(config);
     let patterns = parallel_map(&candidates.pairs, config.threads, |&pair| {
@@ -243,10 +255,41 @@ pub fn resolve_observed(
             oversized_blocks: candidates.oversized_blocks,
             candidate_pairs: candidates.pairs.len() as u64,
             pair_completeness,
+            per_rule,
         },
         pairs_above_review,
         links_made: clustering.links_made,
     }
+}
+
+fn rule_reports(
+    prepared: &prepare::Prepared,
+    candidates: &blocking::Candidates,
+    config: &ResolverConfig,
+    truth: Option<&[u64]>,
+) -> Vec<RuleReport> {
+    let rules = config.blocking_rules.len().min(8);
+    let mut reports = vec![RuleReport::default(); rules];
+    let label = |canonical: u32| {
+        truth.and_then(|truth| truth.get(prepared.input_position[canonical as usize] as usize))
+    };
+    for (&pair, &rule_bits) in candidates.pairs.iter().zip(&candidates.rules) {
+        for (rule_index, report) in reports.iter_mut().enumerate() {
+            if rule_bits & (1 << rule_index) == 0 {
+                continue;
+            }
+            report.pairs += 1;
+            if rule_bits == 1 << rule_index {
+                report.only_this_rule += 1;
+                if truth.is_some() {
+                    let (left, right) = unpack(pair);
+                    let is_true = matches!((label(left), label(right)), (Some(left), Some(right)) if left == right);
+                    *report.true_only_this_rule.get_or_insert(0) += u64::from(is_true);
+                }
+            }
+        }
+    }
+    reports
 }
 
 /// Share of true pairs that blocking proposes.

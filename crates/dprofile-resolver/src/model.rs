@@ -133,7 +133,10 @@ pub fn blocked_fields(
                 (BlockingPart::FamilyPhonetic | BlockingPart::FamilyFolded, Field::Family) => true,
                 (BlockingPart::GivenPhonetic | BlockingPart::GivenFolded, Field::Given) => true,
                 (BlockingPart::NamePairPhonetic, Field::Family | Field::Given) => true,
-                (BlockingPart::BirthYear | BlockingPart::BirthDate, Field::BirthDate) => true,
+                (
+                    BlockingPart::BirthYear | BlockingPart::BirthDate | BlockingPart::BirthMonthDay,
+                    Field::BirthDate,
+                ) => true,
                 (
                     BlockingPart::StrongKey,
                     Field::Document | Field::Snils | Field::Inn | Field::Esia,
