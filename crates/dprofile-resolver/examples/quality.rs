@@ -69,6 +69,9 @@ fn main() -> anyhow::Result<()> {
     {
         config.blocking_rules.remove(index);
     }
+    if std::env::var_os("QUALITY_FOLDED_SOUND").is_some() {
+        config.name_metric = dprofile_resolver::NameMetric::FoldedSound;
+    }
     if let Ok(value) = std::env::var("QUALITY_WINDOW") {
         config.sub_block_window = value.parse().unwrap_or(config.sub_block_window);
     }
@@ -380,14 +383,18 @@ fn historical_config() -> ResolverConfig {
             AttributeConfig::new("postcode_fake", Fuzzy, true),
             AttributeConfig::new("occupation", Exact, true),
         ],
+        // At most eight rules. The birth date alone subsumes the rules that paired it with a
+        // name or a place; the postcode alone catches records whose names and dates are
+        // both garbled.
         vec![
             BlockingRule::new(vec![FamilyPhonetic, BirthYear]),
-            BlockingRule::new(vec![GivenPhonetic, BirthDate]),
+            BlockingRule::new(vec![GivenPhonetic, BirthYear]),
+            BlockingRule::new(vec![BirthDate]),
             BlockingRule::new(vec![NamePairPhonetic]),
-            BlockingRule::new(vec![FamilyFolded, GivenFolded]),
-            BlockingRule::new(vec![attribute("postcode_fake"), GivenPhonetic]),
+            BlockingRule::new(vec![attribute("postcode_fake")]),
             BlockingRule::new(vec![attribute("birth_place"), FamilyPhonetic]),
-            BlockingRule::new(vec![attribute("birth_place"), BirthDate]),
+            BlockingRule::new(vec![attribute("birth_place"), GivenPhonetic]),
+            BlockingRule::new(vec![attribute("occupation"), BirthYear]),
         ],
     )
 }

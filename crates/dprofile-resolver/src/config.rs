@@ -30,6 +30,16 @@ impl AttributeConfig {
     }
 }
 
+/// How two different folded name forms are scored for the close and fuzzy levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NameMetric {
+    /// Jaro-Winkler, close at 0.95 and fuzzy at 0.88.
+    JaroWinkler,
+    /// [`dprofile_domain::names::folded_similarity`]: the mean of Jaro-Winkler and the
+    /// sound-weighted edit similarity, close at 0.92 and fuzzy at 0.85.
+    FoldedSound,
+}
+
 /// One component of a blocking key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum BlockingPart {
@@ -94,6 +104,7 @@ pub struct ResolverConfig {
     pub max_block_size: usize,
     pub sub_block_window: usize,
     pub attributes: Vec<AttributeConfig>,
+    pub name_metric: NameMetric,
     /// Match probability at or above which a pair is linked automatically.
     pub link_probability: f64,
     /// Match probability at or above which an unlinked pair is listed for human review.
@@ -144,6 +155,7 @@ impl ResolverConfig {
             max_block_size: 100,
             sub_block_window: 10,
             attributes: Vec::new(),
+            name_metric: NameMetric::JaroWinkler,
             link_probability: 0.99,
             review_probability: 0.5,
             em_iterations: 25,

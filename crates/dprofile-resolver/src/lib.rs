@@ -23,7 +23,7 @@ use serde::Serialize;
 pub use crate::cluster::ReviewReason;
 pub use crate::config::{
     AttributeComparison, AttributeConfig, BlockingPart, BlockingRule, FixedProbabilities,
-    ResolverConfig,
+    NameMetric, ResolverConfig,
 };
 pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
 pub use crate::model::{Explanation, FieldContribution, Model};
@@ -115,6 +115,7 @@ pub fn resolve_observed(
             &prepared.records[right as usize],
             &fields,
             &prepared.interner,
+            config.name_metric,
         )
     });
     observer(Stage::Compared);
@@ -211,6 +212,7 @@ pub fn resolve_observed(
             &prepared.records[right as usize],
             &fields,
             &prepared.interner,
+            config.name_metric,
         );
         weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };

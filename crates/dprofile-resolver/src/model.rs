@@ -377,6 +377,7 @@ fn estimate_u(
                             &prepared.records[right],
                             fields,
                             &prepared.interner,
+                            config.name_metric,
                         );
                         for (index, field_counts) in counts.iter_mut().enumerate() {
                             field_counts[level_of(pattern, index) as usize] += 1.0;
