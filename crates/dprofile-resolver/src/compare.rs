@@ -224,11 +224,14 @@ fn compare_names(
                     NULL,
                 ));
             }
-            // Crosswise only counts when both parts agree well that way round.
-            let crossed_family = agreement(left_name.family, right_name.given, interner, metric);
-            let crossed_given = agreement(left_name.given, right_name.family, interner, metric);
-            if let (Some(crossed_family), Some(crossed_given)) = (crossed_family, crossed_given)
+            // Crosswise only counts when both parts agree well that way round, and only
+            // wins when it beats the best so far; six (both exact) cannot be beaten.
+            if best_score < 6
+                && let Some(crossed_family) =
+                    agreement(left_name.family, right_name.given, interner, metric)
                 && crossed_family >= 2
+                && let Some(crossed_given) =
+                    agreement(left_name.given, right_name.family, interner, metric)
                 && crossed_given >= 2
             {
                 let crossed_score = i32::from(crossed_family + crossed_given);
@@ -240,6 +243,9 @@ fn compare_names(
                         NULL,
                     ));
                 }
+            }
+            if patronymic_rank == Some(3) {
+                continue;
             }
             if let Some(rank) = agreement(
                 left_name.patronymic,

@@ -420,7 +420,7 @@ fn shared_value_frequency(
     right: &PreparedRecord,
     prepared: &Prepared,
 ) -> Option<f64> {
-    let lookup = |table: &FxHashMap<ValueId, f64>, pick: fn(&FoldedName) -> Option<ValueId>| {
+    let lookup = |table: &[f64], pick: fn(&FoldedName) -> Option<ValueId>| {
         let mut best: Option<f64> = None;
         for left_name in &left.names {
             let Some(left_value) = pick(left_name) else {
@@ -431,7 +431,7 @@ fn shared_value_frequency(
                 .iter()
                 .any(|name| pick(name) == Some(left_value))
             {
-                let frequency = table.get(&left_value).copied().unwrap_or(0.0);
+                let frequency = table.get(left_value as usize).copied().unwrap_or(0.0);
                 best = Some(best.map_or(frequency, |best: f64| best.max(frequency)));
             }
         }

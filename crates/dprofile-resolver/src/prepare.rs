@@ -111,8 +111,9 @@ impl Prepared {
 /// Relative frequency of values per field, for term-frequency adjustment.
 #[derive(Debug, Default)]
 pub struct Frequencies {
-    pub family: FxHashMap<ValueId, f64>,
-    pub given: FxHashMap<ValueId, f64>,
+    /// Indexed by value id (dense: every pair scored looks names up).
+    pub family: Vec<f64>,
+    pub given: Vec<f64>,
     pub attributes: Vec<FxHashMap<ValueId, f64>>,
 }
 
@@ -330,9 +331,16 @@ fn frequencies(records: &[PreparedRecord], config: &ResolverConfig) -> Frequenci
     for (map, total) in attributes.iter_mut().zip(attribute_totals) {
         normalise(map, total);
     }
+    let dense = |counts: FxHashMap<ValueId, f64>| {
+        let mut table = vec![0.0; counts.keys().max().map_or(0, |&id| id as usize + 1)];
+        for (id, frequency) in counts {
+            table[id as usize] = frequency;
+        }
+        table
+    };
     Frequencies {
-        family,
-        given,
+        family: dense(family),
+        given: dense(given),
         attributes,
     }
 }
