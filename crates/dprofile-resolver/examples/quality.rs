@@ -384,17 +384,18 @@ fn historical_config() -> ResolverConfig {
             AttributeConfig::new("occupation", Exact, true),
         ],
         // At most eight rules. The birth date alone subsumes the rules that paired it with a
-        // name or a place; the postcode alone catches records whose names and dates are
-        // both garbled.
+        // name or a place; the family name alone (windowed where common) and the postcode
+        // alone catch records whose given names and dates are both garbled. The given name
+        // alone proposed more namesakes than it found and lowered precision.
         vec![
             BlockingRule::new(vec![FamilyPhonetic, BirthYear]),
-            BlockingRule::new(vec![GivenPhonetic, BirthYear]),
+            BlockingRule::new(vec![FamilyPhonetic]),
             BlockingRule::new(vec![BirthDate]),
             BlockingRule::new(vec![NamePairPhonetic]),
             BlockingRule::new(vec![attribute("postcode_fake")]),
             BlockingRule::new(vec![attribute("birth_place"), FamilyPhonetic]),
             BlockingRule::new(vec![attribute("birth_place"), GivenPhonetic]),
-            BlockingRule::new(vec![attribute("occupation"), BirthYear]),
+            BlockingRule::new(vec![attribute("occupation"), GivenPhonetic]),
         ],
     )
 }
