@@ -206,7 +206,21 @@ pub fn resolve_observed(
     drop(patterns);
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
-    let score = |left: u32, right: u32| {
+    // Group linkage scores the pairs across two groups; most are scored edges already, so
+    // their weights are looked up rather than compared again. Only with group linkage on.
+    let known_weights: FxHashMap<u64, f64> = if config.minimum_average_linkage.is_some() {
+        edges
+            .iter()
+            .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
+            .collect()
+    } else {
+        FxHashMap::default()
+    };
+    let score = |one: u32, other: u32| {
+        let (left, right) = (one.min(other), one.max(other));
+        if let Some(&weight) = known_weights.get(&blocking::pack(left, right)) {
+            return weight;
+        }
         let pattern = compare::compare(
             &prepared.records[left as usize],
             &prepared.records[right as usize],
@@ -217,6 +231,7 @@ pub fn resolve_observed(
         weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };
     let clustering = cluster::cluster(&prepared, edges, config, &score);
+    drop(known_weights);
     observer(Stage::Clustered);
     let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
     let mut canonical_of_position = vec![0u32; prepared.records.len()];
