@@ -177,7 +177,7 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
         }
         entries
     });
-    parallel_sort(&mut entries, threads);
+    crate::parallel_sort_by_key(&mut entries, threads, |&entry| entry);
     let mut candidates = Candidates::default();
     let mut pairs: Vec<(u64, u8)> = Vec::new();
     let mut start = 0;
@@ -213,7 +213,7 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
         start = end;
     }
     drop(entries);
-    parallel_sort(&mut pairs, threads);
+    crate::parallel_sort_by_key(&mut pairs, threads, |&pair| pair);
     // Merge duplicates in place: the pair list is the largest allocation of the run.
     let mut kept = 0usize;
     for index in 0..pairs.len() {
@@ -230,24 +230,6 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
     candidates.pairs = pairs.into_iter().map(|(pair, _)| pair).collect();
     candidates.pairs.shrink_to_fit();
     candidates
-}
-
-/// Sorts in place on up to `threads` threads without a second buffer: the slice is split
-/// around its median (linear time), then each side is sorted on its own thread.
-fn parallel_sort<Item: Ord + Send>(items: &mut [Item], threads: usize) {
-    if threads < 2 || items.len() < 1 << 16 {
-        items.sort_unstable();
-        return;
-    }
-    let middle = items.len() / 2;
-    items.select_nth_unstable(middle);
-    let (low, high) = items.split_at_mut(middle);
-    std::thread::scope(|scope| {
-        let low_threads = threads / 2;
-        let high_threads = threads - low_threads;
-        scope.spawn(move || parallel_sort(low, low_threads));
-        parallel_sort(high, high_threads);
-    });
 }
 
 /// Sorted-neighbourhood pairs of an oversized block: members sorted by their first spelling

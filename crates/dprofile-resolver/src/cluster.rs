@@ -220,12 +220,12 @@ pub fn cluster(
     let count = prepared.records.len();
     let link_weight = config.link_weight();
     // Strongest first; ties in content order, so the outcome does not follow input order.
-    edges.sort_unstable_by(|left, right| {
-        right
-            .weight
-            .total_cmp(&left.weight)
-            .then(left.left.cmp(&right.left))
-            .then(left.right.cmp(&right.right))
+    // The key orders weights descending as integers: the bits of a float ordered as its
+    // value (`total_cmp`'s order), inverted.
+    crate::parallel_sort_by_key(&mut edges, config.threads, |edge| {
+        let bits = edge.weight.to_bits() as i64;
+        let ordered = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+        (std::cmp::Reverse(ordered), edge.left, edge.right)
     });
     let mut union_find = UnionFind::new(count);
     let mut evidence: Vec<Option<Evidence>> = prepared

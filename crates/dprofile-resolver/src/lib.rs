@@ -331,6 +331,28 @@ fn pair_completeness(prepared: &prepare::Prepared, pairs: &[u64], truth: &[u64])
     }
 }
 
+/// Sorts by `key` in place on up to `threads` threads without a second buffer: the slice is
+/// split around its median (linear time), then each side is sorted on its own thread.
+pub(crate) fn parallel_sort_by_key<Item: Send, Key: Ord>(
+    items: &mut [Item],
+    threads: usize,
+    key: fn(&Item) -> Key,
+) {
+    if threads < 2 || items.len() < 1 << 16 {
+        items.sort_unstable_by_key(key);
+        return;
+    }
+    let middle = items.len() / 2;
+    items.select_nth_unstable_by_key(middle, key);
+    let (low, high) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        let low_threads = threads / 2;
+        let high_threads = threads - low_threads;
+        scope.spawn(move || parallel_sort_by_key(low, low_threads, key));
+        parallel_sort_by_key(high, high_threads, key);
+    });
+}
+
 /// Runs `map` over `0..count` split into one range per thread and joins the outputs in order.
 fn parallel_ranges<Output: Send>(
     count: usize,
