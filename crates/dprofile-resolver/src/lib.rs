@@ -383,7 +383,7 @@ fn parallel_ranges<Output: Send>(
 }
 
 /// Maps `items` on `threads` scoped threads, keeping order.
-fn parallel_map<Item: Sync, Output: Send>(
+pub(crate) fn parallel_map<Item: Sync, Output: Send>(
     items: &[Item],
     threads: usize,
     map: impl Fn(&Item) -> Output + Sync,

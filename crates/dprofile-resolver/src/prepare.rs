@@ -134,13 +134,14 @@ fn content_hash(record: &ResolverRecord) -> u64 {
 }
 
 pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepared {
-    let mut order: Vec<(u64, u32)> = records
-        .iter()
+    let hashes = crate::parallel_map(&records, config.threads, content_hash);
+    let mut order: Vec<(u64, u32)> = hashes
+        .into_iter()
         .enumerate()
-        .map(|(position, record)| (content_hash(record), position as u32))
+        .map(|(position, hash)| (hash, position as u32))
         .collect();
     // Equal hashes are (almost surely) equal content: any order among them is the same.
-    order.sort_unstable_by_key(|&(hash, _)| hash);
+    crate::parallel_sort_by_key(&mut order, config.threads, |&(hash, _)| hash);
     let mut slots: Vec<Option<ResolverRecord>> = records.into_iter().map(Some).collect();
     let mut interner = Interner::new();
     // Folding is the costliest step of preparation; raw spellings repeat a lot.
