@@ -63,6 +63,24 @@ fn main() -> anyhow::Result<()> {
     if let Ok(value) = std::env::var("QUALITY_AVERAGE_LINKAGE") {
         config.minimum_average_linkage = value.parse().ok();
     }
+    if let Ok(value) = std::env::var("QUALITY_DROP_RULE")
+        && let Ok(index) = value.parse::<usize>()
+        && index < config.blocking_rules.len()
+    {
+        config.blocking_rules.remove(index);
+    }
+    if std::env::var_os("QUALITY_FOLDED_SOUND").is_some() {
+        config.name_metric = dprofile_resolver::NameMetric::FoldedSound;
+    }
+    if let Ok(value) = std::env::var("QUALITY_WINDOW") {
+        config.sub_block_window = value.parse().unwrap_or(config.sub_block_window);
+    }
+    if let Ok(value) = std::env::var("QUALITY_MAX_BLOCK") {
+        config.max_block_size = value.parse().unwrap_or(config.max_block_size);
+    }
+    if std::env::var_os("QUALITY_RENEWAL_ON_FULL_NAME_AND_DATE").is_some() {
+        config.passport_renewal_on_full_name_and_birth_date = true;
+    }
     if std::env::var_os("QUALITY_RENEWAL_ON_NAME_AND_DATE").is_some() {
         config.passport_renewal_on_name_and_birth_date = true;
     }
@@ -86,6 +104,14 @@ fn main() -> anyhow::Result<()> {
         resolution.blocking.oversized_blocks,
         resolution.blocking.pair_completeness.unwrap_or(f64::NAN)
     );
+    for (index, rule) in resolution.blocking.per_rule.iter().enumerate() {
+        println!(
+            "  rule {index}           pairs {}, only this rule {} (true {})",
+            rule.pairs,
+            rule.only_this_rule,
+            rule.true_only_this_rule.unwrap_or(0)
+        );
+    }
     println!(
         "scored >= review   {}, links made {}, possible matches {}",
         resolution.pairs_above_review,
@@ -357,14 +383,19 @@ fn historical_config() -> ResolverConfig {
             AttributeConfig::new("postcode_fake", Fuzzy, true),
             AttributeConfig::new("occupation", Exact, true),
         ],
+        // At most eight rules. The birth date alone subsumes the rules that paired it with a
+        // name or a place; the family name alone (windowed where common) and the postcode
+        // alone catch records whose given names and dates are both garbled. The given name
+        // alone proposed more namesakes than it found and lowered precision.
         vec![
             BlockingRule::new(vec![FamilyPhonetic, BirthYear]),
-            BlockingRule::new(vec![GivenPhonetic, BirthDate]),
+            BlockingRule::new(vec![FamilyPhonetic]),
+            BlockingRule::new(vec![BirthDate]),
             BlockingRule::new(vec![NamePairPhonetic]),
-            BlockingRule::new(vec![FamilyFolded, GivenFolded]),
-            BlockingRule::new(vec![attribute("postcode_fake"), GivenPhonetic]),
+            BlockingRule::new(vec![attribute("postcode_fake")]),
             BlockingRule::new(vec![attribute("birth_place"), FamilyPhonetic]),
-            BlockingRule::new(vec![attribute("birth_place"), BirthDate]),
+            BlockingRule::new(vec![attribute("birth_place"), GivenPhonetic]),
+            BlockingRule::new(vec![attribute("occupation"), GivenPhonetic]),
         ],
     )
 }

@@ -73,6 +73,15 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
             .map(|date| chrono::Datelike::num_days_from_ce(&date) as u64)
             .into_iter()
             .collect(),
+        BlockingPart::BirthMonthDay => record
+            .birth_date
+            .and_then(|date| date.full())
+            .map(|date| {
+                u64::from(chrono::Datelike::month(&date)) * 32
+                    + u64::from(chrono::Datelike::day(&date))
+            })
+            .into_iter()
+            .collect(),
         BlockingPart::StrongKey => {
             let mut keys: Vec<u64> = record
                 .documents
@@ -168,7 +177,7 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
         }
         entries
     });
-    entries.sort_unstable();
+    crate::parallel_sort_by_key(&mut entries, threads, |&entry| entry);
     let mut candidates = Candidates::default();
     let mut pairs: Vec<(u64, u8)> = Vec::new();
     let mut start = 0;
@@ -204,16 +213,22 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
         start = end;
     }
     drop(entries);
-    pairs.sort_unstable();
-    let mut merged: Vec<(u64, u8)> = Vec::with_capacity(pairs.len());
-    for (pair, rules) in pairs {
-        match merged.last_mut() {
-            Some((last, last_rules)) if *last == pair => *last_rules |= rules,
-            _ => merged.push((pair, rules)),
+    crate::parallel_sort_by_key(&mut pairs, threads, |&pair| pair);
+    // Merge duplicates in place: the pair list is the largest allocation of the run.
+    let mut kept = 0usize;
+    for index in 0..pairs.len() {
+        let (pair, rules) = pairs[index];
+        if kept > 0 && pairs[kept - 1].0 == pair {
+            pairs[kept - 1].1 |= rules;
+        } else {
+            pairs[kept] = (pair, rules);
+            kept += 1;
         }
     }
-    candidates.pairs = merged.iter().map(|&(pair, _)| pair).collect();
-    candidates.rules = merged.iter().map(|&(_, rules)| rules).collect();
+    pairs.truncate(kept);
+    candidates.rules = pairs.iter().map(|&(_, rules)| rules).collect();
+    candidates.pairs = pairs.into_iter().map(|(pair, _)| pair).collect();
+    candidates.pairs.shrink_to_fit();
     candidates
 }
 

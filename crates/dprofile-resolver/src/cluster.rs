@@ -106,7 +106,15 @@ fn edge_supports_renewal(pattern: Pattern, config: &ResolverConfig) -> bool {
         && matches!(given, name_level::EXACT | name_level::CLOSE)
         && patronymic != 3
         && birth_date == date_level::EXACT;
-    shared_identifier || (config.passport_renewal_on_name_and_birth_date && strong_name_and_date)
+    // Namesakes share a name and a birth date far more often than they also share a
+    // patronymic (the father's name), citizenship and sex.
+    let full_name_and_date = strong_name_and_date
+        && patronymic == name_level::EXACT
+        && level_of(pattern, 4) != equality_level::DIFFERENT
+        && level_of(pattern, 5) == equality_level::SAME;
+    shared_identifier
+        || (config.passport_renewal_on_name_and_birth_date && strong_name_and_date)
+        || (config.passport_renewal_on_full_name_and_birth_date && full_name_and_date)
 }
 
 fn compatible(
@@ -165,32 +173,42 @@ fn compatible(
 /// first members of each group (in content order) stand for the group.
 const LINKAGE_PAIR_CAP: usize = 256;
 
-/// Average match probability over the pairs of records across two groups, scored afresh
-/// (blocking may not have proposed them).
-fn average_linkage(
+/// Whether the average match probability over the pairs of records across two groups, scored
+/// afresh (blocking may not have proposed them), reaches `minimum`. Scoring stops as soon as
+/// the answer is certain: probabilities lie in 0..=1, so the pairs already scored bound the
+/// average from both sides.
+fn linked_on_average(
     left_members: &[u32],
     right_members: &[u32],
     score: &dyn Fn(u32, u32) -> f64,
-) -> f64 {
+    minimum: f64,
+) -> bool {
     let side = (LINKAGE_PAIR_CAP as f64).sqrt() as usize;
     let (left_take, right_take) = if left_members.len() * right_members.len() <= LINKAGE_PAIR_CAP {
         (left_members.len(), right_members.len())
     } else {
         (left_members.len().min(side), right_members.len().min(side))
     };
+    let count = left_take * right_take;
+    if count == 0 {
+        return true;
+    }
+    let needed = minimum * count as f64;
     let mut total = 0.0;
-    let mut count = 0usize;
+    let mut remaining = count as f64;
     for &left in left_members.iter().take(left_take) {
         for &right in right_members.iter().take(right_take) {
             total += crate::config::weight_to_probability(score(left, right));
-            count += 1;
+            remaining -= 1.0;
+            if total >= needed {
+                return true;
+            }
+            if total + remaining < needed {
+                return false;
+            }
         }
     }
-    if count == 0 {
-        1.0
-    } else {
-        total / count as f64
-    }
+    total >= needed
 }
 
 pub fn cluster(
@@ -202,12 +220,12 @@ pub fn cluster(
     let count = prepared.records.len();
     let link_weight = config.link_weight();
     // Strongest first; ties in content order, so the outcome does not follow input order.
-    edges.sort_unstable_by(|left, right| {
-        right
-            .weight
-            .total_cmp(&left.weight)
-            .then(left.left.cmp(&right.left))
-            .then(left.right.cmp(&right.right))
+    // The key orders weights descending as integers: the bits of a float ordered as its
+    // value (`total_cmp`'s order), inverted.
+    crate::parallel_sort_by_key(&mut edges, config.threads, |edge| {
+        let bits = edge.weight.to_bits() as i64;
+        let ordered = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+        (std::cmp::Reverse(ordered), edge.left, edge.right)
     });
     let mut union_find = UnionFind::new(count);
     let mut evidence: Vec<Option<Evidence>> = prepared
@@ -268,11 +286,12 @@ pub fn cluster(
         }
         if let Some(minimum) = config.minimum_average_linkage
             && members[left_root as usize].len() + members[right_root as usize].len() > 2
-            && average_linkage(
+            && !linked_on_average(
                 &members[left_root as usize],
                 &members[right_root as usize],
                 score,
-            ) < minimum
+                minimum,
+            )
         {
             refused.push((edge, ReviewReason::WeakGroupLinkage));
             continue;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::config::{AttributeComparison, ResolverConfig};
+use crate::config::{AttributeComparison, NameMetric, ResolverConfig};
 use crate::names::{bounded_damerau_levenshtein, jaro_winkler};
 use crate::prepare::{FoldedName, Interner, PreparedRecord, ValueId};
 
@@ -146,21 +146,32 @@ fn set_level(pattern: &mut Pattern, field_index: usize, level: u8) {
 }
 
 /// Agreement of two folded strings: exact, close, fuzzy or different (rank 3..0).
-fn string_agreement(left: ValueId, right: ValueId, interner: &Interner) -> u8 {
+fn string_agreement(left: ValueId, right: ValueId, interner: &Interner, metric: NameMetric) -> u8 {
     if left == right {
         return 3;
     }
     let (left, right) = (interner.text(left), interner.text(right));
     let shortest = left.len().min(right.len());
-    let similarity = jaro_winkler(left, right);
+    let jaro_winkler = jaro_winkler(left, right);
     // One or two edits keep Jaro-Winkler above 0.7 for names of four letters and more; below
     // it the costlier edit distance cannot change the level.
-    let near = similarity >= 0.7;
-    if similarity >= 0.95
+    let near = jaro_winkler >= 0.7;
+    let (similarity, close, fuzzy) = match metric {
+        NameMetric::JaroWinkler => (jaro_winkler, 0.95, 0.88),
+        // The mean of Jaro-Winkler and the sound-weighted edit similarity, which forgives the
+        // vowel and consonant shifts between scripts; it runs lower than Jaro-Winkler alone.
+        NameMetric::FoldedSound if near => (
+            0.5 * jaro_winkler + 0.5 * dprofile_domain::names::sound_similarity(left, right),
+            0.92,
+            0.85,
+        ),
+        NameMetric::FoldedSound => (jaro_winkler, 0.95, 0.88),
+    };
+    if similarity >= close
         || (near && shortest >= 4 && bounded_damerau_levenshtein(left, right, 1) <= 1)
     {
         2
-    } else if similarity >= 0.88
+    } else if similarity >= fuzzy
         || (near && shortest >= 7 && bounded_damerau_levenshtein(left, right, 2) <= 2)
     {
         1
@@ -169,8 +180,13 @@ fn string_agreement(left: ValueId, right: ValueId, interner: &Interner) -> u8 {
     }
 }
 
-fn agreement(left: Option<ValueId>, right: Option<ValueId>, interner: &Interner) -> Option<u8> {
-    Some(string_agreement(left?, right?, interner))
+fn agreement(
+    left: Option<ValueId>,
+    right: Option<ValueId>,
+    interner: &Interner,
+    metric: NameMetric,
+) -> Option<u8> {
+    Some(string_agreement(left?, right?, interner, metric))
 }
 
 /// Rank 3..0 to a name or fuzzy attribute level.
@@ -185,15 +201,20 @@ fn rank_to_level(rank: Option<u8>, different: u8) -> u8 {
 }
 
 /// The best alignment of two records' spellings: (family level, given level, patronymic level).
-fn compare_names(left: &[FoldedName], right: &[FoldedName], interner: &Interner) -> (u8, u8, u8) {
+fn compare_names(
+    left: &[FoldedName],
+    right: &[FoldedName],
+    interner: &Interner,
+    metric: NameMetric,
+) -> (u8, u8, u8) {
     let mut best: Option<(u8, u8, u8)> = None;
     let mut best_score = -1i32;
     let mut patronymic_rank: Option<u8> = None;
     let score = |rank: Option<u8>| rank.map_or(0, i32::from);
     for left_name in left {
         for right_name in right {
-            let family = agreement(left_name.family, right_name.family, interner);
-            let given = agreement(left_name.given, right_name.given, interner);
+            let family = agreement(left_name.family, right_name.family, interner, metric);
+            let given = agreement(left_name.given, right_name.given, interner, metric);
             let direct_score = score(family) + score(given);
             if direct_score > best_score {
                 best_score = direct_score;
@@ -203,11 +224,14 @@ fn compare_names(left: &[FoldedName], right: &[FoldedName], interner: &Interner)
                     NULL,
                 ));
             }
-            // Crosswise only counts when both parts agree well that way round.
-            let crossed_family = agreement(left_name.family, right_name.given, interner);
-            let crossed_given = agreement(left_name.given, right_name.family, interner);
-            if let (Some(crossed_family), Some(crossed_given)) = (crossed_family, crossed_given)
+            // Crosswise only counts when both parts agree well that way round, and only
+            // wins when it beats the best so far; six (both exact) cannot be beaten.
+            if best_score < 6
+                && let Some(crossed_family) =
+                    agreement(left_name.family, right_name.given, interner, metric)
                 && crossed_family >= 2
+                && let Some(crossed_given) =
+                    agreement(left_name.given, right_name.family, interner, metric)
                 && crossed_given >= 2
             {
                 let crossed_score = i32::from(crossed_family + crossed_given);
@@ -220,7 +244,15 @@ fn compare_names(left: &[FoldedName], right: &[FoldedName], interner: &Interner)
                     ));
                 }
             }
-            if let Some(rank) = agreement(left_name.patronymic, right_name.patronymic, interner) {
+            if patronymic_rank == Some(3) {
+                continue;
+            }
+            if let Some(rank) = agreement(
+                left_name.patronymic,
+                right_name.patronymic,
+                interner,
+                metric,
+            ) {
                 patronymic_rank = Some(patronymic_rank.map_or(rank, |best| best.max(rank)));
             }
         }
@@ -333,9 +365,10 @@ pub fn compare(
     right: &PreparedRecord,
     fields: &[Field],
     interner: &Interner,
+    metric: NameMetric,
 ) -> Pattern {
     let mut pattern: Pattern = 0;
-    let (family, given, patronymic) = compare_names(&left.names, &right.names, interner);
+    let (family, given, patronymic) = compare_names(&left.names, &right.names, interner, metric);
     for (index, field) in fields.iter().enumerate() {
         let level = match *field {
             Field::Family => family,
@@ -352,7 +385,12 @@ pub fn compare(
                 compare_equal(left.attributes[slot], right.attributes[slot])
             }
             Field::Attribute(slot, AttributeComparison::Fuzzy) => rank_to_level(
-                agreement(left.attributes[slot], right.attributes[slot], interner),
+                agreement(
+                    left.attributes[slot],
+                    right.attributes[slot],
+                    interner,
+                    NameMetric::JaroWinkler,
+                ),
                 name_level::OTHER_DIFFERENT,
             ),
         };

@@ -23,7 +23,7 @@ use serde::Serialize;
 pub use crate::cluster::ReviewReason;
 pub use crate::config::{
     AttributeComparison, AttributeConfig, BlockingPart, BlockingRule, FixedProbabilities,
-    ResolverConfig,
+    NameMetric, ResolverConfig,
 };
 pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
 pub use crate::model::{Explanation, FieldContribution, Model};
@@ -50,6 +50,17 @@ pub struct BlockingReport {
     pub candidate_pairs: u64,
     /// Share of true pairs among the candidates, when the truth was given.
     pub pair_completeness: Option<f64>,
+    /// Per blocking rule: the pairs it proposes, those no other rule proposes, and (when the
+    /// truth was given) the true pairs among those only it proposes, to see what a rule costs
+    /// and what it alone finds.
+    pub per_rule: Vec<RuleReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleReport {
+    pub pairs: u64,
+    pub only_this_rule: u64,
+    pub true_only_this_rule: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +105,7 @@ pub fn resolve_observed(
     let candidates = blocking::candidate_pairs(&prepared, config);
     let pair_completeness =
         truth.map(|truth| pair_completeness(&prepared, &candidates.pairs, truth));
+    let per_rule = rule_reports(&prepared, &candidates, config, truth);
     observer(Stage::Blocked);
     let fields = compare::fields(config);
     let patterns = parallel_map(&candidates.pairs, config.threads, |&pair| {
@@ -103,6 +115,7 @@ pub fn resolve_observed(
             &prepared.records[right as usize],
             &fields,
             &prepared.interner,
+            config.name_metric,
         )
     });
     observer(Stage::Compared);
@@ -134,41 +147,91 @@ pub fn resolve_observed(
     drop(sessions);
     observer(Stage::Fitted);
     let review_weight = config.review_weight();
-    // Weights depend on the pattern and, for exact agreements, on the shared value's
-    // frequency; scoring per pattern first skips pairs that cannot reach review even with
-    // the largest term-frequency bonus.
-    let indices: Vec<usize> = (0..patterns.len()).collect();
-    let scored: Vec<Option<Edge>> = parallel_map(&indices, config.threads, |&index| {
-        let (left, right) = unpack(candidates.pairs[index]);
-        let pattern = patterns[index];
-        let weight = model.weight(
-            pattern,
-            &prepared.records[left as usize],
-            &prepared.records[right as usize],
-            &prepared,
-            config,
-        );
-        (weight >= review_weight).then_some(Edge {
-            weight,
-            left,
-            right,
-            pattern,
+    // A weight is the pattern's weight plus, where a term-frequency field agrees exactly, an
+    // adjustment by the shared value's frequency. Pattern weights are computed once per
+    // distinct pattern; pairs that cannot reach review even with the largest adjustment are
+    // skipped without looking at their records.
+    let pattern_weights: FxHashMap<Pattern, (f64, bool)> = all_patterns
+        .iter()
+        .map(|&(pattern, _)| {
+            (
+                pattern,
+                (
+                    model.pattern_weight(pattern),
+                    model.needs_term_frequency(pattern),
+                ),
+            )
         })
+        .collect();
+    drop(all_patterns);
+    let largest_bonus = model.largest_term_frequency_bonus(config);
+    let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
+        let (base, needs_term_frequency) = match pattern_weights.get(&pattern) {
+            Some(&known) => known,
+            None => (
+                model.pattern_weight(pattern),
+                model.needs_term_frequency(pattern),
+            ),
+        };
+        if !needs_term_frequency {
+            return (base >= floor).then_some(base);
+        }
+        if base + largest_bonus < floor {
+            return None;
+        }
+        let weight = base
+            + model.term_frequency_weight(
+                pattern,
+                &prepared.records[left as usize],
+                &prepared.records[right as usize],
+                &prepared,
+                config,
+            );
+        (weight >= floor).then_some(weight)
+    };
+    let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
+        range
+            .filter_map(|index| {
+                let (left, right) = unpack(candidates.pairs[index]);
+                let pattern = patterns[index];
+                weigh(pattern, left, right, review_weight).map(|weight| Edge {
+                    weight,
+                    left,
+                    right,
+                    pattern,
+                })
+            })
+            .collect()
     });
-    drop(indices);
     drop(patterns);
-    let edges: Vec<Edge> = scored.into_iter().flatten().collect();
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
-    let score = |left: u32, right: u32| {
-        let (left, right) = (
+    // Group linkage scores the pairs across two groups; most are scored edges already, so
+    // their weights are looked up rather than compared again. Only with group linkage on.
+    let known_weights: FxHashMap<u64, f64> = if config.minimum_average_linkage.is_some() {
+        edges
+            .iter()
+            .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
+            .collect()
+    } else {
+        FxHashMap::default()
+    };
+    let score = |one: u32, other: u32| {
+        let (left, right) = (one.min(other), one.max(other));
+        if let Some(&weight) = known_weights.get(&blocking::pack(left, right)) {
+            return weight;
+        }
+        let pattern = compare::compare(
             &prepared.records[left as usize],
             &prepared.records[right as usize],
+            &fields,
+            &prepared.interner,
+            config.name_metric,
         );
-        let pattern = compare::compare(left, right, &fields, &prepared.interner);
-        model.weight(pattern, left, right, &prepared, config)
+        weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };
     let clustering = cluster::cluster(&prepared, edges, config, &score);
+    drop(known_weights);
     observer(Stage::Clustered);
     let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
     let mut canonical_of_position = vec![0u32; prepared.records.len()];
@@ -209,10 +272,41 @@ pub fn resolve_observed(
             oversized_blocks: candidates.oversized_blocks,
             candidate_pairs: candidates.pairs.len() as u64,
             pair_completeness,
+            per_rule,
         },
         pairs_above_review,
         links_made: clustering.links_made,
     }
+}
+
+fn rule_reports(
+    prepared: &prepare::Prepared,
+    candidates: &blocking::Candidates,
+    config: &ResolverConfig,
+    truth: Option<&[u64]>,
+) -> Vec<RuleReport> {
+    let rules = config.blocking_rules.len().min(8);
+    let mut reports = vec![RuleReport::default(); rules];
+    let label = |canonical: u32| {
+        truth.and_then(|truth| truth.get(prepared.input_position[canonical as usize] as usize))
+    };
+    for (&pair, &rule_bits) in candidates.pairs.iter().zip(&candidates.rules) {
+        for (rule_index, report) in reports.iter_mut().enumerate() {
+            if rule_bits & (1 << rule_index) == 0 {
+                continue;
+            }
+            report.pairs += 1;
+            if rule_bits == 1 << rule_index {
+                report.only_this_rule += 1;
+                if truth.is_some() {
+                    let (left, right) = unpack(pair);
+                    let is_true = matches!((label(left), label(right)), (Some(left), Some(right)) if left == right);
+                    *report.true_only_this_rule.get_or_insert(0) += u64::from(is_true);
+                }
+            }
+        }
+    }
+    reports
 }
 
 /// Share of true pairs that blocking proposes.
@@ -237,8 +331,59 @@ fn pair_completeness(prepared: &prepare::Prepared, pairs: &[u64], truth: &[u64])
     }
 }
 
+/// Sorts by `key` in place on up to `threads` threads without a second buffer: the slice is
+/// split around its median (linear time), then each side is sorted on its own thread.
+pub(crate) fn parallel_sort_by_key<Item: Send, Key: Ord>(
+    items: &mut [Item],
+    threads: usize,
+    key: fn(&Item) -> Key,
+) {
+    if threads < 2 || items.len() < 1 << 16 {
+        items.sort_unstable_by_key(key);
+        return;
+    }
+    let middle = items.len() / 2;
+    items.select_nth_unstable_by_key(middle, key);
+    let (low, high) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        let low_threads = threads / 2;
+        let high_threads = threads - low_threads;
+        scope.spawn(move || parallel_sort_by_key(low, low_threads, key));
+        parallel_sort_by_key(high, high_threads, key);
+    });
+}
+
+/// Runs `map` over `0..count` split into one range per thread and joins the outputs in order.
+fn parallel_ranges<Output: Send>(
+    count: usize,
+    threads: usize,
+    map: impl Fn(std::ops::Range<usize>) -> Vec<Output> + Sync,
+) -> Vec<Output> {
+    let threads = threads.max(1);
+    if threads == 1 || count < 1024 {
+        return map(0..count);
+    }
+    let chunk = count.div_ceil(threads);
+    let map = &map;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| scope.spawn(move || map(start..(start + chunk).min(count))))
+            .collect();
+        let mut output = Vec::new();
+        for handle in handles {
+            // A panicking worker is a bug in the engine, not bad input: re-raise it.
+            match handle.join() {
+                Ok(part) => output.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        output
+    })
+}
+
 /// Maps `items` on `threads` scoped threads, keeping order.
-fn parallel_map<Item: Sync, Output: Send>(
+pub(crate) fn parallel_map<Item: Sync, Output: Send>(
     items: &[Item],
     threads: usize,
     map: impl Fn(&Item) -> Output + Sync,

@@ -133,7 +133,10 @@ pub fn blocked_fields(
                 (BlockingPart::FamilyPhonetic | BlockingPart::FamilyFolded, Field::Family) => true,
                 (BlockingPart::GivenPhonetic | BlockingPart::GivenFolded, Field::Given) => true,
                 (BlockingPart::NamePairPhonetic, Field::Family | Field::Given) => true,
-                (BlockingPart::BirthYear | BlockingPart::BirthDate, Field::BirthDate) => true,
+                (
+                    BlockingPart::BirthYear | BlockingPart::BirthDate | BlockingPart::BirthMonthDay,
+                    Field::BirthDate,
+                ) => true,
                 (
                     BlockingPart::StrongKey,
                     Field::Document | Field::Snils | Field::Inn | Field::Esia,
@@ -374,6 +377,7 @@ fn estimate_u(
                             &prepared.records[right],
                             fields,
                             &prepared.interner,
+                            config.name_metric,
                         );
                         for (index, field_counts) in counts.iter_mut().enumerate() {
                             field_counts[level_of(pattern, index) as usize] += 1.0;
@@ -416,7 +420,7 @@ fn shared_value_frequency(
     right: &PreparedRecord,
     prepared: &Prepared,
 ) -> Option<f64> {
-    let lookup = |table: &FxHashMap<ValueId, f64>, pick: fn(&FoldedName) -> Option<ValueId>| {
+    let lookup = |table: &[f64], pick: fn(&FoldedName) -> Option<ValueId>| {
         let mut best: Option<f64> = None;
         for left_name in &left.names {
             let Some(left_value) = pick(left_name) else {
@@ -427,7 +431,7 @@ fn shared_value_frequency(
                 .iter()
                 .any(|name| pick(name) == Some(left_value))
             {
-                let frequency = table.get(&left_value).copied().unwrap_or(0.0);
+                let frequency = table.get(left_value as usize).copied().unwrap_or(0.0);
                 best = Some(best.map_or(frequency, |best: f64| best.max(frequency)));
             }
         }
@@ -472,6 +476,63 @@ fn term_frequency_adjustment(
 impl Model {
     pub fn prior_weight(&self) -> f64 {
         (self.random_match_probability / (1.0 - self.random_match_probability)).log2()
+    }
+
+    /// The weight of a pattern before term-frequency adjustment: the prior plus every
+    /// field's log2(m/u). It depends on the pattern alone, so callers compute it once per
+    /// distinct pattern.
+    pub fn pattern_weight(&self, pattern: Pattern) -> f64 {
+        let mut weight = self.prior_weight();
+        for (index, field) in self.fields.iter().enumerate() {
+            weight += field.level_weight(level_of(pattern, index));
+        }
+        weight
+    }
+
+    /// Whether a pattern's weight depends on the records' values: some term-frequency field
+    /// agrees exactly.
+    pub fn needs_term_frequency(&self, pattern: Pattern) -> bool {
+        self.fields
+            .iter()
+            .enumerate()
+            .any(|(index, field)| field.term_frequency && level_of(pattern, index) == 1)
+    }
+
+    /// The largest bonus term-frequency adjustment can add to any pattern: every exact
+    /// agreement on the rarest possible value.
+    pub fn largest_term_frequency_bonus(&self, config: &ResolverConfig) -> f64 {
+        self.fields
+            .iter()
+            .filter(|field| field.term_frequency)
+            .map(|field| {
+                (field.u[1].max(PROBABILITY_FLOOR) / config.term_frequency_minimum)
+                    .log2()
+                    .max(0.0)
+            })
+            .sum()
+    }
+
+    /// The term-frequency part of a compared pair's weight.
+    pub fn term_frequency_weight(
+        &self,
+        pattern: Pattern,
+        left: &PreparedRecord,
+        right: &PreparedRecord,
+        prepared: &Prepared,
+        config: &ResolverConfig,
+    ) -> f64 {
+        let mut weight = 0.0;
+        for (index, field) in self.fields.iter().enumerate() {
+            weight += term_frequency_adjustment(
+                field,
+                level_of(pattern, index),
+                left,
+                right,
+                prepared,
+                config.term_frequency_minimum,
+            );
+        }
+        weight
     }
 
     /// The match weight of a compared pair.

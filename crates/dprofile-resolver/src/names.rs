@@ -2,57 +2,37 @@
 //! a coarse phonetic key for blocking, each behind one function so that the domain's proper
 //! cross-script normaliser can replace them in one place.
 
-/// The folded form of a name part (any script, any transliteration) that comparisons use.
-/// Several words are folded together: `Abdul Aziz` and `Abdulaziz` agree.
+/// The folded form of a name part (any script, any transliteration) that comparisons use:
+/// each word folded by the domain's cross-script fold, the words run together so that
+/// `Abdul Aziz` and `Abdulaziz` agree, a letter doubled across the joint written once as the
+/// fold writes it within a word.
 pub fn fold_name(part: &str) -> String {
-    // Until `dprofile_domain::names::fold` lands, the linking key is the best fold we have.
-    dprofile_domain::linking::name_word_key(part)
-}
-
-/// A coarse phonetic key of a folded name for blocking: first letter, then the consonant
-/// skeleton with voiced/voiceless pairs merged and vowels dropped, at most five letters.
-/// Spellings that differ in a vowel or one voicing (`abdulaev`/`abdullaev`/`abdulayev`) agree.
-pub fn phonetic_key(folded: &str) -> String {
-    let mut key = String::with_capacity(6);
-    let mut characters = folded.chars();
-    let Some(first) = characters.next() else {
-        return key;
-    };
-    // The first letter stays as written but with vowels merged, because transliterations
-    // disagree on initial vowels (e/je, u/yu) far more rarely than on inner ones.
-    key.push(match first {
-        'a' | 'e' | 'i' | 'o' | 'u' => 'a',
-        other => consonant_class(other).unwrap_or(other),
-    });
-    let mut previous = consonant_class(first);
-    for character in characters {
-        let class = consonant_class(character);
-        if let Some(class) = class
-            && previous != Some(class)
-        {
-            key.push(class);
-            if key.len() >= 5 {
-                break;
+    let mut folded = String::with_capacity(part.len() + 4);
+    for word in
+        part.split(|character: char| !character.is_alphanumeric() && !is_apostrophe(character))
+    {
+        if word.is_empty() {
+            continue;
+        }
+        for letter in dprofile_domain::names::fold(word).chars() {
+            if letter.is_ascii_lowercase() && !folded.ends_with(letter) {
+                folded.push(letter);
             }
         }
-        previous = class;
     }
-    key
+    folded
 }
 
-/// The sound class of a consonant; `None` for vowels and anything else.
-fn consonant_class(character: char) -> Option<char> {
-    let class = match character {
-        'b' | 'p' | 'f' | 'v' => 'b',
-        'd' | 't' => 'd',
-        'g' | 'k' | 'c' | 'h' => 'g',
-        's' | 'z' | 'j' => 's',
-        'l' => 'l',
-        'r' => 'r',
-        'm' | 'n' => 'm',
-        _ => return None,
-    };
-    Some(class)
+/// Apostrophes belong to the word: the Uzbek oʻ and gʻ are letters.
+fn is_apostrophe(character: char) -> bool {
+    matches!(character, 'ʻ' | '‘' | '’' | '\'' | 'ʼ' | '`')
+}
+
+/// A coarse phonetic key of a folded name for blocking (the domain's key: the first sound,
+/// then the consonant skeleton with voiced/voiceless pairs merged, at most five classes).
+/// Spellings that differ in a vowel or one voicing (`abdulaev`/`abdullaev`/`abdulayev`) agree.
+pub fn phonetic_key(folded: &str) -> String {
+    dprofile_domain::names::phonetic_key(folded)
 }
 
 /// Longest strings the allocation-free metrics handle; longer or non-ASCII ones go to strsim.

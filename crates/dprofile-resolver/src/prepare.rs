@@ -111,8 +111,9 @@ impl Prepared {
 /// Relative frequency of values per field, for term-frequency adjustment.
 #[derive(Debug, Default)]
 pub struct Frequencies {
-    pub family: FxHashMap<ValueId, f64>,
-    pub given: FxHashMap<ValueId, f64>,
+    /// Indexed by value id (dense: every pair scored looks names up).
+    pub family: Vec<f64>,
+    pub given: Vec<f64>,
     pub attributes: Vec<FxHashMap<ValueId, f64>>,
 }
 
@@ -133,13 +134,14 @@ fn content_hash(record: &ResolverRecord) -> u64 {
 }
 
 pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepared {
-    let mut order: Vec<(u64, u32)> = records
-        .iter()
+    let hashes = crate::parallel_map(&records, config.threads, content_hash);
+    let mut order: Vec<(u64, u32)> = hashes
+        .into_iter()
         .enumerate()
-        .map(|(position, record)| (content_hash(record), position as u32))
+        .map(|(position, hash)| (hash, position as u32))
         .collect();
     // Equal hashes are (almost surely) equal content: any order among them is the same.
-    order.sort_unstable_by_key(|&(hash, _)| hash);
+    crate::parallel_sort_by_key(&mut order, config.threads, |&(hash, _)| hash);
     let mut slots: Vec<Option<ResolverRecord>> = records.into_iter().map(Some).collect();
     let mut interner = Interner::new();
     // Folding is the costliest step of preparation; raw spellings repeat a lot.
@@ -330,9 +332,16 @@ fn frequencies(records: &[PreparedRecord], config: &ResolverConfig) -> Frequenci
     for (map, total) in attributes.iter_mut().zip(attribute_totals) {
         normalise(map, total);
     }
+    let dense = |counts: FxHashMap<ValueId, f64>| {
+        let mut table = vec![0.0; counts.keys().max().map_or(0, |&id| id as usize + 1)];
+        for (id, frequency) in counts {
+            table[id as usize] = frequency;
+        }
+        table
+    };
     Frequencies {
-        family,
-        given,
+        family: dense(family),
+        given: dense(given),
         attributes,
     }
 }
