@@ -189,6 +189,22 @@ pub fn resolve_observed(
             );
         (weight >= floor).then_some(weight)
     };
+    // A shared passport, SNILS, INN or ESIA id is a link by rule, as in the ingest pipeline's
+    // deterministic linking, whatever the other fields say (a record may carry nothing but a
+    // document number); clustering still refuses it when one-per-person identifiers clash.
+    let link_weight = config.link_weight();
+    let shares_strong_identifier = |pattern: Pattern| {
+        compare::level_of(pattern, 6) == compare::document_level::SAME
+            || (7..=9)
+                .any(|index| compare::level_of(pattern, index) == compare::equality_level::SAME)
+    };
+    let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
+        if shares_strong_identifier(pattern) {
+            let scored = weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(link_weight);
+            return Some(scored.max(link_weight));
+        }
+        weigh(pattern, left, right, floor)
+    };
     let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
         range
             .filter_map(|index| {

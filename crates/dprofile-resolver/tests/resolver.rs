@@ -279,3 +279,33 @@ fn partition_does_not_depend_on_input_order() {
         assert_eq!(resolution.model, baseline.model, "seed {seed}");
     }
 }
+
+#[test]
+fn a_record_with_nothing_but_a_shared_passport_joins_its_person() {
+    let mut records = population(300);
+    let first_case = records.len() as u32;
+    let mut known = record(
+        0,
+        &Spec {
+            passport: Some("FA1234567"),
+            ..spec("Abdullaev", "Rustam", "1991-07-14")
+        },
+    );
+    known.id = first_case;
+    let bare = ResolverRecord {
+        id: first_case + 1,
+        strong_keys: vec![StrongKey::new(KeyKind::Passport, "UZB:FA1234567")],
+        ..ResolverRecord::default()
+    };
+    records.push(known);
+    records.push(bare);
+    for (index, record) in records.iter_mut().enumerate() {
+        record.id = index as u32;
+    }
+    let resolution = resolve(records, &test_config());
+    let person_of = &resolution.person_of;
+    assert_eq!(
+        person_of[first_case as usize],
+        person_of[first_case as usize + 1]
+    );
+}
