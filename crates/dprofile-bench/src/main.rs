@@ -140,11 +140,9 @@ struct PairCounts {
 fn pairwise_counts(predicted: &[u64], truth: &[u64]) -> PairCounts {
     use std::collections::HashMap;
     let pairs = |size: u64| size * size.saturating_sub(1) / 2;
-    let (mut predicted_sizes, mut true_sizes, mut joint): (
-        HashMap<u64, u64>,
-        HashMap<u64, u64>,
-        HashMap<(u64, u64), u64>,
-    ) = Default::default();
+    let mut predicted_sizes: HashMap<u64, u64> = HashMap::new();
+    let mut true_sizes: HashMap<u64, u64> = HashMap::new();
+    let mut joint: HashMap<(u64, u64), u64> = HashMap::new();
     for (left, right) in predicted.iter().zip(truth) {
         *predicted_sizes.entry(*left).or_default() += 1;
         *true_sizes.entry(*right).or_default() += 1;
