@@ -81,12 +81,6 @@ pub async fn list(
     }))
 }
 
-fn parse_item_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(text) = path.map_err(|_| ApiError::NotFound("no such quarantine item".to_owned()))?;
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("quarantine item `{text}` does not exist")))
-}
-
 /// One quarantined line, with the line as received.
 #[utoipa::path(
     get,
@@ -103,7 +97,7 @@ pub async fn show(
     State(context): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<QuarantineItemBody>, ApiError> {
-    let id = parse_item_id(path)?;
+    let id = super::parse_path_id(path, "quarantine item")?;
     let store = context.state.store.clone();
     let item = run_blocking(move || store.quarantine_get(id)).await?;
     let item =
@@ -133,7 +127,7 @@ pub async fn replay(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id = parse_item_id(path)?;
+    let id = super::parse_path_id(path, "quarantine item")?;
     let bytes = read_body_limited(body, &headers, context.state.config.max_record_bytes).await?;
     let corrected = if bytes.iter().all(u8::is_ascii_whitespace) {
         None

@@ -71,12 +71,6 @@ pub async fn list(
     }))
 }
 
-fn parse_review_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(text) = path.map_err(|_| ApiError::NotFound("no such review item".to_owned()))?;
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("review item `{text}` does not exist")))
-}
-
 /// One review item with its evidence and its persons side by side: for each person, who the
 /// sources say they are, what identifies them, and how many facts the registry holds per
 /// category. A person merged since the item opened is shown as the person it is now.
@@ -95,7 +89,7 @@ pub async fn show(
     State(context): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ReviewItemDetailBody>, ApiError> {
-    let item_id = parse_review_id(path)?;
+    let item_id = super::parse_path_id(path, "review item")?;
     let store = context.state.store.clone();
     let detail = run_blocking(move || load_review_detail(store.as_ref(), item_id)).await?;
     Ok(Json(detail))
@@ -183,7 +177,7 @@ pub async fn decide(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ReviewDecisionBody>, ApiError> {
-    let item_id = parse_review_id(path)?;
+    let item_id = super::parse_path_id(path, "review item")?;
     let mut fields = read_decision_fields(&context, &headers, body).await?;
     let verdict = fields.required("decision").and_then(|value| {
         let verdict = serde_json::from_value::<ReviewVerdictBody>(value.clone()).ok();
