@@ -22,3 +22,21 @@ pub(crate) fn parse_path_id(
     text.parse()
         .map_err(|_| ApiError::NotFound(format!("{what} `{text}` does not exist")))
 }
+
+/// Items per page when a list request names no `limit`.
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
+/// Largest page a list request may ask for.
+pub(crate) const MAX_PAGE_SIZE: usize = 1000;
+
+/// The `limit` of a list request: the default when absent, refused outside 1..=1000.
+pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            dprofile_domain::Rule::Range,
+            format!("`{limit}` is out of range: write 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    Ok(limit)
+}

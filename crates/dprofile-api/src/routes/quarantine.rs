@@ -17,9 +17,6 @@ use crate::routes::records::{line_result_response, read_body_limited};
 use crate::wire::{EnvelopeDoc, LineResultBody, QuarantineItemBody, QuarantineListBody};
 use crate::{ApiContext, run_blocking};
 
-const DEFAULT_PAGE_SIZE: usize = 100;
-const MAX_PAGE_SIZE: usize = 1000;
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QuarantineQuery {
@@ -58,14 +55,7 @@ pub async fn list(
             )
         })?),
     };
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            Rule::Range,
-            format!("`{limit}` is out of range: write 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit)?;
     let after = query.after.unwrap_or(0);
     let store = context.state.store.clone();
     let items = run_blocking(move || store.quarantine_list(status, after, limit)).await?;

@@ -29,9 +29,6 @@ use crate::{ApiContext, run_blocking};
 /// links loop.
 const MAX_MERGE_HOPS: usize = 64;
 
-const DEFAULT_PAGE_SIZE: usize = 100;
-const MAX_PAGE_SIZE: usize = 1000;
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReviewQuery {
@@ -56,14 +53,7 @@ pub async fn list(
     query: Result<Query<ReviewQuery>, QueryRejection>,
 ) -> Result<Json<ReviewListBody>, ApiError> {
     let Query(query) = query.map_err(query_rejection)?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            Rule::Range,
-            format!("`{limit}` is out of range: write 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit)?;
     let store = context.state.store.clone();
     let items = run_blocking(move || store.review_items("open", limit)).await?;
     Ok(Json(ReviewListBody {
