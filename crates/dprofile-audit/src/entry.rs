@@ -103,6 +103,40 @@ impl AccessEntry {
         serde_json::to_vec(&canonical).unwrap_or_default()
     }
 
+    /// Reads canonical bytes back: the position they were written for and the entry.
+    pub fn from_canonical(bytes: &[u8]) -> Option<(u64, AccessEntry)> {
+        #[derive(Deserialize)]
+        struct Canonical {
+            position: u64,
+            at: DateTime<Utc>,
+            actor: String,
+            agency: String,
+            role: String,
+            purpose: String,
+            case_ref: Option<String>,
+            action: AccessAction,
+            person: Option<i64>,
+            categories: Vec<String>,
+            outcome: AccessOutcome,
+        }
+        let canonical: Canonical = serde_json::from_slice(bytes).ok()?;
+        Some((
+            canonical.position,
+            AccessEntry {
+                at: canonical.at,
+                actor: canonical.actor,
+                agency: canonical.agency,
+                role: canonical.role,
+                purpose: canonical.purpose,
+                case_ref: canonical.case_ref,
+                action: canonical.action,
+                person: canonical.person,
+                categories: canonical.categories,
+                outcome: canonical.outcome,
+            },
+        ))
+    }
+
     /// The leaf input for this entry at `position` with `salt`.
     pub fn leaf_input(&self, position: u64, salt: [u8; SALT_LEN]) -> LeafInput {
         LeafInput {
@@ -168,6 +202,10 @@ mod tests {
             r#"{"v":1,"position":7,"at":"2026-03-01T09:00:00.000000Z","actor":"officer:ivanova","agency":"mvd","role":"migration_officer","purpose":"stay_check","case_ref":"case-17","action":"read","person":42,"categories":["border_crossing","visa"],"outcome":{"result":"allowed"}}"#
         );
         assert_ne!(entry().canonical_bytes(7), entry().canonical_bytes(8));
+        assert_eq!(
+            AccessEntry::from_canonical(text.as_bytes()),
+            Some((7, entry()))
+        );
     }
 
     #[test]

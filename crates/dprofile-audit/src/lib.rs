@@ -15,7 +15,9 @@ pub mod verify;
 pub use crate::checkpoint::{CheckpointError, LogKey, SignedCheckpoint, TrustedLogKeys};
 pub use crate::entry::{AccessAction, AccessEntry, AccessOutcome, LeafInput, SALT_LEN};
 pub use crate::tree::{
-    CompactRange, Hash, ProofError, consistency_proof, inclusion_proof, verify_consistency,
-    verify_inclusion,
+    CompactRange, Hash, ProofError, consistency_proof, decode_hashes, encode_hashes,
+    inclusion_proof, verify_consistency, verify_inclusion,
 };
+pub use tlog_tiles::{Error as TreeError, HashReader};
+
 pub use crate::verify::{LogRow, Problem, VerifyReport, verify_log};

@@ -68,6 +68,35 @@ impl CompactRange {
         stored
     }
 
+    /// The range as bytes, to keep beside the log so the next append need not read the tree:
+    /// the size (8 bytes, big-endian), then per subtree its height (1 byte) and root (32).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + self.subtrees.len() * 33);
+        bytes.extend_from_slice(&self.size.to_be_bytes());
+        for (height, root) in &self.subtrees {
+            bytes.push(*height);
+            bytes.extend_from_slice(&root.0);
+        }
+        bytes
+    }
+
+    /// Reads [`CompactRange::encode`]; `None` if the bytes are not a well-formed range of
+    /// their size (the subtree heights must be the set bits of the size, largest first).
+    pub fn decode(bytes: &[u8]) -> Option<CompactRange> {
+        let size = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let mut subtrees = Vec::new();
+        for chunk in bytes[8..].chunks(33) {
+            let root: [u8; 32] = chunk.get(1..)?.try_into().ok()?;
+            subtrees.push((chunk[0], Hash(root)));
+        }
+        let heights: Vec<u8> = (0..64u8)
+            .rev()
+            .filter(|bit| size & (1u64 << bit) != 0)
+            .collect();
+        let stored: Vec<u8> = subtrees.iter().map(|(height, _)| *height).collect();
+        (heights == stored).then_some(CompactRange { size, subtrees })
+    }
+
     /// The RFC 6962 root of the tree so far (the hash of the empty string when empty).
     pub fn root(&self) -> Hash {
         let mut subtrees = self.subtrees.iter().rev();
@@ -156,6 +185,22 @@ pub fn verify_consistency(
     tlog_tiles::check_tree(&proof.to_vec(), size, root, old_size, old_root).map_err(proof_error)
 }
 
+/// Several hashes as one blob (how a row keeps the hashes its entry stored).
+pub fn encode_hashes(hashes: &[Hash]) -> Vec<u8> {
+    hashes.iter().flat_map(|hash| hash.0).collect()
+}
+
+/// Reads [`encode_hashes`]; `None` unless the blob is whole hashes.
+pub fn decode_hashes(bytes: &[u8]) -> Option<Vec<Hash>> {
+    if !bytes.len().is_multiple_of(32) {
+        return None;
+    }
+    bytes
+        .chunks(32)
+        .map(|chunk| chunk.try_into().ok().map(Hash))
+        .collect()
+}
+
 /// Stored hashes held in memory, in stored-hash order: for tests and small tools.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryHashes {
@@ -223,6 +268,21 @@ mod tests {
                 number + 1
             );
         }
+    }
+
+    #[test]
+    fn ranges_and_hash_blobs_round_trip_and_bad_bytes_are_refused() {
+        for size in [0u64, 1, 2, 7, 8, 23] {
+            let range = tree(size).range;
+            assert_eq!(CompactRange::decode(&range.encode()), Some(range.clone()));
+        }
+        let mut wrong_size = tree(7).range.encode();
+        wrong_size[7] = 6;
+        assert_eq!(CompactRange::decode(&wrong_size), None);
+        assert_eq!(CompactRange::decode(&[1, 2]), None);
+        let hashes = tree(5).hashes;
+        assert_eq!(decode_hashes(&encode_hashes(&hashes)), Some(hashes));
+        assert_eq!(decode_hashes(&[0; 31]), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Deterministic linking lives in [`linker`]; the probabilistic resolver plugs in where a
 //! record's strong identifiers find nobody.
 
+pub mod access_log;
 pub mod clock;
 mod ingest;
 pub mod linker;

@@ -5,6 +5,7 @@
 //! The store keeps rows; it decides nothing. What a record means and which person it belongs
 //! to is decided by `dprofile-pipeline` and handed over as rows inside one write transaction.
 
+pub mod access_log;
 mod postgres_backend;
 mod sqlite_backend;
 pub mod testing;
@@ -17,6 +18,7 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use dprofile_domain::profile::VersionView;
 use serde::Serialize;
 
+pub use access_log::{AccessAppend, AccessRow, AccessRowWrite, StoreHashReader};
 pub use postgres_backend::PostgresStore;
 pub use sqlite_backend::SqliteStore;
 
@@ -401,6 +403,19 @@ pub trait WriteTx {
     ) -> StoreResult<()>;
     /// Replaces the reasons of a quarantined line after a failed replay.
     fn update_quarantine(&mut self, id: i64, raw: &[u8], violations: &str) -> StoreResult<()>;
+
+    /// Locks the access log's head for this transaction and returns its encoded range
+    /// (`None` for an empty log). Use [`access_log::append_access`] rather than this.
+    fn lock_access_head(&mut self) -> StoreResult<Option<Vec<u8>>>;
+    fn set_access_head(&mut self, size: i64, range: &[u8]) -> StoreResult<()>;
+    fn insert_access_rows(&mut self, rows: &[AccessRowWrite]) -> StoreResult<()>;
+    /// Keeps a signed checkpoint; a second one for the same size is ignored.
+    fn insert_access_checkpoint(
+        &mut self,
+        size: i64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -436,6 +451,31 @@ pub trait Store: Send + Sync {
     fn counts(&self) -> StoreResult<StoreCounts>;
     /// Checks that the store answers (for `/healthz`).
     fn ping(&self) -> StoreResult<()>;
+
+    /// The access log's encoded head (its size and right edge), `None` while empty.
+    fn access_head(&self) -> StoreResult<Option<Vec<u8>>>;
+    /// Up to `limit` rows of the access log from position `from`, in order.
+    fn access_rows(&self, from: u64, limit: usize) -> StoreResult<Vec<AccessRow>>;
+    /// The rows at these positions (those that exist), in position order.
+    fn access_rows_at(&self, positions: &[u64]) -> StoreResult<Vec<AccessRow>>;
+    /// Every signed checkpoint, by size.
+    fn access_checkpoints(&self) -> StoreResult<Vec<(u64, String)>>;
+    /// The person's access entries that may be shown at `visible_at`, in log order.
+    fn person_access(
+        &self,
+        person: PersonId,
+        visible_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<AccessRow>>;
+
+    /// Appends access events in a transaction of their own; returns their positions.
+    fn append_access(&self, entries: &[AccessAppend]) -> StoreResult<Vec<u64>> {
+        let mut positions = Vec::new();
+        self.write(&mut |tx| {
+            positions = access_log::append_access(tx, entries)?;
+            Ok(())
+        })?;
+        Ok(positions)
+    }
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

@@ -13,17 +13,24 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
-    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
-    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value,
+    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision,
+    MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow,
+    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError,
+    StoreResult, StoredVersion, WriteTx, search_value,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "access_log",
+        include_str!("../migrations/postgres/0002_access_log.sql"),
+    ),
+];
 
 /// Any fixed number: the advisory lock that keeps two processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6470_726f_6669_6c65;
@@ -627,6 +634,89 @@ impl WriteTx for PostgresTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn lock_access_head(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        // The first append of an empty log has no row to lock: the table lock orders two
+        // first appenders; after that the row lock orders every append.
+        let locked = self
+            .transaction
+            .query_opt(
+                "SELECT range FROM access_log_head WHERE id = 1 FOR UPDATE",
+                &[],
+            )?
+            .map(|row| row.get(0));
+        if locked.is_some() {
+            return Ok(locked);
+        }
+        self.transaction
+            .batch_execute("LOCK TABLE access_log_head IN SHARE ROW EXCLUSIVE MODE")?;
+        Ok(self
+            .transaction
+            .query_opt(
+                "SELECT range FROM access_log_head WHERE id = 1 FOR UPDATE",
+                &[],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    fn set_access_head(&mut self, size: i64, range: &[u8]) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO access_log_head (id, size, range) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET size = excluded.size, range = excluded.range",
+            &[&size, &range],
+        )?;
+        Ok(())
+    }
+
+    fn insert_access_rows(&mut self, rows: &[AccessRowWrite]) -> StoreResult<()> {
+        let statement = self.transaction.prepare(
+            "INSERT INTO access_log (position, person, at, disclosed_at, salt, details, hashes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )?;
+        for row in rows {
+            self.transaction.execute(
+                &statement,
+                &[
+                    &row.position,
+                    &row.person,
+                    &row.at,
+                    &row.disclosed_at,
+                    &row.salt,
+                    &row.details,
+                    &row.hashes,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_access_checkpoint(
+        &mut self,
+        size: i64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO access_checkpoints (size, note, signed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (size) DO NOTHING",
+            &[&size, &note, &at],
+        )?;
+        Ok(())
+    }
+}
+
+const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+
+fn access_row_from(row: &Row) -> AccessRow {
+    AccessRow {
+        position: row.get::<_, i64>(0) as u64,
+        person: row.get(1),
+        at: row.get(2),
+        disclosed_at: row.get(3),
+        salt: row.get(4),
+        details: row.get(5),
+        hashes: row.get(6),
+    }
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
@@ -894,6 +984,69 @@ impl Store for PostgresStore {
         self.with_client(|client| {
             client.query_one("SELECT 1", &[])?;
             Ok(())
+        })
+    }
+
+    fn access_head(&self) -> StoreResult<Option<Vec<u8>>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt("SELECT range FROM access_log_head WHERE id = 1", &[])?
+                .map(|row| row.get(0)))
+        })
+    }
+
+    fn access_rows(&self, from: u64, limit: usize) -> StoreResult<Vec<AccessRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {ACCESS_COLUMNS} FROM access_log WHERE position >= $1 ORDER BY position LIMIT $2"
+                ),
+                &[&(from as i64), &(limit as i64)],
+            )?;
+            Ok(rows.iter().map(access_row_from).collect())
+        })
+    }
+
+    fn access_rows_at(&self, positions: &[u64]) -> StoreResult<Vec<AccessRow>> {
+        let positions: Vec<i64> = positions.iter().map(|&position| position as i64).collect();
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {ACCESS_COLUMNS} FROM access_log WHERE position = ANY($1) ORDER BY position"
+                ),
+                &[&positions],
+            )?;
+            Ok(rows.iter().map(access_row_from).collect())
+        })
+    }
+
+    fn access_checkpoints(&self) -> StoreResult<Vec<(u64, String)>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT size, note FROM access_checkpoints ORDER BY size",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| (row.get::<_, i64>(0) as u64, row.get(1)))
+                .collect())
+        })
+    }
+
+    fn person_access(
+        &self,
+        person: PersonId,
+        visible_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<AccessRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {ACCESS_COLUMNS} FROM access_log
+                     WHERE person = $1 AND disclosed_at <= $2 ORDER BY position"
+                ),
+                &[&person, &visible_at],
+            )?;
+            Ok(rows.iter().map(access_row_from).collect())
         })
     }
 }

@@ -12,17 +12,24 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
-    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
-    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value, violations_json,
+    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision,
+    MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow,
+    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError,
+    StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "access_log",
+        include_str!("../migrations/sqlite/0002_access_log.sql"),
+    ),
+];
 
 /// WAL size past which the writer waits for a full checkpoint so the WAL restarts from its
 /// beginning (and reuses its blocks).
@@ -655,6 +662,74 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         Ok(())
     }
+
+    fn lock_access_head(&mut self) -> StoreResult<Option<Vec<u8>>> {
+        // The writer connection is the only writer: its transaction already orders appends.
+        Ok(self
+            .transaction
+            .query_row(
+                "SELECT range FROM access_log_head WHERE id = 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_access_head(&mut self, size: i64, range: &[u8]) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO access_log_head (id, size, range) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET size = excluded.size, range = excluded.range",
+            params![size, range],
+        )?;
+        Ok(())
+    }
+
+    fn insert_access_rows(&mut self, rows: &[AccessRowWrite]) -> StoreResult<()> {
+        let mut statement = self.transaction.prepare_cached(
+            "INSERT INTO access_log (position, person, at, disclosed_at, salt, details, hashes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for row in rows {
+            statement.execute(params![
+                row.position,
+                row.person,
+                micros(row.at),
+                micros(row.disclosed_at),
+                row.salt,
+                row.details,
+                row.hashes
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn insert_access_checkpoint(
+        &mut self,
+        size: i64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO access_checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (size) DO NOTHING",
+            params![size, note, micros(at)],
+        )?;
+        Ok(())
+    }
+}
+
+const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+
+fn access_row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccessRow> {
+    Ok(AccessRow {
+        position: row.get::<_, i64>(0)? as u64,
+        person: row.get(1)?,
+        at: from_micros(row.get(2)?),
+        disclosed_at: from_micros(row.get(3)?),
+        salt: row.get(4)?,
+        details: row.get(5)?,
+        hashes: row.get(6)?,
+    })
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -952,5 +1027,76 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> StoreResult<()> {
         self.read(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    fn access_head(&self) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT range FROM access_log_head WHERE id = 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+    }
+
+    fn access_rows(&self, from: u64, limit: usize) -> StoreResult<Vec<AccessRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {ACCESS_COLUMNS} FROM access_log WHERE position >= ?1 ORDER BY position LIMIT ?2"
+            ))?;
+            let rows = statement
+                .query_map(params![from as i64, limit as i64], access_row_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn access_rows_at(&self, positions: &[u64]) -> StoreResult<Vec<AccessRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {ACCESS_COLUMNS} FROM access_log WHERE position = ?1"
+            ))?;
+            let mut rows = Vec::with_capacity(positions.len());
+            for &position in positions {
+                if let Some(row) = statement
+                    .query_row(params![position as i64], access_row_from)
+                    .optional()?
+                {
+                    rows.push(row);
+                }
+            }
+            rows.sort_by_key(|row| row.position);
+            Ok(rows)
+        })
+    }
+
+    fn access_checkpoints(&self) -> StoreResult<Vec<(u64, String)>> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT size, note FROM access_checkpoints ORDER BY size")?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn person_access(
+        &self,
+        person: PersonId,
+        visible_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<AccessRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {ACCESS_COLUMNS} FROM access_log
+                 WHERE person = ?1 AND disclosed_at <= ?2 ORDER BY position"
+            ))?;
+            let rows = statement
+                .query_map(params![person, micros(visible_at)], access_row_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
     }
 }

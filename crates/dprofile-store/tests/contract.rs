@@ -375,6 +375,89 @@ fn assignments_list_every_key(store: &dyn Store) {
     store.ping().unwrap();
 }
 
+fn access_log_appends_in_order_and_hides_delayed_entries(store: &dyn Store) {
+    use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome, CompactRange};
+    use dprofile_store::AccessAppend;
+    let at = now();
+    let append = |person: i64, delay_days: i64, salt: u8| AccessAppend {
+        entry: AccessEntry {
+            at,
+            actor: "officer:1".into(),
+            agency: "mvd-offences".into(),
+            role: "police_officer".into(),
+            purpose: "law_enforcement".into(),
+            case_ref: Some("case-9".into()),
+            action: AccessAction::Read,
+            person: Some(person),
+            categories: vec!["visa".into()],
+            outcome: AccessOutcome::Allowed,
+        },
+        salt: [salt; 32],
+        disclosed_at: at + chrono::Duration::days(delay_days),
+    };
+    assert_eq!(store.access_head().unwrap(), None);
+    assert_eq!(
+        store
+            .append_access(&[append(1, 0, 1), append(2, 0, 2)])
+            .unwrap(),
+        vec![0, 1]
+    );
+    assert_eq!(store.append_access(&[append(1, 90, 3)]).unwrap(), vec![2]);
+    let head = CompactRange::decode(&store.access_head().unwrap().unwrap()).unwrap();
+    assert_eq!(head.size(), 3);
+
+    let rows = store.access_rows(0, 10).unwrap();
+    assert_eq!(
+        rows.iter().map(|row| row.position).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    let mut recomputed = CompactRange::new();
+    for row in &rows {
+        let log_row = row.to_log_row();
+        let leaf = log_row.leaf_input.as_ref().unwrap().hash();
+        assert_eq!(recomputed.append(leaf), log_row.stored_hashes);
+        assert_eq!(row.entry().unwrap().person, row.person);
+    }
+    assert_eq!(recomputed.root(), head.root());
+    assert_eq!(store.access_rows(1, 1).unwrap()[0].position, 1);
+    assert_eq!(
+        store
+            .access_rows_at(&[2, 0, 7])
+            .unwrap()
+            .iter()
+            .map(|row| row.position)
+            .collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+
+    // The law-enforcement read appears to person 1 only after its delay.
+    let visible_now: Vec<u64> = store
+        .person_access(1, at)
+        .unwrap()
+        .iter()
+        .map(|row| row.position)
+        .collect();
+    assert_eq!(visible_now, vec![0]);
+    let later: Vec<u64> = store
+        .person_access(1, at + chrono::Duration::days(90))
+        .unwrap()
+        .iter()
+        .map(|row| row.position)
+        .collect();
+    assert_eq!(later, vec![0, 2]);
+
+    store
+        .write(&mut |tx| {
+            tx.insert_access_checkpoint(3, "note-a\n", at)?;
+            tx.insert_access_checkpoint(3, "note-b\n", at)
+        })
+        .unwrap();
+    assert_eq!(
+        store.access_checkpoints().unwrap(),
+        vec![(3, "note-a\n".to_owned())]
+    );
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -400,6 +483,7 @@ contract_suite!(
     quarantine_keeps_lines_once_and_tracks_replay,
     review_items_round_trip,
     assignments_list_every_key,
+    access_log_appends_in_order_and_hides_delayed_entries,
 );
 
 #[test]

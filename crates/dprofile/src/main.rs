@@ -49,6 +49,9 @@ enum Command {
     Migrate,
     /// Write a synthetic multi-agency population with ground truth.
     Synth(commands::synth::SynthArgs),
+    /// The tamper-evident access log: checkpoints, the key to publish, verification.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Quarantine(command) => commands::quarantine::run(&store_location, command),
         Command::Migrate => commands::migrate(&store_location),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Audit(command) => commands::audit::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,242 @@
+//! The access log as a service over a store: append access events with fresh salts, sign
+//! checkpoints with the log's key, serve inclusion and consistency proofs, and verify the whole
+//! log against the published keys (`dprofile audit verify`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use dprofile_audit::{
+    AccessEntry, CheckpointError, Hash, LogKey, LogRow, ProofError, SALT_LEN, SignedCheckpoint,
+    TrustedLogKeys, VerifyReport, verify_log,
+};
+use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader};
+use rand::TryRngCore as _;
+
+/// The origin (and key name) of the log unless configured otherwise.
+pub const DEFAULT_ORIGIN: &str = "dprofile/access-log";
+
+/// Rows read per query while verifying.
+const VERIFY_PAGE: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessLogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("proof: {0}")]
+    Proof(#[from] ProofError),
+    #[error("log key file {path}: {message}")]
+    KeyFile { path: String, message: String },
+    #[error("the access log is empty: nothing to prove yet")]
+    Empty,
+}
+
+/// One event to log, and how long the person waits to see it (law-enforcement reads).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRecord {
+    pub entry: AccessEntry,
+    pub disclosure_delay: Duration,
+}
+
+pub struct AccessLog {
+    store: Arc<dyn Store>,
+    key: LogKey,
+}
+
+impl std::fmt::Debug for AccessLog {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AccessLog")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the log key from `path`, creating a new one (readable by the owner only) if the file
+/// does not exist.
+pub fn load_or_create_key(path: &Path, origin: &str) -> Result<LogKey, AccessLogError> {
+    let key_file_error = |message: String| AccessLogError::KeyFile {
+        path: path.display().to_string(),
+        message,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(LogKey::from_secret(text.trim())?),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            rand::rngs::OsRng
+                .try_fill_bytes(&mut seed)
+                .map_err(|error| key_file_error(format!("no randomness for a new key: {error}")))?;
+            let key = LogKey::from_seed(origin, seed)?;
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| key_file_error(error.to_string()))?;
+            }
+            write_private(path, key.secret()).map_err(|error| key_file_error(error.to_string()))?;
+            Ok(key)
+        }
+        Err(error) => Err(key_file_error(error.to_string())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+impl AccessLog {
+    pub fn new(store: Arc<dyn Store>, key: LogKey) -> AccessLog {
+        AccessLog { store, key }
+    }
+
+    pub fn key(&self) -> &LogKey {
+        &self.key
+    }
+
+    /// Appends events with fresh salts, in one transaction; returns their positions.
+    pub fn record(&self, records: &[AccessRecord]) -> Result<Vec<u64>, AccessLogError> {
+        let appends: Vec<AccessAppend> = records
+            .iter()
+            .map(|record| AccessAppend {
+                entry: record.entry.clone(),
+                salt: rand::random::<[u8; SALT_LEN]>(),
+                disclosed_at: record.entry.at + record.disclosure_delay,
+            })
+            .collect();
+        Ok(self.store.append_access(&appends)?)
+    }
+
+    /// The log's size and root now.
+    pub fn head(&self) -> Result<(u64, Hash), AccessLogError> {
+        let range = match self.store.access_head()? {
+            None => dprofile_audit::CompactRange::new(),
+            Some(bytes) => dprofile_audit::CompactRange::decode(&bytes).ok_or_else(|| {
+                StoreError::Corrupt("the access log's head does not decode".to_owned())
+            })?,
+        };
+        Ok((range.size(), range.root()))
+    }
+
+    /// Signs and keeps a checkpoint of the log as it is now, unless the latest one already
+    /// covers every entry. Returns the latest checkpoint either way (`None`: empty log).
+    pub fn checkpoint(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignedCheckpoint>, AccessLogError> {
+        let (size, root) = self.head()?;
+        if size == 0 {
+            return Ok(None);
+        }
+        let signed = self.key.sign(size, root)?;
+        let size_column = i64::try_from(size)
+            .map_err(|_| StoreError::Corrupt("log size past 2^63".to_owned()))?;
+        self.store
+            .write(&mut |tx| tx.insert_access_checkpoint(size_column, &signed.note, now))?;
+        Ok(Some(signed))
+    }
+
+    /// The audit path of the entry at `position` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, position: u64, size: u64) -> Result<Vec<Hash>, AccessLogError> {
+        let reader = StoreHashReader {
+            store: self.store.as_ref(),
+        };
+        Ok(dprofile_audit::inclusion_proof(size, position, &reader)?)
+    }
+
+    /// The proof that the tree of `size` entries extends that of `old_size`.
+    pub fn consistency_proof(&self, old_size: u64, size: u64) -> Result<Vec<Hash>, AccessLogError> {
+        let reader = StoreHashReader {
+            store: self.store.as_ref(),
+        };
+        Ok(dprofile_audit::consistency_proof(size, old_size, &reader)?)
+    }
+
+    /// The person's entries visible at `now`.
+    pub fn for_person(
+        &self,
+        person: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccessRow>, AccessLogError> {
+        Ok(self.store.person_access(person, now)?)
+    }
+}
+
+/// Recomputes the whole log in `store` and checks it against every stored checkpoint signed by
+/// one of `verifier_keys` (the published keys: never taken from the store being checked).
+pub fn verify_store(
+    store: &dyn Store,
+    verifier_keys: &[String],
+) -> Result<VerifyReport, AccessLogError> {
+    let trusted = TrustedLogKeys::new(verifier_keys.iter().map(String::as_str))?;
+    let origin = verifier_keys
+        .first()
+        .and_then(|key| key.split_once('+'))
+        .map_or(DEFAULT_ORIGIN, |(name, _)| name)
+        .to_owned();
+    let notes: Vec<String> = store
+        .access_checkpoints()?
+        .into_iter()
+        .map(|(_, note)| note)
+        .collect();
+    let mut failure: Option<StoreError> = None;
+    let rows = PagedRows {
+        store,
+        next: 0,
+        page: Vec::new().into_iter(),
+        done: false,
+        failure: &mut failure,
+    };
+    let report = verify_log(rows, &notes, &origin, &trusted);
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(report),
+    }
+}
+
+/// The log's rows in position order, read a page at a time so verification holds O(page)
+/// rows in memory whatever the log's size.
+struct PagedRows<'a> {
+    store: &'a dyn Store,
+    next: u64,
+    page: std::vec::IntoIter<AccessRow>,
+    done: bool,
+    failure: &'a mut Option<StoreError>,
+}
+
+impl Iterator for PagedRows<'_> {
+    type Item = LogRow;
+
+    fn next(&mut self) -> Option<LogRow> {
+        loop {
+            if let Some(row) = self.page.next() {
+                self.next = row.position + 1;
+                return Some(row.to_log_row());
+            }
+            if self.done {
+                return None;
+            }
+            match self.store.access_rows(self.next, VERIFY_PAGE) {
+                Ok(rows) => {
+                    self.done = rows.len() < VERIFY_PAGE;
+                    self.page = rows.into_iter();
+                }
+                Err(error) => {
+                    *self.failure = Some(error);
+                    self.done = true;
+                    return None;
+                }
+            }
+        }
+    }
+}
