@@ -9,11 +9,13 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod proven;
 pub mod tree;
 pub mod verify;
 
 pub use crate::checkpoint::{CheckpointError, LogKey, SignedCheckpoint, TrustedLogKeys};
 pub use crate::entry::{AccessAction, AccessEntry, AccessOutcome, LeafInput, SALT_LEN};
+pub use crate::proven::{ProvenEntry, ProvenEntryError};
 pub use crate::tree::{
     CompactRange, Hash, ProofError, consistency_proof, decode_hashes, encode_hashes,
     inclusion_proof, verify_consistency, verify_inclusion,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use dprofile_audit::{
-    AccessEntry, CheckpointError, Hash, LogKey, LogRow, ProofError, SALT_LEN, SignedCheckpoint,
-    TrustedLogKeys, VerifyReport, verify_log,
+    AccessEntry, CheckpointError, Hash, LogKey, LogRow, ProofError, ProvenEntry, SALT_LEN,
+    SignedCheckpoint, TrustedLogKeys, VerifyReport, verify_log,
 };
 use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader};
 use rand::TryRngCore as _;
@@ -169,6 +169,38 @@ impl AccessLog {
         now: DateTime<Utc>,
     ) -> Result<Vec<AccessRow>, AccessLogError> {
         Ok(self.store.person_access(person, now)?)
+    }
+
+    /// The person's entries visible at `now`, each with an inclusion proof into one signed
+    /// checkpoint, so the person can check them offline with the published key. Signs a new
+    /// checkpoint only when the latest one does not cover the entries yet. Entries whose
+    /// details retention erased are left out (there is nothing left to show).
+    pub fn person_view(
+        &self,
+        person: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ProvenEntry>, AccessLogError> {
+        let rows = self.store.person_access(person, now)?;
+        let Some(last) = rows.last().map(|row| row.position) else {
+            return Ok(Vec::new());
+        };
+        let latest = self.store.access_checkpoints()?.pop();
+        let (size, note) = match latest {
+            Some((size, note)) if size > last => (size, note),
+            _ => {
+                let signed = self.checkpoint(now)?.ok_or(AccessLogError::Empty)?;
+                (signed.size, signed.note)
+            }
+        };
+        let mut view = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(input) = row.to_log_row().leaf_input else {
+                continue;
+            };
+            let proof = self.inclusion_proof(row.position, size)?;
+            view.push(ProvenEntry::new(row.position, &input, &proof, &note));
+        }
+        Ok(view)
     }
 }
 
