@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+
+mod access_log;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
@@ -47,6 +49,14 @@ enum BenchCommand {
         #[arg(long)]
         truth: PathBuf,
     },
+    /// Access-log appends per second on SQLite by entries per transaction, and verify speed.
+    AccessLog {
+        #[arg(long, default_value_t = 200_000)]
+        entries: u64,
+        /// Entries per transaction, one run each (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+        batch: Vec<usize>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             sqlite_only,
         } => bench_ingest(&file, &dprofile, &database_url, sqlite_only),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
+        BenchCommand::AccessLog { entries, batch } => access_log::bench(entries, &batch),
     }
 }
 

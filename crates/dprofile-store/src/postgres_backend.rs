@@ -26,9 +26,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0001_init.sql"),
     ),
     (
-        2,
+        3,
         "access_log",
-        include_str!("../migrations/postgres/0002_access_log.sql"),
+        include_str!("../migrations/postgres/0003_access_log.sql"),
     ),
 ];
 
