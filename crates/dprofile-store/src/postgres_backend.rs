@@ -13,17 +13,20 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
+    Backend, IdentifierRow, KeyInForce, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
     NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
     RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
     search_value,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "resolver",
+        include_str!("../migrations/postgres/0002_resolver.sql"),
+    ),
+];
 
 /// Any fixed number: the advisory lock that keeps two processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6470_726f_6669_6c65;
@@ -627,6 +630,104 @@ impl WriteTx for PostgresTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn resolver_model(&mut self) -> StoreResult<Option<String>> {
+        Ok(self
+            .transaction
+            .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
+            .map(|row| row.get(0)))
+    }
+
+    fn set_resolver_model(&mut self, model: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO resolver_model (id, model, saved_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET model = excluded.model, saved_at = excluded.saved_at",
+            &[&model, &now],
+        )?;
+        Ok(())
+    }
+
+    fn replace_resolver_blocks(
+        &mut self,
+        key_ids: &[KeyId],
+        rows: &[(i64, KeyId)],
+    ) -> StoreResult<()> {
+        if !key_ids.is_empty() {
+            self.transaction.execute(
+                "DELETE FROM resolver_blocks WHERE key_id = ANY($1)",
+                &[&key_ids],
+            )?;
+        }
+        if !rows.is_empty() {
+            let block_keys: Vec<i64> = rows.iter().map(|row| row.0).collect();
+            let keys: Vec<i64> = rows.iter().map(|row| row.1).collect();
+            self.transaction.execute(
+                "INSERT INTO resolver_blocks (block_key, key_id)
+                 SELECT * FROM unnest($1::int8[], $2::int8[]) ON CONFLICT DO NOTHING",
+                &[&block_keys, &keys],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn resolver_block_members(&mut self, block_keys: &[i64]) -> StoreResult<Vec<(i64, KeyId)>> {
+        if block_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT block_key, key_id FROM resolver_blocks WHERE block_key = ANY($1)",
+            &[&block_keys],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn keys_in_force(&mut self, key_ids: &[KeyId]) -> StoreResult<Vec<KeyInForce>> {
+        if key_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT k.key_id, k.person_id, k.action, r.raw
+             FROM record_keys k JOIN records r ON r.id = k.record_id WHERE k.key_id = ANY($1)",
+            &[&key_ids],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| KeyInForce {
+                key_id: row.get(0),
+                person_id: row.get(1),
+                action: action_from(row.get(2)),
+                raw: row.get(3),
+            })
+            .collect())
+    }
+
+    fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT key_id, person_id FROM record_keys WHERE person_id = ANY($1) ORDER BY key_id",
+            &[&persons],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn persons_with_officer_decisions(
+        &mut self,
+        persons: &[PersonId],
+    ) -> StoreResult<Vec<PersonId>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT DISTINCT p FROM unnest($1::int8[]) AS p
+             WHERE EXISTS (SELECT 1 FROM link_decisions d
+                           WHERE (d.person_id = p OR d.other_person_id = p)
+                             AND d.actor NOT LIKE 'rule:%' AND d.actor NOT LIKE 'resolver:%')",
+            &[&persons],
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
@@ -894,6 +995,14 @@ impl Store for PostgresStore {
         self.with_client(|client| {
             client.query_one("SELECT 1", &[])?;
             Ok(())
+        })
+    }
+
+    fn resolver_model(&self) -> StoreResult<Option<String>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
+                .map(|row| row.get(0)))
         })
     }
 }
