@@ -768,3 +768,209 @@ fn a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges(harness: Har
             .is_none()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 3: incremental ingest reaches the partition of the batch resolver.
+
+mod incremental {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use dprofile_domain::{Action, ParseMode, parse_record};
+    use dprofile_pipeline::resolution::FrozenResolver;
+    use dprofile_pipeline::{Clock, FixedClock, IngestOptions, Ingestor};
+    use dprofile_resolver::{ResolverConfig, ResolverRecord, resolve, resolve_with_model};
+    use dprofile_store::testing::TestStore;
+    use dprofile_synth::{SynthConfig, generate};
+
+    type Key = (String, String);
+    type Partition = BTreeSet<BTreeSet<Key>>;
+
+    /// A small population with the hard cases made common: namesakes, twins, renewed
+    /// passports, corrections and retractions, names in several scripts.
+    fn population(persons: u64, seed: u64) -> Vec<String> {
+        let mut config = SynthConfig::new(persons, seed);
+        config.namesake_share = 0.15;
+        config.twin_share = 0.05;
+        config.father_son_share = 0.05;
+        config.passport_renewal_share = 0.3;
+        config.typo_rate = 0.08;
+        config.revision_rate = 0.05;
+        config.retraction_rate = 0.02;
+        let mut lines = Vec::new();
+        generate(&config, |record| lines.push(record.line));
+        lines
+    }
+
+    /// The records the resolver reads: per key, the version with the highest revision, when
+    /// it is a valid upsert (a withdrawn key is not resolved).
+    fn resolver_input(lines: &[String]) -> (Vec<Key>, Vec<ResolverRecord>) {
+        let mut latest: BTreeMap<Key, (u32, Option<ResolverRecord>)> = BTreeMap::new();
+        for line in lines {
+            let Ok(record) = parse_record(line.as_bytes(), ParseMode::Full) else {
+                continue;
+            };
+            let key = (
+                record.source.as_str().to_owned(),
+                record.source_ref.as_str().to_owned(),
+            );
+            let content = (record.action == Action::Upsert)
+                .then(|| ResolverRecord::from_subject(0, &record.subject));
+            let entry = latest.entry(key).or_insert((0, None));
+            if record.revision > entry.0 {
+                *entry = (record.revision, content);
+            }
+        }
+        let mut keys = Vec::new();
+        let mut records = Vec::new();
+        for (key, (_, content)) in latest {
+            if let Some(mut record) = content {
+                record.id = records.len() as u32;
+                keys.push(key);
+                records.push(record);
+            }
+        }
+        (keys, records)
+    }
+
+    fn partition_of(keys: &[Key], person_of: impl Fn(usize) -> i64) -> Partition {
+        let mut groups: BTreeMap<i64, BTreeSet<Key>> = BTreeMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            groups.entry(person_of(index)).or_default().insert(key.clone());
+        }
+        groups.into_values().collect()
+    }
+
+    fn shuffle<T>(items: &mut [T], seed: u64) {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        for index in (1..items.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            items.swap(index, (state % (index as u64 + 1)) as usize);
+        }
+    }
+
+    /// Ingests `lines` through the real pipeline into `store` and reads the partition of
+    /// `keys` back from it.
+    fn ingest_partition(
+        store: &TestStore,
+        resolver: &Arc<FrozenResolver>,
+        model_json: &str,
+        lines: &[String],
+        chunk_size: usize,
+        keys: &[Key],
+    ) -> Partition {
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        ));
+        store
+            .store
+            .write(&mut |tx| tx.set_resolver_model(model_json, clock.now()))
+            .expect("the model is saved");
+        let ingestor = Ingestor::new(store.store.clone(), clock).with_resolver(resolver.clone());
+        let options = IngestOptions {
+            chunk_size,
+            ..IngestOptions::default()
+        };
+        let text = lines.join("\n");
+        ingestor
+            .ingest_reader(text.as_bytes(), &options, &mut |_, _| {})
+            .expect("ingest");
+        let mut person: BTreeMap<Key, i64> = BTreeMap::new();
+        store
+            .store
+            .assignments(&mut |source, source_ref, assigned| {
+                person.insert(
+                    (source.to_owned(), source_ref.to_owned()),
+                    assigned.unwrap_or(-1),
+                );
+            })
+            .expect("assignments");
+        partition_of(keys, |index| {
+            *person
+                .get(&keys[index])
+                .unwrap_or_else(|| panic!("key {:?} was not stored", keys[index]))
+        })
+    }
+
+    fn check(make_store: &dyn Fn() -> Option<TestStore>, config: ResolverConfig, persons: u64) {
+        let lines = population(persons, 11);
+        let (keys, records) = resolver_input(&lines);
+        // The model is fitted once, on the whole file, and saved as text: ingest and batch
+        // both use the saved one.
+        let fitted = resolve(records.clone(), &config).model;
+        let model_json = serde_json::to_string(&fitted).expect("the model serialises");
+        let resolver = Arc::new(
+            FrozenResolver::from_json_with(&model_json, config.clone()).expect("the model loads"),
+        );
+        let batch = resolve_with_model(records, &config, &resolver.model);
+        let expected = partition_of(&keys, |index| i64::from(batch.person_of[index]));
+        assert!(
+            expected.len() < keys.len(),
+            "the population must hold records of one person to link"
+        );
+        for (seed, chunk_size) in [(0u64, 1usize), (1, 5), (2, 64), (3, 100_000)] {
+            let Some(store) = make_store() else {
+                return;
+            };
+            let mut shuffled = lines.clone();
+            if seed > 0 {
+                shuffle(&mut shuffled, seed);
+            }
+            let found = ingest_partition(
+                &store,
+                &resolver,
+                &model_json,
+                &shuffled,
+                chunk_size,
+                &keys,
+            );
+            if found != expected {
+                let only_found: Vec<_> = found.difference(&expected).collect();
+                let only_expected: Vec<_> = expected.difference(&found).collect();
+                panic!(
+                    "order {seed}, chunks of {chunk_size}: ingest and batch disagree\n\
+                     persons only ingest made: {only_found:#?}\npersons only batch made: {only_expected:#?}"
+                );
+            }
+        }
+    }
+
+    /// Blocks small enough that common keys go over the cap and are paired by window.
+    fn small_blocks() -> ResolverConfig {
+        let mut config = ResolverConfig::for_person_records();
+        config.max_block_size = 6;
+        config.sub_block_window = 2;
+        config
+    }
+
+    #[test]
+    fn sqlite_incremental_ingest_reaches_the_batch_partition() {
+        check(
+            &|| Some(TestStore::sqlite()),
+            ResolverConfig::for_person_records(),
+            40,
+        );
+    }
+
+    #[test]
+    fn sqlite_incremental_ingest_reaches_the_batch_partition_with_windowed_blocks() {
+        check(&|| Some(TestStore::sqlite()), small_blocks(), 40);
+    }
+
+    #[test]
+    fn postgres_incremental_ingest_reaches_the_batch_partition() {
+        check(
+            &TestStore::postgres,
+            ResolverConfig::for_person_records(),
+            30,
+        );
+    }
+
+    #[test]
+    fn postgres_incremental_ingest_reaches_the_batch_partition_with_windowed_blocks() {
+        check(&TestStore::postgres, small_blocks(), 30);
+    }
+}
