@@ -938,9 +938,18 @@ mod incremental {
         }
     }
 
+    /// The registry's configuration, with fewer random pairs for u: enough for a small
+    /// population, and quick in a debug build.
+    fn person_records() -> ResolverConfig {
+        ResolverConfig {
+            u_sample_pairs: 50_000,
+            ..ResolverConfig::for_person_records()
+        }
+    }
+
     /// Blocks small enough that common keys go over the cap and are paired by window.
     fn small_blocks() -> ResolverConfig {
-        let mut config = ResolverConfig::for_person_records();
+        let mut config = person_records();
         config.max_block_size = 6;
         config.sub_block_window = 2;
         config
@@ -950,7 +959,7 @@ mod incremental {
     fn sqlite_incremental_ingest_reaches_the_batch_partition() {
         check(
             &|| Some(TestStore::sqlite()),
-            ResolverConfig::for_person_records(),
+            person_records(),
             40,
         );
     }
@@ -964,7 +973,7 @@ mod incremental {
     fn postgres_incremental_ingest_reaches_the_batch_partition() {
         check(
             &TestStore::postgres,
-            ResolverConfig::for_person_records(),
+            person_records(),
             30,
         );
     }
