@@ -828,8 +828,7 @@ fn write_chunk_in(
         let mut changes: Vec<KeyChange> = Vec::with_capacity(final_states.len());
         for state in &final_states {
             let key: RecordKey<'_> = (state.source, state.source_ref);
-            let (Some(&key_id), Some(&index)) = (key_id_of.get(&key), final_line.get(&key))
-            else {
+            let (Some(&key_id), Some(&index)) = (key_id_of.get(&key), final_line.get(&key)) else {
                 continue;
             };
             let after = match (&lines[index].parsed, state.action) {

@@ -255,7 +255,13 @@ pub fn resolve_changes(
     let held: Vec<PersonId> = persons
         .iter()
         .copied()
-        .filter(|person| neighbours.officer_held.get(person).copied().unwrap_or(false))
+        .filter(|person| {
+            neighbours
+                .officer_held
+                .get(person)
+                .copied()
+                .unwrap_or(false)
+        })
         .collect();
     let group_of_person: BTreeMap<PersonId, usize> = held
         .iter()
@@ -365,9 +371,7 @@ pub fn resolve_changes(
             let into = target_of_position[positions[0]];
             let moves = tx.merge_persons(person, into)?;
             for &position in positions {
-                applied
-                    .person_of_key
-                    .insert(closure.ids[position], into);
+                applied.person_of_key.insert(closure.ids[position], into);
             }
             decisions.push(decision("merge", into, person, &moves, now));
             continue;

@@ -837,7 +837,10 @@ mod incremental {
     fn partition_of(keys: &[Key], person_of: impl Fn(usize) -> i64) -> Partition {
         let mut groups: BTreeMap<i64, BTreeSet<Key>> = BTreeMap::new();
         for (index, key) in keys.iter().enumerate() {
-            groups.entry(person_of(index)).or_default().insert(key.clone());
+            groups
+                .entry(person_of(index))
+                .or_default()
+                .insert(key.clone());
         }
         groups.into_values().collect()
     }
@@ -919,14 +922,8 @@ mod incremental {
             if seed > 0 {
                 shuffle(&mut shuffled, seed);
             }
-            let found = ingest_partition(
-                &store,
-                &resolver,
-                &model_json,
-                &shuffled,
-                chunk_size,
-                &keys,
-            );
+            let found =
+                ingest_partition(&store, &resolver, &model_json, &shuffled, chunk_size, &keys);
             if found != expected {
                 let only_found: Vec<_> = found.difference(&expected).collect();
                 let only_expected: Vec<_> = expected.difference(&found).collect();
@@ -957,11 +954,7 @@ mod incremental {
 
     #[test]
     fn sqlite_incremental_ingest_reaches_the_batch_partition() {
-        check(
-            &|| Some(TestStore::sqlite()),
-            person_records(),
-            40,
-        );
+        check(&|| Some(TestStore::sqlite()), person_records(), 40);
     }
 
     #[test]
@@ -971,11 +964,7 @@ mod incremental {
 
     #[test]
     fn postgres_incremental_ingest_reaches_the_batch_partition() {
-        check(
-            &TestStore::postgres,
-            person_records(),
-            30,
-        );
+        check(&TestStore::postgres, person_records(), 30);
     }
 
     #[test]

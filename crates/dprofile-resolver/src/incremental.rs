@@ -34,10 +34,8 @@ pub trait Neighbours {
     /// `(key, id)` of every record holding one of these blocking keys.
     fn members(&mut self, keys: &[u64]) -> Result<Vec<(u64, Self::Id)>, Self::Error>;
     /// The records of these ids as the resolver reads them; ids without one are left out.
-    fn records(
-        &mut self,
-        ids: &[Self::Id],
-    ) -> Result<Vec<(Self::Id, ResolverRecord)>, Self::Error>;
+    fn records(&mut self, ids: &[Self::Id])
+    -> Result<Vec<(Self::Id, ResolverRecord)>, Self::Error>;
     /// Ids that must be resolved together with these ones (records an officer holds in one
     /// person): they join the closure and are explored too.
     fn companions(&mut self, ids: &[Self::Id]) -> Result<Vec<Self::Id>, Self::Error>;
@@ -111,11 +109,14 @@ impl<'a, Id: Copy + Eq + Hash> Pool<'a, Id> {
                 self.index_of.insert(id, index);
             }
             self.id_of.push(id);
-            let mut keys: Vec<u64> =
-                record_keys(&self.prepared.records[index as usize], &self.prepared, self.config)
-                    .into_iter()
-                    .map(|(key, _)| key)
-                    .collect();
+            let mut keys: Vec<u64> = record_keys(
+                &self.prepared.records[index as usize],
+                &self.prepared,
+                self.config,
+            )
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
             keys.sort_unstable();
             keys.dedup();
             self.keys_of.push(keys);
@@ -206,9 +207,7 @@ pub fn closure<Source: Neighbours>(
         let mut before: Vec<u32> = now
             .iter()
             .copied()
-            .filter(|&index| {
-                pool.id_of[index as usize].is_none_or(|id| !changed.contains(&id))
-            })
+            .filter(|&index| pool.id_of[index as usize].is_none_or(|id| !changed.contains(&id)))
             .collect();
         before.extend(
             ghosts
@@ -284,7 +283,12 @@ pub fn closure<Source: Neighbours>(
             .collect();
         if !unknown.is_empty() {
             let fetched = source.records(&unknown)?;
-            pool.add(fetched.into_iter().map(|(id, record)| (Some(id), record)).collect());
+            pool.add(
+                fetched
+                    .into_iter()
+                    .map(|(id, record)| (Some(id), record))
+                    .collect(),
+            );
         }
         let mut keys: Vec<u64> = frontier
             .iter()
@@ -377,7 +381,12 @@ fn load_blocks<Source: Neighbours>(
     unknown.dedup();
     if !unknown.is_empty() {
         let fetched = source.records(&unknown)?;
-        pool.add(fetched.into_iter().map(|(id, record)| (Some(id), record)).collect());
+        pool.add(
+            fetched
+                .into_iter()
+                .map(|(id, record)| (Some(id), record))
+                .collect(),
+        );
     }
     for &key in &keys {
         blocks.entry(key).or_default();

@@ -262,7 +262,11 @@ pub fn resolve_pairs_with_model(
     )
 }
 
-fn compare_pairs(prepared: &prepare::Prepared, pairs: &[u64], config: &ResolverConfig) -> Vec<Pattern> {
+fn compare_pairs(
+    prepared: &prepare::Prepared,
+    pairs: &[u64],
+    config: &ResolverConfig,
+) -> Vec<Pattern> {
     let fields = compare::fields(config);
     parallel_map(pairs, config.threads, |&pair| {
         let (left, right) = unpack(pair);
@@ -287,7 +291,10 @@ pub(crate) fn shares_strong_identifier(pattern: Pattern) -> bool {
 /// linking, whatever the other fields say (a record may carry nothing but a document
 /// number); clustering still refuses it when one-per-person identifiers clash.
 /// `base` is the pattern's weight and whether it needs term frequencies, when known.
-#[expect(clippy::too_many_arguments, reason = "the hot path passes what it cached")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the hot path passes what it cached"
+)]
 pub(crate) fn pair_weight(
     model: &Model,
     config: &ResolverConfig,
@@ -331,7 +338,10 @@ pub(crate) fn pair_weight(
 }
 
 /// Scoring, clustering and the result, once pairs are compared and the model is known.
-#[expect(clippy::too_many_arguments, reason = "the stages hand over what they built")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stages hand over what they built"
+)]
 fn finish(
     prepared: prepare::Prepared,
     pairs: &[u64],

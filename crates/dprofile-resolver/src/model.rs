@@ -407,8 +407,22 @@ fn term_frequencies_of(prepared: &Prepared) -> TermFrequencies {
     // The smallest frequency seen is one record's share: what an unseen value would have.
     let smallest = |values: &mut dyn Iterator<Item = f64>| values.fold(1.0_f64, f64::min);
     TermFrequencies {
-        unseen_family: smallest(&mut prepared.frequencies.family.iter().copied().filter(|f| *f > 0.0)),
-        unseen_given: smallest(&mut prepared.frequencies.given.iter().copied().filter(|f| *f > 0.0)),
+        unseen_family: smallest(
+            &mut prepared
+                .frequencies
+                .family
+                .iter()
+                .copied()
+                .filter(|f| *f > 0.0),
+        ),
+        unseen_given: smallest(
+            &mut prepared
+                .frequencies
+                .given
+                .iter()
+                .copied()
+                .filter(|f| *f > 0.0),
+        ),
         unseen_attributes: prepared
             .frequencies
             .attributes

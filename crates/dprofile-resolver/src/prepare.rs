@@ -11,8 +11,8 @@ use dprofile_domain::values::PartialDate;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::config::ResolverConfig;
-use crate::names::{fold_name, phonetic_key};
 use crate::model::TermFrequencies;
+use crate::names::{fold_name, phonetic_key};
 use crate::record::ResolverRecord;
 
 /// Interned string id; 0 is never used so that `0` can mean "absent" in packed keys.
@@ -256,7 +256,11 @@ impl Prepared {
     /// weighs the same whichever records are resolved together.
     pub fn use_frequencies(&mut self, frequencies: &TermFrequencies) {
         let values = self.interner.strings.len();
-        let known = self.frequencies.family.len().min(self.frequencies.given.len());
+        let known = self
+            .frequencies
+            .family
+            .len()
+            .min(self.frequencies.given.len());
         self.frequencies.family.truncate(known);
         self.frequencies.given.truncate(known);
         for id in known..values {
@@ -277,7 +281,9 @@ impl Prepared {
             );
         }
         let slots = self.attribute_names.len();
-        self.frequencies.attributes.resize(slots, FxHashMap::default());
+        self.frequencies
+            .attributes
+            .resize(slots, FxHashMap::default());
         for record in &self.records {
             for (slot, value) in record.attributes.iter().enumerate() {
                 if let Some(value) = value {
@@ -319,7 +325,12 @@ impl Prepared {
 }
 
 /// See [`Prepared::window_key`].
-pub type WindowKey<'a> = (&'a str, &'a str, Option<(i32, Option<u32>, Option<u32>)>, u64);
+pub type WindowKey<'a> = (
+    &'a str,
+    &'a str,
+    Option<(i32, Option<u32>, Option<u32>)>,
+    u64,
+);
 
 /// A hash of a value's text that does not depend on interning order: blocking keys are made
 /// of these, so they are the same in every run and can be stored.

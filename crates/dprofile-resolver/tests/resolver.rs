@@ -331,15 +331,16 @@ mod incremental {
         config.twin_share = 0.05;
         config.passport_renewal_share = 0.3;
         config.typo_rate = 0.1;
-        let mut latest: BTreeMap<(String, String), (u32, Option<ResolverRecord>)> =
-            BTreeMap::new();
+        let mut latest: BTreeMap<(String, String), (u32, Option<ResolverRecord>)> = BTreeMap::new();
         generate(&config, |line| {
             let Ok(record) = parse_record(line.line.as_bytes(), ParseMode::SubjectOnly) else {
                 return;
             };
             let content = (record.action == Action::Upsert)
                 .then(|| ResolverRecord::from_subject(0, &record.subject));
-            let entry = latest.entry((line.source, line.source_ref)).or_insert((0, None));
+            let entry = latest
+                .entry((line.source, line.source_ref))
+                .or_insert((0, None));
             if record.revision > entry.0 {
                 *entry = (record.revision, content);
             }
@@ -412,7 +413,8 @@ mod incremental {
             );
             let base = self.next_person;
             for (position, cluster) in resolution.person_of.iter().enumerate() {
-                self.person.insert(found.ids[position], base + u64::from(*cluster));
+                self.person
+                    .insert(found.ids[position], base + u64::from(*cluster));
             }
             self.next_person += resolution.persons as u64;
         }

@@ -421,8 +421,11 @@ pub trait WriteTx {
     fn set_resolver_model(&mut self, model: &str, now: DateTime<Utc>) -> StoreResult<()>;
     /// Replaces the resolver blocking keys of `key_ids` with `rows` (`(block_key, key_id)`;
     /// a key id absent from `rows` is left with none).
-    fn replace_resolver_blocks(&mut self, key_ids: &[KeyId], rows: &[(i64, KeyId)])
-    -> StoreResult<()>;
+    fn replace_resolver_blocks(
+        &mut self,
+        key_ids: &[KeyId],
+        rows: &[(i64, KeyId)],
+    ) -> StoreResult<()>;
     /// `(block_key, key_id)` of every key holding one of these blocking keys.
     fn resolver_block_members(&mut self, block_keys: &[i64]) -> StoreResult<Vec<(i64, KeyId)>>;
     /// The version in force of each of these keys (keys not stored are left out).
@@ -431,8 +434,10 @@ pub trait WriteTx {
     fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>>;
     /// The persons among these that an officer decided about (a merge, split, confirmation
     /// or rejection by someone, not by a rule or the resolver).
-    fn persons_with_officer_decisions(&mut self, persons: &[PersonId])
-    -> StoreResult<Vec<PersonId>>;
+    fn persons_with_officer_decisions(
+        &mut self,
+        persons: &[PersonId],
+    ) -> StoreResult<Vec<PersonId>>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.

@@ -13,14 +13,18 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    Backend, IdentifierRow, KeyInForce, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
-    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
-    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value,
+    Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves,
+    NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem,
+    QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult,
+    StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
     (
         2,
         "resolver",

@@ -12,14 +12,18 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Backend, IdentifierRow, KeyInForce, KeyId, KeyState, KeyWrite, LinkDecision, MergeMoves, NewQuarantine,
-    NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
-    RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value, violations_json,
+    Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves,
+    NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem,
+    QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult,
+    StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
     (
         2,
         "resolver",
@@ -734,9 +738,9 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>> {
-        let mut statement = self
-            .transaction
-            .prepare_cached("SELECT key_id FROM record_keys WHERE person_id = ?1 ORDER BY key_id")?;
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT key_id FROM record_keys WHERE person_id = ?1 ORDER BY key_id",
+        )?;
         let mut keys = Vec::new();
         for person in persons {
             let rows = statement.query_map([person], |row| row.get::<_, KeyId>(0))?;
@@ -759,7 +763,11 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         let mut held = Vec::new();
         for person in persons {
-            if statement.query_row([person], |_| Ok(())).optional()?.is_some() {
+            if statement
+                .query_row([person], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
                 held.push(*person);
             }
         }
