@@ -71,12 +71,13 @@ pub fn run(location: &StoreLocation, args: IngestArgs) -> anyhow::Result<ExitCod
 fn install_model(store: &dyn dprofile_store::Store, path: &PathBuf) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the model {}", path.display()))?;
-    // Parsed first, so that a broken file is refused before anything is written.
-    let resolver = FrozenResolver::from_json(&text)
+    // Parsed first, so that a broken file is refused before anything is written. The text is
+    // kept as given: `resolve --model` parses the same text, so both score with the same
+    // numbers to the last bit.
+    FrozenResolver::from_json(&text)
         .with_context(|| format!("{} is not a resolver model", path.display()))?;
-    let canonical = serde_json::to_string(&resolver.model)?;
     if let Some(held) = store.resolver_model()? {
-        if held == canonical {
+        if held == text {
             return Ok(());
         }
         anyhow::bail!(
@@ -91,7 +92,7 @@ fn install_model(store: &dyn dprofile_store::Store, path: &PathBuf) -> anyhow::R
         );
     }
     store
-        .write(&mut |tx| tx.set_resolver_model(&canonical, chrono::Utc::now()))
+        .write(&mut |tx| tx.set_resolver_model(&text, chrono::Utc::now()))
         .context("cannot save the model in the store")?;
     Ok(())
 }
