@@ -61,7 +61,13 @@ fn main() -> anyhow::Result<()> {
             database_url,
             sqlite_only,
             model,
-        } => bench_ingest(&file, &dprofile, &database_url, sqlite_only, model.as_deref()),
+        } => bench_ingest(
+            &file,
+            &dprofile,
+            &database_url,
+            sqlite_only,
+            model.as_deref(),
+        ),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
     }
 }

@@ -778,7 +778,7 @@ mod incremental {
 
     use chrono::{TimeZone, Utc};
     use dprofile_domain::{Action, ParseMode, parse_record};
-    use dprofile_pipeline::resolution::FrozenResolver;
+    use dprofile_pipeline::resolution::{FrozenResolver, RESOLVER_ACTOR};
     use dprofile_pipeline::{Clock, FixedClock, IngestOptions, Ingestor};
     use dprofile_resolver::{ResolverConfig, ResolverRecord, resolve, resolve_with_model};
     use dprofile_store::testing::TestStore;
@@ -970,5 +970,92 @@ mod incremental {
     #[test]
     fn postgres_incremental_ingest_reaches_the_batch_partition_with_windowed_blocks() {
         check(&TestStore::postgres, small_blocks(), 30);
+    }
+
+    /// An officer's split of a resolver merge holds when later records re-resolve the two:
+    /// re-resolution never silently undoes an officer.
+    fn an_officer_split_survives_probabilistic_reresolution(
+        make_store: &dyn Fn() -> Option<TestStore>,
+    ) {
+        use dprofile_pipeline::review::{IdentityDesk, Officer};
+        let Some(store) = make_store() else {
+            return;
+        };
+        let config = person_records();
+        let lines = population(30, 11);
+        let (_, records) = resolver_input(&lines);
+        let model_json = serde_json::to_string(&resolve(records, &config).model).unwrap();
+        let resolver =
+            Arc::new(FrozenResolver::from_json_with(&model_json, config).expect("the model loads"));
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        ));
+        let ingestor =
+            Ingestor::new(store.store.clone(), clock.clone()).with_resolver(resolver.clone());
+        // No identifiers: only the probabilistic resolver can put these together.
+        let line = |source_ref: &str| {
+            serde_json::json!({"source": "fms", "source_ref": source_ref, "category": "phone_number",
+                "valid_from": "2026-01-01",
+                "subject": {"names": [{"family": "Abdurakhmonov", "given": "Zoirjon", "patronymic": "Ulugbekovich"}],
+                            "birth_date": "1987-03-19", "sex": "M", "citizenship": "UZB"},
+                "data": {"number": "+79161234567", "registered_on": "2026-01-01"}})
+            .to_string()
+        };
+        let ingest = |lines: &[String]| {
+            let mut results = Vec::new();
+            ingestor
+                .ingest_reader(
+                    lines.join("\n").as_bytes(),
+                    &IngestOptions::default(),
+                    &mut |chunk, _| results.extend_from_slice(chunk),
+                )
+                .expect("ingest");
+            results
+        };
+        let first = ingest(&[line("z-1")]);
+        let second = ingest(&[line("z-2")]);
+        let (one, other) = (first[0].person_id.unwrap(), second[0].person_id.unwrap());
+        assert_eq!(one, other, "the resolver links the two records");
+        let merge = store
+            .store
+            .person_decisions(one)
+            .unwrap()
+            .into_iter()
+            .find(|decision| decision.kind == "merge" && decision.actor == RESOLVER_ACTOR)
+            .expect("the resolver's merge is a decision");
+        let desk = IdentityDesk::new(store.store.clone(), clock);
+        let officer = Officer {
+            actor: "officer:ivanova".to_owned(),
+            reason: "different persons: checked in person".to_owned(),
+        };
+        desk.split(merge.id, &officer).expect("split");
+        let person_of = |source_ref: &str| {
+            let mut found = None;
+            store
+                .store
+                .assignments(&mut |_, key, person| {
+                    if key == source_ref {
+                        found = person;
+                    }
+                })
+                .unwrap();
+            found.unwrap()
+        };
+        let (kept, split_off) = (person_of("z-1"), person_of("z-2"));
+        assert_ne!(kept, split_off);
+        // A third record like both: it may join one, but the two stay apart.
+        ingest(&[line("z-3")]);
+        assert_eq!(person_of("z-1"), kept);
+        assert_eq!(person_of("z-2"), split_off);
+    }
+
+    #[test]
+    fn sqlite_an_officer_split_survives_probabilistic_reresolution() {
+        an_officer_split_survives_probabilistic_reresolution(&|| Some(TestStore::sqlite()));
+    }
+
+    #[test]
+    fn postgres_an_officer_split_survives_probabilistic_reresolution() {
+        an_officer_split_survives_probabilistic_reresolution(&TestStore::postgres);
     }
 }
