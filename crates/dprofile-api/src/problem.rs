@@ -224,6 +224,11 @@ impl From<PipelineError> for ApiError {
                 tracing::error!(error = %read_error, "reading ingest input failed");
                 ApiError::BodyUnreadable
             }
+            // The stored model is the server's own state, not the caller's input.
+            PipelineError::Model(model_error) => {
+                tracing::error!(error = %model_error, "the store's resolver model cannot be used");
+                ApiError::Internal
+            }
         }
     }
 }

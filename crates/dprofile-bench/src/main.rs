@@ -38,6 +38,10 @@ enum BenchCommand {
         /// Skip PostgreSQL.
         #[arg(long)]
         sqlite_only: bool,
+        /// Ingest with this resolver model (`dprofile ingest --model`): probabilistic
+        /// resolution of every chunk's neighbourhood instead of strong identifiers only.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
     },
     /// Pairwise precision, recall and F1 of `dprofile resolve` output against ground truth,
     /// over the pairs of records that share a person.
@@ -66,7 +70,14 @@ fn main() -> anyhow::Result<()> {
             dprofile,
             database_url,
             sqlite_only,
-        } => bench_ingest(&file, &dprofile, &database_url, sqlite_only),
+            model,
+        } => bench_ingest(
+            &file,
+            &dprofile,
+            &database_url,
+            sqlite_only,
+            model.as_deref(),
+        ),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
         BenchCommand::AccessLog { entries, batch } => access_log::bench(entries, &batch),
     }
@@ -195,7 +206,18 @@ fn bench_ingest(
     dprofile: &Path,
     database_url: &str,
     sqlite_only: bool,
+    model: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let model_text = model.map(|path| path.display().to_string());
+    let ingest_args: Vec<&str> = match &model_text {
+        Some(path) => vec!["--model", path],
+        None => Vec::new(),
+    };
+    let label = if model.is_some() {
+        " (probabilistic)"
+    } else {
+        ""
+    };
     if !dprofile.exists() {
         bail!(
             "{} does not exist: build it with `cargo build --release -p dprofile`",
@@ -226,7 +248,8 @@ fn bench_ingest(
         dprofile,
         file,
         &["--data-dir", data_dir.to_str().unwrap_or_default()],
-        "dprofile ingest, SQLite",
+        &ingest_args,
+        &format!("dprofile ingest, SQLite{label}"),
         records,
     )?);
 
@@ -249,7 +272,8 @@ fn bench_ingest(
             dprofile,
             file,
             &["--database-url", &ours_url],
-            "dprofile ingest, PostgreSQL",
+            &ingest_args,
+            &format!("dprofile ingest, PostgreSQL{label}"),
             records,
         )?);
         for name in [&baseline_db, &ours_db] {
@@ -437,6 +461,7 @@ fn run_dprofile(
     dprofile: &Path,
     file: &Path,
     store_args: &[&str],
+    ingest_args: &[&str],
     name: &str,
     records: u64,
 ) -> anyhow::Result<Measurement> {
@@ -446,6 +471,7 @@ fn run_dprofile(
         .args(store_args)
         .arg("ingest")
         .arg(file)
+        .args(ingest_args)
         .env("DPROFILE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

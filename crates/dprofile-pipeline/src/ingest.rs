@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::linker::{ChunkLinker, Slot};
+use crate::resolution::{FrozenResolver, KeyChange, KeyContent, resolve_changes};
 
 /// Lines per transaction: large enough that the index pages a commit rewrites are shared by
 /// many records (SQLite ingest is nearly twice as fast as with 4,096), small enough that a crash
@@ -33,6 +34,8 @@ pub enum PipelineError {
     QuarantineNotFound(i64),
     #[error("quarantine item {0} was already replayed")]
     AlreadyReplayed(i64),
+    #[error(transparent)]
+    Model(#[from] crate::resolution::ModelLoadError),
 }
 
 /// Stops an ingest on purpose, to prove that a crash loses and duplicates nothing.
@@ -202,11 +205,46 @@ fn parse_lines(lines: Vec<Line>, mode: ParseMode) -> Vec<ParsedLine> {
 pub struct Ingestor {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// With a frozen model, every chunk's neighbourhood is resolved again probabilistically
+    /// (see [`crate::resolution`]); without one, linking is by strong identifiers only.
+    resolver: Option<Arc<FrozenResolver>>,
 }
 
 impl Ingestor {
+    /// Links by strong identifiers only.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Ingestor {
-        Ingestor { store, clock }
+        Ingestor {
+            store,
+            clock,
+            resolver: None,
+        }
+    }
+
+    /// Resolves probabilistically with the store's model when it has one, else links by
+    /// strong identifiers only.
+    pub fn from_store(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ingestor, PipelineError> {
+        let resolver = match store.resolver_model()? {
+            Some(text) => Some(Arc::new(FrozenResolver::from_json(&text)?)),
+            None => None,
+        };
+        Ok(Ingestor {
+            store,
+            clock,
+            resolver,
+        })
+    }
+
+    /// Resolves probabilistically with this model (which the caller keeps in the store).
+    pub fn with_resolver(mut self, resolver: Arc<FrozenResolver>) -> Ingestor {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    pub fn resolver(&self) -> Option<&Arc<FrozenResolver>> {
+        self.resolver.as_ref()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -340,7 +378,7 @@ impl Ingestor {
         let mut results = Vec::new();
         let processed_before = *processed;
         self.store.write(&mut |tx| {
-            results = write_chunk_in(tx, &lines, now, &options.origin)?;
+            results = write_chunk_in(tx, &lines, now, &options.origin, self.resolver.as_ref())?;
             let processed_after = processed_before + lines.len() as u64;
             match options.failpoint {
                 Some(FailPoint::ErrorAfterLines(limit)) if processed_after >= limit => {
@@ -401,6 +439,7 @@ fn write_chunk_in(
     lines: &[ParsedLine],
     now: DateTime<Utc>,
     origin: &str,
+    resolver: Option<&Arc<FrozenResolver>>,
 ) -> Result<Vec<LineResult>, StoreError> {
     let mut results: Vec<LineResult> = lines
         .iter()
@@ -548,6 +587,40 @@ fn write_chunk_in(
         decisions.push(Some(decision));
     }
 
+    // What the resolver read of each key this chunk changes, before the change (the version
+    // in force then, when an upsert).
+    let mut before_content: FxHashMap<KeyId, KeyContent> = FxHashMap::default();
+    if resolver.is_some() {
+        let mut changing: Vec<KeyId> = lines
+            .iter()
+            .zip(&decisions)
+            .filter(|(_, decision)| {
+                matches!(
+                    decision,
+                    Some(Decision::Store {
+                        takes_effect: true,
+                        ..
+                    })
+                )
+            })
+            .filter_map(|(line, _)| {
+                let record = line.parsed.as_ref().ok()?;
+                key_id_of
+                    .get(&(record.source.as_str(), record.source_ref.as_str()))
+                    .copied()
+            })
+            .collect();
+        changing.sort_unstable();
+        changing.dedup();
+        for key in tx.keys_in_force(&changing)? {
+            if key.action == Action::Upsert
+                && let Some(content) = KeyContent::from_raw(&key.raw)
+            {
+                before_content.insert(key.key_id, content);
+            }
+        }
+    }
+
     // 3. Link every version that needs a person.
     let mut all_keys: Vec<_> = lines
         .iter()
@@ -657,6 +730,8 @@ fn write_chunk_in(
     let record_ids = tx.reserve_record_ids(stored_lines.len())?;
     // The state of each key after this chunk: its last version that takes effect.
     let mut final_states: FxHashMap<RecordKey<'_>, KeyWrite<'_>> = FxHashMap::default();
+    // The line of each key's final state.
+    let mut final_line: FxHashMap<RecordKey<'_>, usize> = FxHashMap::default();
     let mut name_rows: FxHashSet<(&str, i32, PersonId)> = FxHashSet::default();
     for (index, record_id) in stored_lines.iter().zip(&record_ids) {
         results[*index].record_id = Some(*record_id);
@@ -674,6 +749,7 @@ fn write_chunk_in(
         }
         if *takes_effect {
             let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
+            final_line.insert(key, *index);
             final_states.insert(
                 key,
                 KeyWrite {
@@ -746,6 +822,46 @@ fn write_chunk_in(
     let mut name_rows: Vec<(&str, i32, PersonId)> = name_rows.into_iter().collect();
     name_rows.sort_unstable();
     tx.insert_name_keys(&name_rows)?;
+
+    // 6b. The neighbourhood of the changed keys resolved again with the frozen model.
+    if let Some(resolver) = resolver {
+        let mut changes: Vec<KeyChange> = Vec::with_capacity(final_states.len());
+        for state in &final_states {
+            let key: RecordKey<'_> = (state.source, state.source_ref);
+            let (Some(&key_id), Some(&index)) = (key_id_of.get(&key), final_line.get(&key)) else {
+                continue;
+            };
+            let after = match (&lines[index].parsed, state.action) {
+                (Ok(record), Action::Upsert) => Some(KeyContent::of(
+                    &record.subject,
+                    lines[index].keys.strong.clone(),
+                )),
+                _ => None,
+            };
+            changes.push(KeyChange {
+                key_id,
+                before: before_content.remove(&key_id),
+                after,
+                record_id: state.record_id,
+            });
+        }
+        let applied = resolve_changes(tx, resolver, changes, now)?;
+        if !applied.person_of_key.is_empty() {
+            for (index, result) in results.iter_mut().enumerate() {
+                let Ok(record) = &lines[index].parsed else {
+                    continue;
+                };
+                let key: RecordKey<'_> = (record.source.as_str(), record.source_ref.as_str());
+                if result.person_id.is_some()
+                    && let Some(person) = key_id_of
+                        .get(&key)
+                        .and_then(|key_id| applied.person_of_key.get(key_id))
+                {
+                    result.person_id = Some(*person);
+                }
+            }
+        }
+    }
 
     // 7. Decisions and conflicts for officers.
     let record_id_of_line: FxHashMap<usize, RecordId> = stored_lines

@@ -2,14 +2,16 @@
 //! update the person's projection → record the change, one chunk per transaction, and the
 //! quarantine replay that feeds fixed lines back through the same path.
 //!
-//! Deterministic linking lives in [`linker`]; the probabilistic resolver plugs in where a
-//! record's strong identifiers find nobody.
+//! Deterministic linking lives in [`linker`]; with a frozen resolver model, [`resolution`]
+//! then resolves the neighbourhood of each chunk's changed keys again, so that the persons
+//! are those the probabilistic resolver finds on all records at once.
 
 pub mod access_log;
 pub mod clock;
 mod ingest;
 pub mod linker;
 pub mod profile;
+pub mod resolution;
 pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};

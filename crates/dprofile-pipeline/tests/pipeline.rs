@@ -768,3 +768,294 @@ fn a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges(harness: Har
             .is_none()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 3: incremental ingest reaches the partition of the batch resolver.
+
+mod incremental {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use dprofile_domain::{Action, ParseMode, parse_record};
+    use dprofile_pipeline::resolution::{FrozenResolver, RESOLVER_ACTOR};
+    use dprofile_pipeline::{Clock, FixedClock, IngestOptions, Ingestor};
+    use dprofile_resolver::{ResolverConfig, ResolverRecord, resolve, resolve_with_model};
+    use dprofile_store::testing::TestStore;
+    use dprofile_synth::{SynthConfig, generate};
+
+    type Key = (String, String);
+    type Partition = BTreeSet<BTreeSet<Key>>;
+
+    /// A small population with the hard cases made common: namesakes, twins, renewed
+    /// passports, corrections and retractions, names in several scripts.
+    fn population(persons: u64, seed: u64) -> Vec<String> {
+        let mut config = SynthConfig::new(persons, seed);
+        config.namesake_share = 0.15;
+        config.twin_share = 0.05;
+        config.father_son_share = 0.05;
+        config.passport_renewal_share = 0.3;
+        config.typo_rate = 0.08;
+        config.revision_rate = 0.05;
+        config.retraction_rate = 0.02;
+        let mut lines = Vec::new();
+        generate(&config, |record| lines.push(record.line));
+        lines
+    }
+
+    /// The records the resolver reads: per key, the version with the highest revision, when
+    /// it is a valid upsert (a withdrawn key is not resolved).
+    fn resolver_input(lines: &[String]) -> (Vec<Key>, Vec<ResolverRecord>) {
+        let mut latest: BTreeMap<Key, (u32, Option<ResolverRecord>)> = BTreeMap::new();
+        for line in lines {
+            let Ok(record) = parse_record(line.as_bytes(), ParseMode::Full) else {
+                continue;
+            };
+            let key = (
+                record.source.as_str().to_owned(),
+                record.source_ref.as_str().to_owned(),
+            );
+            let content = (record.action == Action::Upsert)
+                .then(|| ResolverRecord::from_subject(0, &record.subject));
+            let entry = latest.entry(key).or_insert((0, None));
+            if record.revision > entry.0 {
+                *entry = (record.revision, content);
+            }
+        }
+        let mut keys = Vec::new();
+        let mut records = Vec::new();
+        for (key, (_, content)) in latest {
+            if let Some(mut record) = content {
+                record.id = records.len() as u32;
+                keys.push(key);
+                records.push(record);
+            }
+        }
+        (keys, records)
+    }
+
+    fn partition_of(keys: &[Key], person_of: impl Fn(usize) -> i64) -> Partition {
+        let mut groups: BTreeMap<i64, BTreeSet<Key>> = BTreeMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            groups
+                .entry(person_of(index))
+                .or_default()
+                .insert(key.clone());
+        }
+        groups.into_values().collect()
+    }
+
+    fn shuffle<T>(items: &mut [T], seed: u64) {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        for index in (1..items.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            items.swap(index, (state % (index as u64 + 1)) as usize);
+        }
+    }
+
+    /// Ingests `lines` through the real pipeline into `store` and reads the partition of
+    /// `keys` back from it.
+    fn ingest_partition(
+        store: &TestStore,
+        resolver: &Arc<FrozenResolver>,
+        model_json: &str,
+        lines: &[String],
+        chunk_size: usize,
+        keys: &[Key],
+    ) -> Partition {
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        ));
+        store
+            .store
+            .write(&mut |tx| tx.set_resolver_model(model_json, clock.now()))
+            .expect("the model is saved");
+        let ingestor = Ingestor::new(store.store.clone(), clock).with_resolver(resolver.clone());
+        let options = IngestOptions {
+            chunk_size,
+            ..IngestOptions::default()
+        };
+        let text = lines.join("\n");
+        ingestor
+            .ingest_reader(text.as_bytes(), &options, &mut |_, _| {})
+            .expect("ingest");
+        let mut person: BTreeMap<Key, i64> = BTreeMap::new();
+        store
+            .store
+            .assignments(&mut |source, source_ref, assigned| {
+                person.insert(
+                    (source.to_owned(), source_ref.to_owned()),
+                    assigned.unwrap_or(-1),
+                );
+            })
+            .expect("assignments");
+        partition_of(keys, |index| {
+            *person
+                .get(&keys[index])
+                .unwrap_or_else(|| panic!("key {:?} was not stored", keys[index]))
+        })
+    }
+
+    fn check(make_store: &dyn Fn() -> Option<TestStore>, config: ResolverConfig, persons: u64) {
+        let lines = population(persons, 11);
+        let (keys, records) = resolver_input(&lines);
+        // The model is fitted once, on the whole file, and saved as text: ingest and batch
+        // both use the saved one.
+        let fitted = resolve(records.clone(), &config).model;
+        let model_json = serde_json::to_string(&fitted).expect("the model serialises");
+        let resolver = Arc::new(
+            FrozenResolver::from_json_with(&model_json, config.clone()).expect("the model loads"),
+        );
+        let batch = resolve_with_model(records, &config, &resolver.model);
+        let expected = partition_of(&keys, |index| i64::from(batch.person_of[index]));
+        assert!(
+            expected.len() < keys.len(),
+            "the population must hold records of one person to link"
+        );
+        for (seed, chunk_size) in [(0u64, 1usize), (1, 5), (2, 64), (3, 100_000)] {
+            let Some(store) = make_store() else {
+                return;
+            };
+            let mut shuffled = lines.clone();
+            if seed > 0 {
+                shuffle(&mut shuffled, seed);
+            }
+            let found =
+                ingest_partition(&store, &resolver, &model_json, &shuffled, chunk_size, &keys);
+            if found != expected {
+                let only_found: Vec<_> = found.difference(&expected).collect();
+                let only_expected: Vec<_> = expected.difference(&found).collect();
+                panic!(
+                    "order {seed}, chunks of {chunk_size}: ingest and batch disagree\n\
+                     persons only ingest made: {only_found:#?}\npersons only batch made: {only_expected:#?}"
+                );
+            }
+        }
+    }
+
+    /// The registry's configuration, with fewer random pairs for u: enough for a small
+    /// population, and quick in a debug build.
+    fn person_records() -> ResolverConfig {
+        ResolverConfig {
+            u_sample_pairs: 50_000,
+            ..ResolverConfig::for_person_records()
+        }
+    }
+
+    /// Blocks small enough that common keys go over the cap and are paired by window.
+    fn small_blocks() -> ResolverConfig {
+        let mut config = person_records();
+        config.max_block_size = 6;
+        config.sub_block_window = 2;
+        config
+    }
+
+    #[test]
+    fn sqlite_incremental_ingest_reaches_the_batch_partition() {
+        check(&|| Some(TestStore::sqlite()), person_records(), 40);
+    }
+
+    #[test]
+    fn sqlite_incremental_ingest_reaches_the_batch_partition_with_windowed_blocks() {
+        check(&|| Some(TestStore::sqlite()), small_blocks(), 40);
+    }
+
+    #[test]
+    fn postgres_incremental_ingest_reaches_the_batch_partition() {
+        check(&TestStore::postgres, person_records(), 30);
+    }
+
+    #[test]
+    fn postgres_incremental_ingest_reaches_the_batch_partition_with_windowed_blocks() {
+        check(&TestStore::postgres, small_blocks(), 30);
+    }
+
+    /// An officer's split of a resolver merge holds when later records re-resolve the two:
+    /// re-resolution never silently undoes an officer.
+    fn an_officer_split_survives_probabilistic_reresolution(
+        make_store: &dyn Fn() -> Option<TestStore>,
+    ) {
+        use dprofile_pipeline::review::{IdentityDesk, Officer};
+        let Some(store) = make_store() else {
+            return;
+        };
+        let config = person_records();
+        let lines = population(30, 11);
+        let (_, records) = resolver_input(&lines);
+        let model_json = serde_json::to_string(&resolve(records, &config).model).unwrap();
+        let resolver =
+            Arc::new(FrozenResolver::from_json_with(&model_json, config).expect("the model loads"));
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+        ));
+        let ingestor =
+            Ingestor::new(store.store.clone(), clock.clone()).with_resolver(resolver.clone());
+        // No identifiers: only the probabilistic resolver can put these together.
+        let line = |source_ref: &str| {
+            serde_json::json!({"source": "fms", "source_ref": source_ref, "category": "phone_number",
+                "valid_from": "2026-01-01",
+                "subject": {"names": [{"family": "Abdurakhmonov", "given": "Zoirjon", "patronymic": "Ulugbekovich"}],
+                            "birth_date": "1987-03-19", "sex": "M", "citizenship": "UZB"},
+                "data": {"number": "+79161234567", "registered_on": "2026-01-01"}})
+            .to_string()
+        };
+        let ingest = |lines: &[String]| {
+            let mut results = Vec::new();
+            ingestor
+                .ingest_reader(
+                    lines.join("\n").as_bytes(),
+                    &IngestOptions::default(),
+                    &mut |chunk, _| results.extend_from_slice(chunk),
+                )
+                .expect("ingest");
+            results
+        };
+        let first = ingest(&[line("z-1")]);
+        let second = ingest(&[line("z-2")]);
+        let (one, other) = (first[0].person_id.unwrap(), second[0].person_id.unwrap());
+        assert_eq!(one, other, "the resolver links the two records");
+        let merge = store
+            .store
+            .person_decisions(one)
+            .unwrap()
+            .into_iter()
+            .find(|decision| decision.kind == "merge" && decision.actor == RESOLVER_ACTOR)
+            .expect("the resolver's merge is a decision");
+        let desk = IdentityDesk::new(store.store.clone(), clock);
+        let officer = Officer {
+            actor: "officer:ivanova".to_owned(),
+            reason: "different persons: checked in person".to_owned(),
+        };
+        desk.split(merge.id, &officer).expect("split");
+        let person_of = |source_ref: &str| {
+            let mut found = None;
+            store
+                .store
+                .assignments(&mut |_, key, person| {
+                    if key == source_ref {
+                        found = person;
+                    }
+                })
+                .unwrap();
+            found.unwrap()
+        };
+        let (kept, split_off) = (person_of("z-1"), person_of("z-2"));
+        assert_ne!(kept, split_off);
+        // A third record like both: it may join one, but the two stay apart.
+        ingest(&[line("z-3")]);
+        assert_eq!(person_of("z-1"), kept);
+        assert_eq!(person_of("z-2"), split_off);
+    }
+
+    #[test]
+    fn sqlite_an_officer_split_survives_probabilistic_reresolution() {
+        an_officer_split_survives_probabilistic_reresolution(&|| Some(TestStore::sqlite()));
+    }
+
+    #[test]
+    fn postgres_an_officer_split_survives_probabilistic_reresolution() {
+        an_officer_split_survives_probabilistic_reresolution(&TestStore::postgres);
+    }
+}

@@ -32,7 +32,10 @@ pub fn unpack(pair: u64) -> (u32, u32) {
 
 /// The values one part takes for one record (several for several spellings or documents).
 fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared) -> Vec<u64> {
-    let phonetic = |id: u32| u64::from(prepared.phonetic[id as usize]);
+    // Stable hashes of the values' text, not their interned ids: a record's keys are then the
+    // same in every run, whatever else is resolved with it, and can be stored.
+    let stable = |id: u32| prepared.stable[id as usize];
+    let phonetic = |id: u32| stable(prepared.phonetic[id as usize]);
     let mut values: Vec<u64> = match part {
         BlockingPart::FamilyPhonetic => record
             .names
@@ -47,19 +50,21 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
         BlockingPart::FamilyFolded => record
             .names
             .iter()
-            .filter_map(|name| name.family.map(u64::from))
+            .filter_map(|name| name.family.map(stable))
             .collect(),
         BlockingPart::GivenFolded => record
             .names
             .iter()
-            .filter_map(|name| name.given.map(u64::from))
+            .filter_map(|name| name.given.map(stable))
             .collect(),
         BlockingPart::NamePairPhonetic => record
             .names
             .iter()
             .filter_map(|name| {
                 let (family, given) = (phonetic(name.family?), phonetic(name.given?));
-                Some((family.min(given) << 32) | family.max(given))
+                let mut hasher = FxHasher::default();
+                (family.min(given), family.max(given)).hash(&mut hasher);
+                Some(hasher.finish())
             })
             .collect(),
         BlockingPart::BirthYear => record
@@ -86,11 +91,11 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
             let mut keys: Vec<u64> = record
                 .documents
                 .iter()
-                .map(|document| (1u64 << 40) | u64::from(document.key))
+                .map(|document| stable(document.key).rotate_left(1))
                 .collect();
-            for (tag, value) in [(2u64, record.snils), (3, record.inn), (4, record.esia)] {
+            for (tag, value) in [(2u32, record.snils), (3, record.inn), (4, record.esia)] {
                 if let Some(value) = value {
-                    keys.push((tag << 40) | u64::from(value));
+                    keys.push(stable(value).rotate_left(tag));
                 }
             }
             keys
@@ -98,7 +103,7 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
         BlockingPart::Attribute(name) => prepared
             .attribute_slot(name)
             .and_then(|slot| record.attributes[slot])
-            .map(u64::from)
+            .map(stable)
             .into_iter()
             .collect(),
     };
@@ -108,7 +113,8 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
 }
 
 /// Blocking keys of one record for all rules: hashes of (rule, part values), with the rule.
-fn record_keys(
+/// They depend only on the record's content (see [`crate::prepare::stable_hash`]).
+pub fn record_keys(
     record: &PreparedRecord,
     prepared: &Prepared,
     config: &ResolverConfig,
@@ -232,8 +238,8 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
     candidates
 }
 
-/// Sorted-neighbourhood pairs of an oversized block: members sorted by their first spelling
-/// (family, given, then birth date), each paired with the next `window` members.
+/// Sorted-neighbourhood pairs of an oversized block: members sorted by
+/// [`Prepared::window_key`], each paired with the next `window` members.
 fn window_pairs(
     members: &mut [u32],
     prepared: &Prepared,
@@ -241,25 +247,64 @@ fn window_pairs(
     rule: u8,
     pairs: &mut Vec<(u64, u8)>,
 ) {
-    let text = |id: Option<u32>| id.map_or("", |id| prepared.interner.text(id));
     members.sort_by(|&left, &right| {
-        let sort_key = |index: u32| {
-            let record = &prepared.records[index as usize];
-            let name = record.names.first();
-            (
-                text(name.and_then(|name| name.family)),
-                text(name.and_then(|name| name.given)),
-                record
-                    .birth_date
-                    .map(|date| (date.year(), date.month(), date.day())),
-                index,
-            )
-        };
-        sort_key(left).cmp(&sort_key(right))
+        (prepared.window_key(left), left).cmp(&(prepared.window_key(right), right))
     });
     for (position, &left) in members.iter().enumerate() {
         for &right in members.iter().skip(position + 1).take(window) {
             pairs.push((pack(left.min(right), left.max(right)), rule));
         }
     }
+}
+
+/// The members of one block that blocking pairs with `member` (all of them, or its window
+/// neighbours when the block is over the cap). `members` is the whole block, `member` in it.
+pub fn partners_in_block(
+    members: &mut [u32],
+    member: u32,
+    prepared: &Prepared,
+    config: &ResolverConfig,
+) -> Vec<u32> {
+    if members.len() <= config.max_block_size {
+        return members
+            .iter()
+            .copied()
+            .filter(|&other| other != member)
+            .collect();
+    }
+    members.sort_by(|&left, &right| {
+        (prepared.window_key(left), left).cmp(&(prepared.window_key(right), right))
+    });
+    let Some(position) = members.iter().position(|&other| other == member) else {
+        return Vec::new();
+    };
+    let window = config.sub_block_window;
+    let start = position.saturating_sub(window);
+    let end = (position + window + 1).min(members.len());
+    members[start..end]
+        .iter()
+        .copied()
+        .filter(|&other| other != member)
+        .collect()
+}
+
+/// Every pair blocking makes inside one whole block, as `(smaller, larger)` indices.
+pub fn pairs_in_block(
+    members: &mut [u32],
+    prepared: &Prepared,
+    config: &ResolverConfig,
+) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    if members.len() <= config.max_block_size {
+        for (position, &left) in members.iter().enumerate() {
+            for &right in &members[position + 1..] {
+                pairs.push((left.min(right), left.max(right)));
+            }
+        }
+        return pairs;
+    }
+    let mut packed = Vec::new();
+    window_pairs(members, prepared, config.sub_block_window, 0, &mut packed);
+    pairs.extend(packed.into_iter().map(|(pair, _)| unpack(pair)));
+    pairs
 }

@@ -39,6 +39,17 @@ struct Evidence {
     documents: Vec<PreparedDocument>,
 }
 
+/// Officers' decisions that clustering must respect: records held together as one person
+/// before any link is considered, and groups that must never be joined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Constraints {
+    /// Groups of records (content-order indices inside the engine, caller ids outside it)
+    /// that are one person whatever their scores say.
+    pub together: Vec<Vec<u32>>,
+    /// Pairs of groups (indices into `together`) that are different persons.
+    pub apart: Vec<(usize, usize)>,
+}
+
 pub struct Clustering {
     /// Root (cluster) of every record, in content order.
     pub cluster_of: Vec<u32>,
@@ -211,10 +222,57 @@ fn linked_on_average(
     total >= needed
 }
 
+/// Joins two roots: union by size; the merged evidence, members and officers' groups move
+/// to the new root.
+fn join(
+    union_find: &mut UnionFind,
+    evidence: &mut [Option<Evidence>],
+    members: &mut [Vec<u32>],
+    groups: &mut [Vec<usize>],
+    left_root: u32,
+    right_root: u32,
+) -> u32 {
+    let (root, child) =
+        if union_find.size[left_root as usize] >= union_find.size[right_root as usize] {
+            (left_root, right_root)
+        } else {
+            (right_root, left_root)
+        };
+    union_find.parent[child as usize] = root;
+    union_find.size[root as usize] += union_find.size[child as usize];
+    if let Some(child_evidence) = evidence[child as usize].take() {
+        let root_evidence = evidence[root as usize].get_or_insert_with(Evidence::default);
+        for key in child_evidence.one_per_person {
+            if !root_evidence.one_per_person.contains(&key) {
+                root_evidence.one_per_person.push(key);
+            }
+        }
+        for document in child_evidence.documents {
+            if !root_evidence
+                .documents
+                .iter()
+                .any(|held| held.key == document.key)
+            {
+                root_evidence.documents.push(document);
+            }
+        }
+    }
+    if !members.is_empty() {
+        let moved = std::mem::take(&mut members[child as usize]);
+        let kept = &mut members[root as usize];
+        kept.extend(moved);
+        kept.sort_unstable();
+    }
+    let moved_groups = std::mem::take(&mut groups[child as usize]);
+    groups[root as usize].extend(moved_groups);
+    root
+}
+
 pub fn cluster(
     prepared: &Prepared,
     mut edges: Vec<Edge>,
     config: &ResolverConfig,
+    constraints: &Constraints,
     score: &dyn Fn(u32, u32) -> f64,
 ) -> Clustering {
     let count = prepared.records.len();
@@ -258,6 +316,41 @@ pub fn cluster(
     } else {
         Vec::new()
     };
+    // Officers' groups per root, and the pairs of groups kept apart.
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (group, records) in constraints.together.iter().enumerate() {
+        let Some(&first) = records.first() else {
+            continue;
+        };
+        let root = union_find.find(first);
+        groups[root as usize].push(group);
+        for &record in &records[1..] {
+            let (left_root, right_root) = (union_find.find(first), union_find.find(record));
+            if left_root != right_root {
+                join(
+                    &mut union_find,
+                    &mut evidence,
+                    &mut members,
+                    &mut groups,
+                    left_root,
+                    right_root,
+                );
+            }
+        }
+    }
+    let apart: std::collections::HashSet<(usize, usize)> = constraints
+        .apart
+        .iter()
+        .map(|&(first, second)| (first.min(second), first.max(second)))
+        .collect();
+    let ruled_apart = |groups: &[Vec<usize>], left_root: u32, right_root: u32| {
+        !apart.is_empty()
+            && groups[left_root as usize].iter().any(|&left| {
+                groups[right_root as usize]
+                    .iter()
+                    .any(|&right| apart.contains(&(left.min(right), left.max(right))))
+            })
+    };
     let mut links_made = 0;
     let mut refused: Vec<(Edge, ReviewReason)> = Vec::new();
     let mut between: Vec<Edge> = Vec::new();
@@ -269,6 +362,10 @@ pub fn cluster(
         let left_root = union_find.find(edge.left);
         let right_root = union_find.find(edge.right);
         if left_root == right_root {
+            continue;
+        }
+        // An officer ruled these apart: no link, and nothing to review again.
+        if ruled_apart(&groups, left_root, right_root) {
             continue;
         }
         let empty = Evidence::default();
@@ -296,38 +393,14 @@ pub fn cluster(
             refused.push((edge, ReviewReason::WeakGroupLinkage));
             continue;
         }
-        // Union by size; the merged evidence moves to the new root.
-        let (root, child) =
-            if union_find.size[left_root as usize] >= union_find.size[right_root as usize] {
-                (left_root, right_root)
-            } else {
-                (right_root, left_root)
-            };
-        union_find.parent[child as usize] = root;
-        union_find.size[root as usize] += union_find.size[child as usize];
-        if let Some(child_evidence) = evidence[child as usize].take() {
-            let root_evidence = evidence[root as usize].get_or_insert_with(Evidence::default);
-            for key in child_evidence.one_per_person {
-                if !root_evidence.one_per_person.contains(&key) {
-                    root_evidence.one_per_person.push(key);
-                }
-            }
-            for document in child_evidence.documents {
-                if !root_evidence
-                    .documents
-                    .iter()
-                    .any(|held| held.key == document.key)
-                {
-                    root_evidence.documents.push(document);
-                }
-            }
-        }
-        if !members.is_empty() {
-            let moved = std::mem::take(&mut members[child as usize]);
-            let kept = &mut members[root as usize];
-            kept.extend(moved);
-            kept.sort_unstable();
-        }
+        join(
+            &mut union_find,
+            &mut evidence,
+            &mut members,
+            &mut groups,
+            left_root,
+            right_root,
+        );
         links_made += 1;
     }
     let cluster_of: Vec<u32> = (0..count as u32)
@@ -340,7 +413,13 @@ pub fn cluster(
                 .into_iter()
                 .map(|edge| (edge, ReviewReason::BetweenThresholds)),
         )
-        .filter(|(edge, _)| cluster_of[edge.left as usize] != cluster_of[edge.right as usize])
+        .filter(|(edge, _)| {
+            let (left, right) = (
+                cluster_of[edge.left as usize],
+                cluster_of[edge.right as usize],
+            );
+            left != right && !ruled_apart(&groups, left, right)
+        })
         .collect();
     // One review item per pair of persons: the strongest pair of records between them.
     review.sort_unstable_by(|(left, _), (right, _)| {

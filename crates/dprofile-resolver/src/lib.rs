@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod compare;
 pub mod config;
 pub mod evaluate;
+pub mod incremental;
 pub mod model;
 pub mod names;
 pub mod prepare;
@@ -20,13 +21,13 @@ pub mod record;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-pub use crate::cluster::ReviewReason;
+pub use crate::cluster::{Constraints, ReviewReason};
 pub use crate::config::{
     AttributeComparison, AttributeConfig, BlockingPart, BlockingRule, FixedProbabilities,
     NameMetric, ResolverConfig,
 };
 pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
-pub use crate::model::{Explanation, FieldContribution, Model};
+pub use crate::model::{Explanation, FieldContribution, Model, ModelError, TermFrequencies};
 pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord};
 
 use crate::blocking::unpack;
@@ -146,6 +147,213 @@ pub fn resolve_observed(
     let model = model::fit(&prepared, &fields, &sessions, &all_patterns, config);
     drop(sessions);
     observer(Stage::Fitted);
+    let blocking = BlockingReport {
+        blocks: candidates.blocks,
+        oversized_blocks: candidates.oversized_blocks,
+        candidate_pairs: candidates.pairs.len() as u64,
+        pair_completeness,
+        per_rule,
+    };
+    let pairs = candidates.pairs;
+    drop(candidates.rules);
+    finish(
+        prepared,
+        &pairs,
+        patterns,
+        &all_patterns,
+        model,
+        config,
+        &Constraints::default(),
+        blocking,
+        observer,
+    )
+}
+
+/// Resolves `records` with a model fitted before (on another file, or saved by an earlier
+/// run): no estimation, and term frequencies are the model's. Pairs then weigh the same
+/// whichever records are resolved together, which is what lets ingest resolve a
+/// neighbourhood of the registry and reach the partition of the whole.
+pub fn resolve_with_model(
+    records: Vec<ResolverRecord>,
+    config: &ResolverConfig,
+    model: &Model,
+) -> Resolution {
+    let mut prepared = prepare::prepare(records, config);
+    prepared.frequencies = prepare::Frequencies::default();
+    prepared.use_frequencies(&model.term_frequencies);
+    let candidates = blocking::candidate_pairs(&prepared, config);
+    let blocking = BlockingReport {
+        blocks: candidates.blocks,
+        oversized_blocks: candidates.oversized_blocks,
+        candidate_pairs: candidates.pairs.len() as u64,
+        pair_completeness: None,
+        per_rule: Vec::new(),
+    };
+    let patterns = compare_pairs(&prepared, &candidates.pairs, config);
+    finish(
+        prepared,
+        &candidates.pairs,
+        patterns,
+        &[],
+        model.clone(),
+        config,
+        &Constraints::default(),
+        blocking,
+        &mut |_| {},
+    )
+}
+
+/// Resolves `records` with a frozen model on the candidate pairs given (caller ids), instead
+/// of blocking them: the records are a closed neighbourhood of a larger population and
+/// `pairs` are the pairs blocking makes among them in that population
+/// ([`incremental::closure`]). `constraints` name records by caller id.
+pub fn resolve_pairs_with_model(
+    records: Vec<ResolverRecord>,
+    pairs: &[(u32, u32)],
+    config: &ResolverConfig,
+    model: &Model,
+    constraints: &Constraints,
+) -> Resolution {
+    let mut prepared = prepare::prepare(records, config);
+    prepared.frequencies = prepare::Frequencies::default();
+    prepared.use_frequencies(&model.term_frequencies);
+    let canonical_of_caller: FxHashMap<u32, u32> = prepared
+        .caller_id
+        .iter()
+        .enumerate()
+        .map(|(canonical, &caller)| (caller, canonical as u32))
+        .collect();
+    let canonical = |caller: &u32| canonical_of_caller.get(caller).copied();
+    let mut packed: Vec<u64> = pairs
+        .iter()
+        .filter_map(|(left, right)| {
+            let (left, right) = (canonical(left)?, canonical(right)?);
+            (left != right).then(|| blocking::pack(left.min(right), left.max(right)))
+        })
+        .collect();
+    packed.sort_unstable();
+    packed.dedup();
+    let constraints = Constraints {
+        together: constraints
+            .together
+            .iter()
+            .map(|group| group.iter().filter_map(canonical).collect())
+            .collect(),
+        apart: constraints.apart.clone(),
+    };
+    let blocking = BlockingReport {
+        blocks: 0,
+        oversized_blocks: 0,
+        candidate_pairs: packed.len() as u64,
+        pair_completeness: None,
+        per_rule: Vec::new(),
+    };
+    let patterns = compare_pairs(&prepared, &packed, config);
+    finish(
+        prepared,
+        &packed,
+        patterns,
+        &[],
+        model.clone(),
+        config,
+        &constraints,
+        blocking,
+        &mut |_| {},
+    )
+}
+
+fn compare_pairs(
+    prepared: &prepare::Prepared,
+    pairs: &[u64],
+    config: &ResolverConfig,
+) -> Vec<Pattern> {
+    let fields = compare::fields(config);
+    parallel_map(pairs, config.threads, |&pair| {
+        let (left, right) = unpack(pair);
+        compare::compare(
+            &prepared.records[left as usize],
+            &prepared.records[right as usize],
+            &fields,
+            &prepared.interner,
+            config.name_metric,
+        )
+    })
+}
+
+/// Whether a pattern shares a passport, SNILS, INN or ESIA id: a link by rule.
+pub(crate) fn shares_strong_identifier(pattern: Pattern) -> bool {
+    compare::level_of(pattern, 6) == compare::document_level::SAME
+        || (7..=9).any(|index| compare::level_of(pattern, index) == compare::equality_level::SAME)
+}
+
+/// The weight of a compared pair under `model`, or `None` below `floor`. A shared strong
+/// identifier weighs at least the link weight, as in the ingest pipeline's deterministic
+/// linking, whatever the other fields say (a record may carry nothing but a document
+/// number); clustering still refuses it when one-per-person identifiers clash.
+/// `base` is the pattern's weight and whether it needs term frequencies, when known.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the hot path passes what it cached"
+)]
+pub(crate) fn pair_weight(
+    model: &Model,
+    config: &ResolverConfig,
+    prepared: &prepare::Prepared,
+    pattern: Pattern,
+    left: u32,
+    right: u32,
+    floor: f64,
+    base: Option<(f64, bool)>,
+    largest_bonus: f64,
+) -> Option<f64> {
+    let plain = |floor: f64| -> Option<f64> {
+        let (base, needs_term_frequency) = base.unwrap_or_else(|| {
+            (
+                model.pattern_weight(pattern),
+                model.needs_term_frequency(pattern),
+            )
+        });
+        if !needs_term_frequency {
+            return (base >= floor).then_some(base);
+        }
+        if base + largest_bonus < floor {
+            return None;
+        }
+        let weight = base
+            + model.term_frequency_weight(
+                pattern,
+                &prepared.records[left as usize],
+                &prepared.records[right as usize],
+                prepared,
+                config,
+            );
+        (weight >= floor).then_some(weight)
+    };
+    if shares_strong_identifier(pattern) {
+        let link_weight = config.link_weight();
+        let scored = plain(f64::NEG_INFINITY).unwrap_or(link_weight);
+        return Some(scored.max(link_weight));
+    }
+    plain(floor)
+}
+
+/// Scoring, clustering and the result, once pairs are compared and the model is known.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stages hand over what they built"
+)]
+fn finish(
+    prepared: prepare::Prepared,
+    pairs: &[u64],
+    patterns: Vec<Pattern>,
+    all_patterns: &[(Pattern, f64)],
+    model: Model,
+    config: &ResolverConfig,
+    constraints: &Constraints,
+    blocking: BlockingReport,
+    observer: &mut dyn FnMut(Stage),
+) -> Resolution {
+    let fields = compare::fields(config);
     let review_weight = config.review_weight();
     // A weight is the pattern's weight plus, where a term-frequency field agrees exactly, an
     // adjustment by the shared value's frequency. Pattern weights are computed once per
@@ -163,52 +371,24 @@ pub fn resolve_observed(
             )
         })
         .collect();
-    drop(all_patterns);
     let largest_bonus = model.largest_term_frequency_bonus(config);
     let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
-        let (base, needs_term_frequency) = match pattern_weights.get(&pattern) {
-            Some(&known) => known,
-            None => (
-                model.pattern_weight(pattern),
-                model.needs_term_frequency(pattern),
-            ),
-        };
-        if !needs_term_frequency {
-            return (base >= floor).then_some(base);
-        }
-        if base + largest_bonus < floor {
-            return None;
-        }
-        let weight = base
-            + model.term_frequency_weight(
-                pattern,
-                &prepared.records[left as usize],
-                &prepared.records[right as usize],
-                &prepared,
-                config,
-            );
-        (weight >= floor).then_some(weight)
-    };
-    // A shared passport, SNILS, INN or ESIA id is a link by rule, as in the ingest pipeline's
-    // deterministic linking, whatever the other fields say (a record may carry nothing but a
-    // document number); clustering still refuses it when one-per-person identifiers clash.
-    let link_weight = config.link_weight();
-    let shares_strong_identifier = |pattern: Pattern| {
-        compare::level_of(pattern, 6) == compare::document_level::SAME
-            || (7..=9)
-                .any(|index| compare::level_of(pattern, index) == compare::equality_level::SAME)
-    };
-    let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
-        if shares_strong_identifier(pattern) {
-            let scored = weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(link_weight);
-            return Some(scored.max(link_weight));
-        }
-        weigh(pattern, left, right, floor)
+        pair_weight(
+            &model,
+            config,
+            &prepared,
+            pattern,
+            left,
+            right,
+            floor,
+            pattern_weights.get(&pattern).copied(),
+            largest_bonus,
+        )
     };
     let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
         range
             .filter_map(|index| {
-                let (left, right) = unpack(candidates.pairs[index]);
+                let (left, right) = unpack(pairs[index]);
                 let pattern = patterns[index];
                 weigh(pattern, left, right, review_weight).map(|weight| Edge {
                     weight,
@@ -246,7 +426,7 @@ pub fn resolve_observed(
         );
         weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };
-    let clustering = cluster::cluster(&prepared, edges, config, &score);
+    let clustering = cluster::cluster(&prepared, edges, config, constraints, &score);
     drop(known_weights);
     observer(Stage::Clustered);
     let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
@@ -283,13 +463,7 @@ pub fn resolve_observed(
         person_of,
         possible_matches,
         model,
-        blocking: BlockingReport {
-            blocks: candidates.blocks,
-            oversized_blocks: candidates.oversized_blocks,
-            candidate_pairs: candidates.pairs.len() as u64,
-            pair_completeness,
-            per_rule,
-        },
+        blocking,
         pairs_above_review,
         links_made: clustering.links_made,
     }

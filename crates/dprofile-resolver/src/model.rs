@@ -4,8 +4,10 @@
 //! configuration fixes them. A pair's match weight is the sum of per-field log2(m/u) terms plus
 //! term-frequency adjustments; every term is kept for explanation.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compare::{Field, NULL, Pattern, compare, level_of};
 use crate::config::ResolverConfig;
@@ -14,10 +16,11 @@ use crate::prepare::{FoldedName, Prepared, PreparedRecord, ValueId};
 /// The smallest probability a level keeps, so that no level weighs infinitely.
 const PROBABILITY_FLOOR: f64 = 1e-7;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldModel {
     pub field: String,
-    #[serde(skip)]
+    /// Set from the configuration when a saved model is loaded ([`Model::bind`]).
+    #[serde(skip, default = "placeholder_field")]
     pub kind: Field,
     pub levels: Vec<String>,
     pub m: Vec<f64>,
@@ -35,7 +38,44 @@ impl FieldModel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+fn placeholder_field() -> Field {
+    Field::Family
+}
+
+/// Relative frequencies of folded values, by text, as the model was fitted: a frozen model
+/// weighs a shared rare name the same whichever records are resolved with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TermFrequencies {
+    pub family: BTreeMap<String, f64>,
+    pub given: BTreeMap<String, f64>,
+    /// One table per configured attribute, in configuration order.
+    pub attributes: Vec<BTreeMap<String, f64>>,
+    /// The frequency of a value the fitted data never held: as if seen once.
+    pub unseen_family: f64,
+    pub unseen_given: f64,
+    pub unseen_attributes: Vec<f64>,
+}
+
+/// Why a saved model cannot be used with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("the model has {model} fields but the configuration compares {config}")]
+    FieldCount { model: usize, config: usize },
+    #[error("field {index} of the model is `{model}` but the configuration has `{config}` there")]
+    FieldMismatch {
+        index: usize,
+        model: String,
+        config: String,
+    },
+    #[error("field `{field}` of the model has {model} levels, the configuration {config}")]
+    LevelMismatch {
+        field: String,
+        model: usize,
+        config: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub fields: Vec<FieldModel>,
     /// Share of true matches among candidate pairs, from EM.
@@ -45,6 +85,9 @@ pub struct Model {
     /// evidence against the odds of the whole population, not of the blocked candidates.
     pub random_match_probability: f64,
     pub em_iterations_run: usize,
+    /// Value frequencies for term-frequency adjustment, as fitted.
+    #[serde(default)]
+    pub term_frequencies: TermFrequencies,
 }
 
 /// One field's part of a pair's weight.
@@ -335,6 +378,60 @@ pub fn fit(
         candidate_match_share: match_share,
         random_match_probability: (match_share * total / all_pairs).clamp(1e-12, 0.5),
         em_iterations_run: iterations,
+        term_frequencies: term_frequencies_of(prepared),
+    }
+}
+
+/// The prepared population's value frequencies keyed by text, so that they outlive its
+/// interner.
+fn term_frequencies_of(prepared: &Prepared) -> TermFrequencies {
+    let by_text = |table: &[f64]| -> BTreeMap<String, f64> {
+        table
+            .iter()
+            .enumerate()
+            .filter(|(_, frequency)| **frequency > 0.0)
+            .map(|(id, frequency)| (prepared.interner.text(id as ValueId).to_owned(), *frequency))
+            .collect()
+    };
+    let attributes: Vec<BTreeMap<String, f64>> = prepared
+        .frequencies
+        .attributes
+        .iter()
+        .map(|table| {
+            table
+                .iter()
+                .map(|(id, frequency)| (prepared.interner.text(*id).to_owned(), *frequency))
+                .collect()
+        })
+        .collect();
+    // The smallest frequency seen is one record's share: what an unseen value would have.
+    let smallest = |values: &mut dyn Iterator<Item = f64>| values.fold(1.0_f64, f64::min);
+    TermFrequencies {
+        unseen_family: smallest(
+            &mut prepared
+                .frequencies
+                .family
+                .iter()
+                .copied()
+                .filter(|f| *f > 0.0),
+        ),
+        unseen_given: smallest(
+            &mut prepared
+                .frequencies
+                .given
+                .iter()
+                .copied()
+                .filter(|f| *f > 0.0),
+        ),
+        unseen_attributes: prepared
+            .frequencies
+            .attributes
+            .iter()
+            .map(|table| smallest(&mut table.values().copied()))
+            .collect(),
+        family: by_text(&prepared.frequencies.family),
+        given: by_text(&prepared.frequencies.given),
+        attributes,
     }
 }
 
@@ -474,6 +571,38 @@ fn term_frequency_adjustment(
 }
 
 impl Model {
+    /// Checks a loaded model against the configuration's fields and restores what is not
+    /// saved (each field's comparison kind).
+    pub fn bind(&mut self, config: &ResolverConfig) -> Result<(), ModelError> {
+        let fields = crate::compare::fields(config);
+        if fields.len() != self.fields.len() {
+            return Err(ModelError::FieldCount {
+                model: self.fields.len(),
+                config: fields.len(),
+            });
+        }
+        for (index, (field, model)) in fields.iter().zip(&mut self.fields).enumerate() {
+            let name = field.name(config);
+            if name != model.field {
+                return Err(ModelError::FieldMismatch {
+                    index,
+                    model: model.field.clone(),
+                    config: name,
+                });
+            }
+            let levels = field.levels().len();
+            if model.m.len() != levels || model.u.len() != levels || model.levels.len() != levels {
+                return Err(ModelError::LevelMismatch {
+                    field: name,
+                    model: model.m.len(),
+                    config: levels,
+                });
+            }
+            model.kind = *field;
+        }
+        Ok(())
+    }
+
     pub fn prior_weight(&self) -> f64 {
         (self.random_match_probability / (1.0 - self.random_match_probability)).log2()
     }

@@ -11,6 +11,7 @@ use dprofile_domain::values::PartialDate;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::config::ResolverConfig;
+use crate::model::TermFrequencies;
 use crate::names::{fold_name, phonetic_key};
 use crate::record::ResolverRecord;
 
@@ -93,9 +94,13 @@ pub struct Prepared {
     pub input_position: Vec<u32>,
     /// `caller_id[canonical]` = the caller's `ResolverRecord::id`.
     pub caller_id: Vec<u32>,
+    /// Content hash of every record (what orders them).
+    pub content_hash: Vec<u64>,
     pub interner: Interner,
     /// Phonetic key of every interned folded name (empty for other values).
     pub phonetic: Vec<ValueId>,
+    /// [`stable_hash`] of every interned value.
+    pub stable: Vec<u64>,
     pub frequencies: Frequencies,
     pub attribute_names: Vec<String>,
 }
@@ -143,41 +148,196 @@ pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepare
     // Equal hashes are (almost surely) equal content: any order among them is the same.
     crate::parallel_sort_by_key(&mut order, config.threads, |&(hash, _)| hash);
     let mut slots: Vec<Option<ResolverRecord>> = records.into_iter().map(Some).collect();
-    let mut interner = Interner::new();
+    let mut prepared = Prepared::empty(config, order.len());
     // Folding is the costliest step of preparation; raw spellings repeat a lot.
     let mut folded_cache: FxHashMap<String, Option<ValueId>> = FxHashMap::default();
-    let mut prepared_records = Vec::with_capacity(order.len());
-    let mut input_position = Vec::with_capacity(order.len());
-    let mut caller_id = Vec::with_capacity(order.len());
-    for &(_, position) in &order {
+    for &(hash, position) in &order {
         let Some(record) = slots[position as usize].take() else {
             continue;
         };
-        input_position.push(position);
-        caller_id.push(record.id);
-        prepared_records.push(prepare_one(
-            record,
-            config,
-            &mut interner,
-            &mut folded_cache,
-        ));
+        prepared.push_hashed(record, hash, position, config, &mut folded_cache);
     }
     drop(folded_cache);
-    let phonetic = phonetic_ids(&prepared_records, &mut interner);
-    let frequencies = frequencies(&prepared_records, config);
-    Prepared {
-        records: prepared_records,
-        input_position,
-        caller_id,
-        interner,
-        phonetic,
-        frequencies,
-        attribute_names: config
-            .attributes
-            .iter()
-            .map(|attribute| attribute.name.clone())
-            .collect(),
+    prepared.complete_values(0);
+    prepared.frequencies = frequencies(&prepared.records, config);
+    prepared
+}
+
+impl Prepared {
+    fn empty(config: &ResolverConfig, capacity: usize) -> Prepared {
+        Prepared {
+            records: Vec::with_capacity(capacity),
+            input_position: Vec::with_capacity(capacity),
+            caller_id: Vec::with_capacity(capacity),
+            content_hash: Vec::with_capacity(capacity),
+            interner: Interner::new(),
+            phonetic: Vec::new(),
+            stable: Vec::new(),
+            frequencies: Frequencies::default(),
+            attribute_names: config
+                .attributes
+                .iter()
+                .map(|attribute| attribute.name.clone())
+                .collect(),
+        }
     }
+
+    /// An empty population that records are added to one by one ([`Prepared::push`]), for
+    /// exploring a neighbourhood; positions are then not in content order.
+    pub fn growing(config: &ResolverConfig) -> Prepared {
+        Prepared::empty(config, 0)
+    }
+
+    fn push_hashed(
+        &mut self,
+        record: ResolverRecord,
+        hash: u64,
+        position: u32,
+        config: &ResolverConfig,
+        cache: &mut FxHashMap<String, Option<ValueId>>,
+    ) {
+        self.input_position.push(position);
+        self.caller_id.push(record.id);
+        self.content_hash.push(hash);
+        let prepared = prepare_one(record, config, &mut self.interner, cache);
+        self.records.push(prepared);
+    }
+
+    /// Adds records to a growing population and returns the index of the first one; their
+    /// term frequencies come from `frequencies` (a frozen model's).
+    pub fn push(
+        &mut self,
+        records: Vec<ResolverRecord>,
+        config: &ResolverConfig,
+        frequencies: &TermFrequencies,
+    ) -> usize {
+        let first = self.records.len();
+        let mut cache = FxHashMap::default();
+        for record in records {
+            let hash = content_hash(&record);
+            let position = self.records.len() as u32;
+            self.push_hashed(record, hash, position, config, &mut cache);
+        }
+        self.complete_values(first);
+        self.use_frequencies(frequencies);
+        first
+    }
+
+    /// Phonetic keys of the names of `records[from..]` and stable hashes of every value
+    /// interned since the last call.
+    fn complete_values(&mut self, from: usize) {
+        self.phonetic.resize(self.interner.strings.len(), 0);
+        let mut names: Vec<ValueId> = Vec::new();
+        for record in &self.records[from..] {
+            for name in &record.names {
+                names.extend([name.family, name.given].into_iter().flatten());
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        for id in names {
+            if self.phonetic[id as usize] == 0 {
+                let key = phonetic_key(&self.interner.strings[id as usize]);
+                let phonetic = self.interner.intern(&format!("#{key}"));
+                self.phonetic.resize(self.interner.strings.len(), 0);
+                self.phonetic[id as usize] = phonetic;
+            }
+        }
+        self.phonetic.resize(self.interner.strings.len(), 0);
+        let known = self.stable.len();
+        self.stable.extend(
+            self.interner.strings[known..]
+                .iter()
+                .map(|text| stable_hash(text)),
+        );
+    }
+
+    /// Replaces the population's own value frequencies with a frozen model's, so that a pair
+    /// weighs the same whichever records are resolved together.
+    pub fn use_frequencies(&mut self, frequencies: &TermFrequencies) {
+        let values = self.interner.strings.len();
+        let known = self
+            .frequencies
+            .family
+            .len()
+            .min(self.frequencies.given.len());
+        self.frequencies.family.truncate(known);
+        self.frequencies.given.truncate(known);
+        for id in known..values {
+            let text = &self.interner.strings[id];
+            self.frequencies.family.push(
+                frequencies
+                    .family
+                    .get(text)
+                    .copied()
+                    .unwrap_or(frequencies.unseen_family),
+            );
+            self.frequencies.given.push(
+                frequencies
+                    .given
+                    .get(text)
+                    .copied()
+                    .unwrap_or(frequencies.unseen_given),
+            );
+        }
+        let slots = self.attribute_names.len();
+        self.frequencies
+            .attributes
+            .resize(slots, FxHashMap::default());
+        for record in &self.records {
+            for (slot, value) in record.attributes.iter().enumerate() {
+                if let Some(value) = value {
+                    let text = &self.interner.strings[*value as usize];
+                    let frequency = frequencies
+                        .attributes
+                        .get(slot)
+                        .and_then(|table| table.get(text).copied())
+                        .or_else(|| frequencies.unseen_attributes.get(slot).copied())
+                        .unwrap_or(0.0);
+                    self.frequencies.attributes[slot].insert(*value, frequency);
+                }
+            }
+        }
+    }
+
+    /// The order of members in an oversized block: the alphabetically first spelling
+    /// (family, given), then the birth date, then the content hash. It reads only the
+    /// record's own content, so a neighbourhood resolved alone orders a block as the whole
+    /// population does.
+    pub fn window_key(&self, index: u32) -> WindowKey<'_> {
+        let record = &self.records[index as usize];
+        let text = |id: Option<ValueId>| id.map_or("", |id| self.interner.text(id));
+        let name = record
+            .names
+            .iter()
+            .map(|name| (text(name.family), text(name.given)))
+            .min()
+            .unwrap_or(("", ""));
+        (
+            name.0,
+            name.1,
+            record
+                .birth_date
+                .map(|date| (date.year(), date.month(), date.day())),
+            self.content_hash[index as usize],
+        )
+    }
+}
+
+/// See [`Prepared::window_key`].
+pub type WindowKey<'a> = (
+    &'a str,
+    &'a str,
+    Option<(i32, Option<u32>, Option<u32>)>,
+    u64,
+);
+
+/// A hash of a value's text that does not depend on interning order: blocking keys are made
+/// of these, so they are the same in every run and can be stored.
+pub fn stable_hash(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 fn fold_interned(
@@ -232,9 +392,9 @@ fn prepare_one(
                     expires_on: validity.and_then(|validity| validity.expires_on),
                 });
             }
-            KeyKind::Snils => keep_smallest(&mut snils, interner.intern(&key.value)),
-            KeyKind::Inn => keep_smallest(&mut inn, interner.intern(&key.value)),
-            KeyKind::Esia => keep_smallest(&mut esia, interner.intern(&key.value)),
+            KeyKind::Snils => keep_smallest(&mut snils, &key.value, interner),
+            KeyKind::Inn => keep_smallest(&mut inn, &key.value, interner),
+            KeyKind::Esia => keep_smallest(&mut esia, &key.value, interner),
         }
     }
     let attributes = config
@@ -264,28 +424,13 @@ fn prepare_one(
     }
 }
 
-fn keep_smallest(slot: &mut Option<ValueId>, id: ValueId) {
-    // Ids follow content order, so "smallest" is the same whatever the input order.
-    *slot = Some(slot.map_or(id, |current| current.min(id)));
-}
-
-fn phonetic_ids(records: &[PreparedRecord], interner: &mut Interner) -> Vec<ValueId> {
-    let mut phonetic = vec![0; interner.strings.len()];
-    let mut seen = vec![false; interner.strings.len()];
-    for record in records {
-        for name in &record.names {
-            for id in [name.family, name.given].into_iter().flatten() {
-                seen[id as usize] = true;
-            }
-        }
+fn keep_smallest(slot: &mut Option<ValueId>, value: &str, interner: &mut Interner) {
+    // Smallest by text, not by id: ids follow the order values were first seen, which
+    // differs between the whole population and a neighbourhood of it.
+    match slot {
+        Some(current) if interner.text(*current) <= value => {}
+        _ => *slot = Some(interner.intern(value)),
     }
-    for id in 0..seen.len() {
-        if seen[id] {
-            let key = phonetic_key(&interner.strings[id]);
-            phonetic[id] = interner.intern(&format!("#{key}"));
-        }
-    }
-    phonetic
 }
 
 fn frequencies(records: &[PreparedRecord], config: &ResolverConfig) -> Frequencies {

@@ -309,3 +309,241 @@ fn a_record_with_nothing_but_a_shared_passport_joins_its_person() {
         person_of[first_case as usize + 1]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A frozen model and the neighbourhood of a change (issue 3).
+
+mod incremental {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use dprofile_domain::{Action, ParseMode, parse_record};
+    use dprofile_resolver::incremental::{Change, Neighbours, blocking_keys, closure};
+    use dprofile_resolver::{
+        Constraints, Model, ResolverConfig, ResolverRecord, resolve, resolve_pairs_with_model,
+        resolve_with_model,
+    };
+    use dprofile_synth::{SynthConfig, generate};
+
+    /// Latest upsert of every key of a synthetic population with many hard cases.
+    fn population(persons: u64, seed: u64) -> Vec<ResolverRecord> {
+        let mut config = SynthConfig::new(persons, seed);
+        config.namesake_share = 0.2;
+        config.twin_share = 0.05;
+        config.passport_renewal_share = 0.3;
+        config.typo_rate = 0.1;
+        let mut latest: BTreeMap<(String, String), (u32, Option<ResolverRecord>)> = BTreeMap::new();
+        generate(&config, |line| {
+            let Ok(record) = parse_record(line.line.as_bytes(), ParseMode::SubjectOnly) else {
+                return;
+            };
+            let content = (record.action == Action::Upsert)
+                .then(|| ResolverRecord::from_subject(0, &record.subject));
+            let entry = latest
+                .entry((line.source, line.source_ref))
+                .or_insert((0, None));
+            if record.revision > entry.0 {
+                *entry = (record.revision, content);
+            }
+        });
+        latest
+            .into_values()
+            .filter_map(|(_, record)| record)
+            .enumerate()
+            .map(|(id, mut record)| {
+                record.id = id as u32;
+                record
+            })
+            .collect()
+    }
+
+    /// A registry in memory: the records inserted so far and their blocking keys.
+    #[derive(Default)]
+    struct Registry {
+        records: BTreeMap<u32, ResolverRecord>,
+        blocks: BTreeMap<u64, BTreeSet<u32>>,
+        person: BTreeMap<u32, u64>,
+        next_person: u64,
+    }
+
+    impl Neighbours for Registry {
+        type Id = u32;
+        type Error = std::convert::Infallible;
+        fn members(&mut self, keys: &[u64]) -> Result<Vec<(u64, u32)>, Self::Error> {
+            Ok(keys
+                .iter()
+                .flat_map(|key| {
+                    self.blocks
+                        .get(key)
+                        .into_iter()
+                        .flatten()
+                        .map(move |id| (*key, *id))
+                })
+                .collect())
+        }
+        fn records(&mut self, ids: &[u32]) -> Result<Vec<(u32, ResolverRecord)>, Self::Error> {
+            Ok(ids
+                .iter()
+                .filter_map(|id| Some((*id, self.records.get(id)?.clone())))
+                .collect())
+        }
+        fn companions(&mut self, _: &[u32]) -> Result<Vec<u32>, Self::Error> {
+            Ok(Vec::new())
+        }
+    }
+
+    impl Registry {
+        fn insert(&mut self, record: ResolverRecord, config: &ResolverConfig, model: &Model) {
+            let id = record.id;
+            for key in blocking_keys(&record, config) {
+                self.blocks.entry(key).or_default().insert(id);
+            }
+            self.records.insert(id, record.clone());
+            let change = Change {
+                id,
+                before: None,
+                after: Some(record),
+            };
+            let Ok(found) = closure(vec![change], config, model, self);
+            let resolution = resolve_pairs_with_model(
+                found.records,
+                &found.pairs,
+                config,
+                model,
+                &Constraints::default(),
+            );
+            let base = self.next_person;
+            for (position, cluster) in resolution.person_of.iter().enumerate() {
+                self.person
+                    .insert(found.ids[position], base + u64::from(*cluster));
+            }
+            self.next_person += resolution.persons as u64;
+        }
+    }
+
+    fn partition(pairs: impl Iterator<Item = (u32, u64)>) -> BTreeSet<BTreeSet<u32>> {
+        let mut groups: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+        for (id, person) in pairs {
+            groups.entry(person).or_default().insert(id);
+        }
+        groups.into_values().collect()
+    }
+
+    fn shuffle<T>(items: &mut [T], seed: u64) {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        for index in (1..items.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            items.swap(index, (state % (index as u64 + 1)) as usize);
+        }
+    }
+
+    fn check(config: ResolverConfig, persons: u64, orders: u64) {
+        let records = population(persons, 5);
+        let model = resolve(records.clone(), &config).model;
+        let batch = resolve_with_model(records.clone(), &config, &model);
+        let expected = partition(
+            records
+                .iter()
+                .map(|record| (record.id, u64::from(batch.person_of[record.id as usize]))),
+        );
+        assert!(expected.len() < records.len());
+        for order in 0..orders {
+            let mut shuffled = records.clone();
+            shuffle(&mut shuffled, order + 1);
+            let mut registry = Registry::default();
+            for record in shuffled {
+                registry.insert(record, &config, &model);
+            }
+            let found = partition(registry.person.iter().map(|(id, person)| (*id, *person)));
+            assert_eq!(found, expected, "order {order}");
+        }
+    }
+
+    #[test]
+    fn a_fitted_model_reused_gives_the_fitted_partition() {
+        let config = super::test_config();
+        let records = population(60, 3);
+        let fitted = resolve(records.clone(), &config);
+        let text = serde_json::to_string(&fitted.model).expect("serialises");
+        let mut loaded: Model = serde_json::from_str(&text).expect("deserialises");
+        loaded.bind(&config).expect("fits the configuration");
+        let reused = resolve_with_model(records.clone(), &config, &loaded);
+        let of = |person_of: &[u32]| {
+            partition(
+                person_of
+                    .iter()
+                    .enumerate()
+                    .map(|(id, person)| (id as u32, u64::from(*person))),
+            )
+        };
+        assert_eq!(of(&reused.person_of), of(&fitted.person_of));
+    }
+
+    #[test]
+    fn records_added_one_by_one_reach_the_batch_partition() {
+        check(super::test_config(), 60, 4);
+    }
+
+    #[test]
+    fn records_added_one_by_one_reach_the_batch_partition_in_windowed_blocks() {
+        for (max_block_size, sub_block_window) in [(3, 1), (5, 2), (8, 3)] {
+            let mut config = super::test_config();
+            config.max_block_size = max_block_size;
+            config.sub_block_window = sub_block_window;
+            check(config, 60, 4);
+        }
+    }
+
+    /// A record that sorts between two records of one person in an oversized block takes
+    /// their window pair away: the batch resolver no longer sees that pair, so the two must
+    /// be resolved again even though the new record links to neither.
+    #[test]
+    fn a_record_that_shifts_a_window_reresolves_the_pair_it_displaced() {
+        use dprofile_resolver::{BlockingPart, BlockingRule};
+        let mut config = super::test_config();
+        config.blocking_rules = vec![BlockingRule::new(vec![BlockingPart::FamilyFolded])];
+        config.max_block_size = 2;
+        config.sub_block_window = 1;
+        let mut records = super::population(120);
+        let first = records.len() as u32;
+        for (offset, (given, birth)) in [
+            ("Zoirjona", "1990-01-01"),
+            ("Zoirjonu", "1990-01-01"),
+            ("Zoirjonm", "1975-06-30"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut record = super::record(0, &super::spec("Abdurakhmanov", given, birth));
+            record.id = first + offset as u32;
+            records.push(record);
+        }
+        for (id, record) in records.iter_mut().enumerate() {
+            record.id = id as u32;
+        }
+        let model = resolve(records.clone(), &config).model;
+        let (pair, newcomer) = (first..first + 2, first + 2);
+        // The case is what it means to be: together without the newcomer, apart with it.
+        let without: Vec<ResolverRecord> = records[..newcomer as usize].to_vec();
+        let before = resolve_with_model(without, &config, &model);
+        assert_eq!(
+            before.person_of[pair.start as usize],
+            before.person_of[pair.start as usize + 1]
+        );
+        let after = resolve_with_model(records.clone(), &config, &model);
+        assert_ne!(
+            after.person_of[pair.start as usize],
+            after.person_of[pair.start as usize + 1]
+        );
+        let mut registry = Registry::default();
+        for record in records {
+            registry.insert(record, &config, &model);
+        }
+        assert_ne!(
+            registry.person[&pair.start],
+            registry.person[&(pair.start + 1)],
+            "the displaced pair was not resolved again"
+        );
+    }
+}

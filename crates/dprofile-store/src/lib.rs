@@ -274,6 +274,9 @@ pub struct QuarantineItem {
     pub resolved_record_id: Option<RecordId>,
 }
 
+/// Actors of automatic decisions start with one of these; any other actor is an officer.
+pub const AUTOMATIC_ACTOR_PREFIXES: [&str; 2] = ["rule:", "resolver:"];
+
 /// A decision about which records belong together: automatic merges, officers' merges and
 /// splits, review confirmations and rejections. Kept forever with who, when, why and evidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -325,6 +328,16 @@ pub struct MergeMoves {
     pub name_keys_added: Vec<(String, i32)>,
     /// Persons merged earlier into the merged person, now pointing at the survivor.
     pub redirected_persons: Vec<PersonId>,
+}
+
+/// The version in force of one key, as the resolver reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInForce {
+    pub key_id: KeyId,
+    pub person_id: Option<PersonId>,
+    pub action: Action,
+    /// The bytes of the version in force, exactly as received.
+    pub raw: Vec<u8>,
 }
 
 /// Row counts for `/metrics` and summaries.
@@ -416,6 +429,30 @@ pub trait WriteTx {
         note: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// The frozen resolver model (JSON), if one was set.
+    fn resolver_model(&mut self) -> StoreResult<Option<String>>;
+    /// Sets the resolver model (JSON).
+    fn set_resolver_model(&mut self, model: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Replaces the resolver blocking keys of `key_ids` with `rows` (`(block_key, key_id)`;
+    /// a key id absent from `rows` is left with none).
+    fn replace_resolver_blocks(
+        &mut self,
+        key_ids: &[KeyId],
+        rows: &[(i64, KeyId)],
+    ) -> StoreResult<()>;
+    /// `(block_key, key_id)` of every key holding one of these blocking keys.
+    fn resolver_block_members(&mut self, block_keys: &[i64]) -> StoreResult<Vec<(i64, KeyId)>>;
+    /// The version in force of each of these keys (keys not stored are left out).
+    fn keys_in_force(&mut self, key_ids: &[KeyId]) -> StoreResult<Vec<KeyInForce>>;
+    /// `(key_id, person_id)` of every key linked to one of these persons.
+    fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>>;
+    /// The persons among these that an officer decided about (a merge, split, confirmation
+    /// or rejection by someone, not by a rule or the resolver).
+    fn persons_with_officer_decisions(
+        &mut self,
+        persons: &[PersonId],
+    ) -> StoreResult<Vec<PersonId>>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -476,6 +513,8 @@ pub trait Store: Send + Sync {
         })?;
         Ok(positions)
     }
+    /// The frozen resolver model (JSON) the pipeline resolves with, if one was set.
+    fn resolver_model(&self) -> StoreResult<Option<String>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

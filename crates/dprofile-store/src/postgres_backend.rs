@@ -13,10 +13,10 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision,
-    MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow,
-    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError,
-    StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite,
+    LinkDecision, MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
+    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "init",
         include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "resolver",
+        include_str!("../migrations/postgres/0002_resolver.sql"),
     ),
     (
         3,
@@ -703,19 +708,103 @@ impl WriteTx for PostgresTx<'_, '_> {
         )?;
         Ok(())
     }
-}
 
-const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+    fn resolver_model(&mut self) -> StoreResult<Option<String>> {
+        Ok(self
+            .transaction
+            .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
+            .map(|row| row.get(0)))
+    }
 
-fn access_row_from(row: &Row) -> AccessRow {
-    AccessRow {
-        position: row.get::<_, i64>(0) as u64,
-        person: row.get(1),
-        at: row.get(2),
-        disclosed_at: row.get(3),
-        salt: row.get(4),
-        details: row.get(5),
-        hashes: row.get(6),
+    fn set_resolver_model(&mut self, model: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO resolver_model (id, model, saved_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET model = excluded.model, saved_at = excluded.saved_at",
+            &[&model, &now],
+        )?;
+        Ok(())
+    }
+
+    fn replace_resolver_blocks(
+        &mut self,
+        key_ids: &[KeyId],
+        rows: &[(i64, KeyId)],
+    ) -> StoreResult<()> {
+        if !key_ids.is_empty() {
+            self.transaction.execute(
+                "DELETE FROM resolver_blocks WHERE key_id = ANY($1)",
+                &[&key_ids],
+            )?;
+        }
+        if !rows.is_empty() {
+            let block_keys: Vec<i64> = rows.iter().map(|row| row.0).collect();
+            let keys: Vec<i64> = rows.iter().map(|row| row.1).collect();
+            self.transaction.execute(
+                "INSERT INTO resolver_blocks (block_key, key_id)
+                 SELECT * FROM unnest($1::int8[], $2::int8[]) ON CONFLICT DO NOTHING",
+                &[&block_keys, &keys],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn resolver_block_members(&mut self, block_keys: &[i64]) -> StoreResult<Vec<(i64, KeyId)>> {
+        if block_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT block_key, key_id FROM resolver_blocks WHERE block_key = ANY($1)",
+            &[&block_keys],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn keys_in_force(&mut self, key_ids: &[KeyId]) -> StoreResult<Vec<KeyInForce>> {
+        if key_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT k.key_id, k.person_id, k.action, r.raw
+             FROM record_keys k JOIN records r ON r.id = k.record_id WHERE k.key_id = ANY($1)",
+            &[&key_ids],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| KeyInForce {
+                key_id: row.get(0),
+                person_id: row.get(1),
+                action: action_from(row.get(2)),
+                raw: row.get(3),
+            })
+            .collect())
+    }
+
+    fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT key_id, person_id FROM record_keys WHERE person_id = ANY($1) ORDER BY key_id",
+            &[&persons],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn persons_with_officer_decisions(
+        &mut self,
+        persons: &[PersonId],
+    ) -> StoreResult<Vec<PersonId>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.transaction.query(
+            "SELECT DISTINCT p FROM unnest($1::int8[]) AS p
+             WHERE EXISTS (SELECT 1 FROM link_decisions d
+                           WHERE (d.person_id = p OR d.other_person_id = p)
+                             AND d.actor NOT LIKE 'rule:%' AND d.actor NOT LIKE 'resolver:%')",
+            &[&persons],
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }
 
@@ -1048,5 +1137,27 @@ impl Store for PostgresStore {
             )?;
             Ok(rows.iter().map(access_row_from).collect())
         })
+    }
+
+    fn resolver_model(&self) -> StoreResult<Option<String>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
+                .map(|row| row.get(0)))
+        })
+    }
+}
+
+const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+
+fn access_row_from(row: &Row) -> AccessRow {
+    AccessRow {
+        position: row.get::<_, i64>(0) as u64,
+        person: row.get(1),
+        at: row.get(2),
+        disclosed_at: row.get(3),
+        salt: row.get(4),
+        details: row.get(5),
+        hashes: row.get(6),
     }
 }

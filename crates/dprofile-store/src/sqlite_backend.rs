@@ -12,10 +12,10 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision,
-    MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId, PersonRow,
-    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError,
-    StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite,
+    LinkDecision, MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
+    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "init",
         include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "resolver",
+        include_str!("../migrations/sqlite/0002_resolver.sql"),
     ),
     (
         3,
@@ -716,20 +721,117 @@ impl WriteTx for SqliteTx<'_> {
         )?;
         Ok(())
     }
-}
 
-const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+    fn resolver_model(&mut self) -> StoreResult<Option<String>> {
+        Ok(self
+            .transaction
+            .query_row("SELECT model FROM resolver_model WHERE id = 1", [], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
 
-fn access_row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccessRow> {
-    Ok(AccessRow {
-        position: row.get::<_, i64>(0)? as u64,
-        person: row.get(1)?,
-        at: from_micros(row.get(2)?),
-        disclosed_at: from_micros(row.get(3)?),
-        salt: row.get(4)?,
-        details: row.get(5)?,
-        hashes: row.get(6)?,
-    })
+    fn set_resolver_model(&mut self, model: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.transaction.execute(
+            "INSERT INTO resolver_model (id, model, saved_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET model = excluded.model, saved_at = excluded.saved_at",
+            params![model, micros(now)],
+        )?;
+        Ok(())
+    }
+
+    fn replace_resolver_blocks(
+        &mut self,
+        key_ids: &[KeyId],
+        rows: &[(i64, KeyId)],
+    ) -> StoreResult<()> {
+        let mut delete = self
+            .transaction
+            .prepare_cached("DELETE FROM resolver_blocks WHERE key_id = ?1")?;
+        for key_id in key_ids {
+            delete.execute([key_id])?;
+        }
+        let mut insert = self.transaction.prepare_cached(
+            "INSERT OR IGNORE INTO resolver_blocks (block_key, key_id) VALUES (?1, ?2)",
+        )?;
+        for (block_key, key_id) in rows {
+            insert.execute([block_key, key_id])?;
+        }
+        Ok(())
+    }
+
+    fn resolver_block_members(&mut self, block_keys: &[i64]) -> StoreResult<Vec<(i64, KeyId)>> {
+        let mut statement = self
+            .transaction
+            .prepare_cached("SELECT key_id FROM resolver_blocks WHERE block_key = ?1")?;
+        let mut members = Vec::new();
+        for block_key in block_keys {
+            let rows = statement.query_map([block_key], |row| row.get::<_, KeyId>(0))?;
+            for key_id in rows {
+                members.push((*block_key, key_id?));
+            }
+        }
+        Ok(members)
+    }
+
+    fn keys_in_force(&mut self, key_ids: &[KeyId]) -> StoreResult<Vec<KeyInForce>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT k.key_id, k.person_id, k.action, r.raw
+             FROM record_keys k JOIN records r ON r.id = k.record_id WHERE k.key_id = ?1",
+        )?;
+        let mut found = Vec::with_capacity(key_ids.len());
+        for key_id in key_ids {
+            let row = statement
+                .query_row([key_id], |row| {
+                    Ok(KeyInForce {
+                        key_id: row.get(0)?,
+                        person_id: row.get(1)?,
+                        action: action_from(&row.get::<_, String>(2)?),
+                        raw: row.get(3)?,
+                    })
+                })
+                .optional()?;
+            found.extend(row);
+        }
+        Ok(found)
+    }
+
+    fn keys_of_persons(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(KeyId, PersonId)>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT key_id FROM record_keys WHERE person_id = ?1 ORDER BY key_id",
+        )?;
+        let mut keys = Vec::new();
+        for person in persons {
+            let rows = statement.query_map([person], |row| row.get::<_, KeyId>(0))?;
+            for key_id in rows {
+                keys.push((key_id?, *person));
+            }
+        }
+        Ok(keys)
+    }
+
+    fn persons_with_officer_decisions(
+        &mut self,
+        persons: &[PersonId],
+    ) -> StoreResult<Vec<PersonId>> {
+        let mut statement = self.transaction.prepare_cached(
+            "SELECT 1 FROM link_decisions
+             WHERE (person_id = ?1 OR other_person_id = ?1)
+               AND actor NOT LIKE 'rule:%' AND actor NOT LIKE 'resolver:%'
+             LIMIT 1",
+        )?;
+        let mut held = Vec::new();
+        for person in persons {
+            if statement
+                .query_row([person], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                held.push(*person);
+            }
+        }
+        Ok(held)
+    }
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -1099,4 +1201,28 @@ impl Store for SqliteStore {
             Ok(rows)
         })
     }
+
+    fn resolver_model(&self) -> StoreResult<Option<String>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row("SELECT model FROM resolver_model WHERE id = 1", [], |row| {
+                    row.get(0)
+                })
+                .optional()?)
+        })
+    }
+}
+
+const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";
+
+fn access_row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccessRow> {
+    Ok(AccessRow {
+        position: row.get::<_, i64>(0)? as u64,
+        person: row.get(1)?,
+        at: from_micros(row.get(2)?),
+        disclosed_at: from_micros(row.get(3)?),
+        salt: row.get(4)?,
+        details: row.get(5)?,
+        hashes: row.get(6)?,
+    })
 }

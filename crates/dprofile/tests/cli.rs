@@ -270,3 +270,116 @@ fn resolve_writes_a_person_for_every_input_line() {
         "40 passports and one refused subject standing alone"
     );
 }
+
+/// `dprofile resolve --model` on a whole file and `dprofile ingest --model` of the same file
+/// in shuffled order, chunk by chunk, give the same persons (issue 3).
+fn resolve_and_ingest_with_one_model_agree(test_store: TestStore) {
+    let directory = tempfile::tempdir().unwrap();
+    let mut synth = dprofile_synth::SynthConfig::new(30, 4);
+    synth.namesake_share = 0.15;
+    synth.passport_renewal_share = 0.3;
+    // `resolve` reads a withdrawn key by its last subject, ingest resolves only what is in
+    // force: without retractions the two read the same records.
+    synth.retraction_rate = 0.0;
+    let mut lines = Vec::new();
+    dprofile_synth::generate(&synth, |record| lines.push(record.line));
+    let file = write_file(directory.path(), "population.ndjson", &lines);
+    let model = directory.path().join("model.json");
+    let out = directory.path().join("assignments.csv");
+    let nowhere = StoreArgs(vec![
+        "--data-dir".to_owned(),
+        directory.path().join("unused").display().to_string(),
+    ]);
+    let path = |path: &Path| path.to_str().unwrap().to_owned();
+    let fit = dprofile(
+        &nowhere,
+        &[
+            "resolve",
+            &path(&file),
+            "--out",
+            &path(&directory.path().join("fitted.csv")),
+            "--save-model",
+            &path(&model),
+        ],
+        &[],
+    );
+    assert!(fit.status.success(), "{fit:?}");
+    let batch = dprofile(
+        &nowhere,
+        &[
+            "resolve",
+            &path(&file),
+            "--out",
+            &path(&out),
+            "--model",
+            &path(&model),
+        ],
+        &[],
+    );
+    assert!(batch.status.success(), "{batch:?}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut batch_person: std::collections::BTreeMap<(String, String), String> =
+        std::collections::BTreeMap::new();
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        batch_person.insert(
+            (fields[0].to_owned(), fields[1].to_owned()),
+            fields[2].to_owned(),
+        );
+    }
+
+    lines.reverse();
+    let reversed = write_file(directory.path(), "reversed.ndjson", &lines);
+    let store = StoreArgs::of(&test_store);
+    let ingest = dprofile(
+        &store,
+        &[
+            "ingest",
+            &path(&reversed),
+            "--chunk-size",
+            "7",
+            "--model",
+            &path(&model),
+        ],
+        &[],
+    );
+    assert!(ingest.status.success(), "{ingest:?}");
+    assert!(
+        String::from_utf8_lossy(&ingest.stderr).contains("linking: probabilistic"),
+        "{ingest:?}"
+    );
+    let mut ingest_person: std::collections::BTreeMap<(String, String), i64> =
+        std::collections::BTreeMap::new();
+    test_store
+        .store
+        .assignments(&mut |source, source_ref, person| {
+            ingest_person.insert((source.to_owned(), source_ref.to_owned()), person.unwrap());
+        })
+        .unwrap();
+    // Partitions up to person ids: two keys share a batch person exactly when they share a
+    // stored person.
+    let keys: Vec<&(String, String)> = ingest_person.keys().collect();
+    assert_eq!(keys.len(), batch_person.len(), "every key was stored");
+    let mut groups = 0;
+    for (index, left) in keys.iter().enumerate() {
+        for right in &keys[index + 1..] {
+            let batch_same = batch_person[*left] == batch_person[*right];
+            let ingest_same = ingest_person[*left] == ingest_person[*right];
+            assert_eq!(batch_same, ingest_same, "{left:?} and {right:?}");
+            groups += usize::from(batch_same);
+        }
+    }
+    assert!(groups > 0, "the population links records");
+}
+
+#[test]
+fn resolve_and_ingest_with_one_model_agree_on_sqlite() {
+    resolve_and_ingest_with_one_model_agree(TestStore::sqlite());
+}
+
+#[test]
+fn resolve_and_ingest_with_one_model_agree_on_postgres() {
+    if let Some(store) = TestStore::postgres() {
+        resolve_and_ingest_with_one_model_agree(store);
+    }
+}

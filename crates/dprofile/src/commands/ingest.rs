@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use dprofile_pipeline::resolution::FrozenResolver;
 use dprofile_pipeline::{FailPoint, IngestOptions, Ingestor, Summary, SystemClock};
 
 use super::StoreLocation;
@@ -24,11 +25,30 @@ pub struct IngestArgs {
     /// Exit with status 2 when any line was quarantined.
     #[arg(long)]
     pub strict: bool,
+    /// A resolver model (as `dprofile resolve --save-model` writes it) to resolve with
+    /// probabilistically; it is kept in the store and used by later ingests and `serve`.
+    /// Only an empty store takes a model (its persons were resolved without one otherwise).
+    /// Without it, the store's model is used if it has one, else linking is by strong
+    /// identifiers only.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
 }
 
 pub fn run(location: &StoreLocation, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let store = location.open()?;
-    let ingestor = Ingestor::new(store, Arc::new(SystemClock));
+    if let Some(path) = &args.model {
+        install_model(store.as_ref(), path)?;
+    }
+    let ingestor = Ingestor::from_store(store, Arc::new(SystemClock))
+        .context("cannot load the store's resolver model")?;
+    eprintln!(
+        "linking: {}",
+        if ingestor.resolver().is_some() {
+            "probabilistic, with the store's resolver model"
+        } else {
+            "by strong identifiers (the store has no resolver model)"
+        }
+    );
     let mut total = Summary::default();
     let started = Instant::now();
     for file in &args.files {
@@ -45,6 +65,36 @@ pub fn run(location: &StoreLocation, args: IngestArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps `path`'s model in the store: into an empty store, or the same model again.
+fn install_model(store: &dyn dprofile_store::Store, path: &PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the model {}", path.display()))?;
+    // Parsed first, so that a broken file is refused before anything is written. The text is
+    // kept as given: `resolve --model` parses the same text, so both score with the same
+    // numbers to the last bit.
+    FrozenResolver::from_json(&text)
+        .with_context(|| format!("{} is not a resolver model", path.display()))?;
+    if let Some(held) = store.resolver_model()? {
+        if held == text {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "the store already resolves with another model: persons were resolved with it, so it cannot be replaced"
+        );
+    }
+    let counts = store.counts()?;
+    if counts.records > 0 {
+        anyhow::bail!(
+            "the store already holds {} records linked without a model: give the model to an empty store",
+            counts.records
+        );
+    }
+    store
+        .write(&mut |tx| tx.set_resolver_model(&text, chrono::Utc::now()))
+        .context("cannot save the model in the store")?;
+    Ok(())
 }
 
 fn add(total: &mut Summary, summary: &Summary) {

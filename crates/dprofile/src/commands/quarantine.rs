@@ -112,7 +112,8 @@ pub fn run(location: &StoreLocation, command: QuarantineCommand) -> anyhow::Resu
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         QuarantineCommand::Replay { id, file, all } => {
-            let ingestor = Ingestor::new(store.clone(), Arc::new(SystemClock));
+            let ingestor = Ingestor::from_store(store.clone(), Arc::new(SystemClock))
+                .context("cannot load the store's resolver model")?;
             let ids: Vec<i64> = if all {
                 let mut ids = Vec::new();
                 let mut after = 0;

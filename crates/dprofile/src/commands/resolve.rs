@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use dprofile_domain::{Action, ParseMode, parse_record};
+use dprofile_pipeline::resolution::FrozenResolver;
 use dprofile_resolver::{ResolverConfig, ResolverRecord};
 
 #[derive(Debug, Args)]
@@ -21,6 +22,13 @@ pub struct ResolveArgs {
     /// Where to write `source,source_ref,person`, one row per input line.
     #[arg(long)]
     pub out: PathBuf,
+    /// Score with this saved model instead of fitting one on the file (no estimation; term
+    /// frequencies are the model's). Ingest with the same model reaches the same persons.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Write the model used (fitted, or the one given) to this file, as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<PathBuf>,
 }
 
 /// Lines parsed per round: each round is split over the cores.
@@ -194,7 +202,22 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
             records.push(*record);
         }
     }
-    let resolution = dprofile_resolver::resolve(records, &ResolverConfig::for_person_records());
+    let config = ResolverConfig::for_person_records();
+    let resolution = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the model {}", path.display()))?;
+            let frozen = FrozenResolver::from_json_with(&text, config.clone())
+                .with_context(|| format!("{} is not a resolver model", path.display()))?;
+            dprofile_resolver::resolve_with_model(records, &config, &frozen.model)
+        }
+        None => dprofile_resolver::resolve(records, &config),
+    };
+    if let Some(path) = &args.save_model {
+        let text = serde_json::to_string(&resolution.model)?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write the model to {}", path.display()))?;
+    }
     let mut person_of_key: Vec<u64> = vec![0; keys.len()];
     for (position, key) in record_keys.iter().enumerate() {
         person_of_key[*key as usize] = u64::from(resolution.person_of[position]) + 1;

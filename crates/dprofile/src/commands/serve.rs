@@ -26,7 +26,9 @@ pub struct ServeArgs {
 
 pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = location.open()?;
-    let ingestor = Ingestor::new(store.clone(), Arc::new(SystemClock));
+    // Resolves probabilistically when the store holds a resolver model (`ingest --model`).
+    let ingestor = Ingestor::from_store(store.clone(), Arc::new(SystemClock))
+        .context("cannot load the store's resolver model")?;
     if args.demo {
         load_demo(&ingestor, args.demo_persons)?;
     }
