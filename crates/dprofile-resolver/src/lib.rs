@@ -27,7 +27,7 @@ pub use crate::config::{
 };
 pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
 pub use crate::model::{Explanation, FieldContribution, Model};
-pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord};
+pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord, observed_day};
 
 use crate::blocking::unpack;
 use crate::cluster::Edge;

@@ -52,6 +52,8 @@ pub struct PreparedRecord {
     pub esia: Option<ValueId>,
     /// One slot per configured attribute.
     pub attributes: Vec<Option<ValueId>>,
+    /// Day the source recorded it, as days from the common era.
+    pub observed_on: Option<i32>,
 }
 
 /// All strings seen, interned; ids follow first sight in content order.
@@ -129,6 +131,7 @@ fn content_hash(record: &ResolverRecord) -> u64 {
     record.citizenship.hash(&mut hasher);
     record.strong_keys.hash(&mut hasher);
     record.document_validity.hash(&mut hasher);
+    record.observed_on.hash(&mut hasher);
     record.attributes.hash(&mut hasher);
     hasher.finish()
 }
@@ -261,6 +264,9 @@ fn prepare_one(
         inn,
         esia,
         attributes,
+        observed_on: record
+            .observed_on
+            .map(|day| chrono::Datelike::num_days_from_ce(&day)),
     }
 }
 

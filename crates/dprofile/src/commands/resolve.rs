@@ -1,5 +1,6 @@
 //! `dprofile resolve FILE --out assignments.csv`: identity resolution of one batch, in memory,
-//! with the probabilistic resolver. Reads only `source`, `source_ref` and `subject`.
+//! with the probabilistic resolver. Reads only `source`, `source_ref`, `observed_at` and
+//! `subject`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -51,6 +52,9 @@ struct ResolveLine {
     action: Option<String>,
     #[serde(default)]
     subject: Option<serde_json::Value>,
+    /// The day tells a renewed passport from a namesake's (see the resolver's renewal rules).
+    #[serde(default)]
+    observed_at: Option<String>,
 }
 
 fn read_line(line: &[u8]) -> (Option<(String, String)>, LineReading) {
@@ -78,7 +82,11 @@ fn read_line(line: &[u8]) -> (Option<(String, String)>, LineReading) {
         };
         let reading = LineReading::Subject {
             revision: fast.revision.unwrap_or(1),
-            record: Box::new(ResolverRecord::from_subject(0, &subject)),
+            record: Box::new(ResolverRecord::from_envelope(
+                0,
+                &subject,
+                fast.observed_at.as_deref(),
+            )),
         };
         return (key, reading);
     }
@@ -93,7 +101,10 @@ fn read_line(line: &[u8]) -> (Option<(String, String)>, LineReading) {
             }
             let reading = LineReading::Subject {
                 revision: record.revision,
-                record: Box::new(ResolverRecord::from_subject(0, &record.subject)),
+                record: Box::new(ResolverRecord {
+                    observed_on: record.observed_at.map(|instant| instant.date_naive()),
+                    ..ResolverRecord::from_subject(0, &record.subject)
+                }),
             };
             (key, reading)
         }
