@@ -26,7 +26,7 @@ use dprofile_resolver::{
 fn main() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let started = Instant::now();
-    let mut synthetic_keys: Vec<(String, String)> = Vec::new();
+    let mut synthetic_keys: Vec<SourceKey> = Vec::new();
     let (records, truth, config, label) = match arguments.first().map(String::as_str) {
         Some("febrl4") => {
             let directory = PathBuf::from(argument(&arguments, 1)?);
@@ -405,9 +405,12 @@ fn historical_config() -> ResolverConfig {
         // At most eight rules. The birth date alone subsumes the rules that paired it with a
         // name or a place; the family name alone (windowed where common) and the postcode
         // alone catch records whose given names and dates are both garbled. The given name
-        // alone proposed more namesakes than it found and lowered precision.
+        // alone proposed more namesakes than it found and lowered precision. Birth place and
+        // year (pair completeness 0.8439 -> 0.8528) replaced family name and year, which the
+        // family name alone nearly covers; given name with year or with month and day found
+        // less.
         vec![
-            BlockingRule::new(vec![FamilyPhonetic, BirthYear]),
+            BlockingRule::new(vec![attribute("birth_place"), BirthYear]),
             BlockingRule::new(vec![FamilyPhonetic]),
             BlockingRule::new(vec![BirthDate]),
             BlockingRule::new(vec![NamePairPhonetic]),
@@ -419,12 +422,15 @@ fn historical_config() -> ResolverConfig {
     )
 }
 
+/// A record's `(source, source_ref)`.
+type SourceKey = (String, String);
+
 /// Reads the NDJSON on two threads; keeps the latest revision of every (source, source_ref)
 /// that carries a subject (retraction lines carry none; the record they withdraw stays).
 fn read_synthetic(
     records_path: &Path,
     truth_path: &Path,
-) -> anyhow::Result<(Vec<ResolverRecord>, Vec<u64>, Vec<(String, String)>)> {
+) -> anyhow::Result<(Vec<ResolverRecord>, Vec<u64>, Vec<SourceKey>)> {
     let text = std::fs::read(records_path)
         .with_context(|| format!("cannot read {}", records_path.display()))?;
     let lines: Vec<&[u8]> = text
