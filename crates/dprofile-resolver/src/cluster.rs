@@ -224,8 +224,11 @@ fn compatible(
                 || validity_apart(left_document, right_document)
                 || (level_of(edge.pattern, 6) != document_level::DIFFERENT_SAME_COUNTRY
                     && one_character_apart(left_document, right_document, &prepared.interner))
-                || (*name_support
-                    .get_or_insert_with(|| edge_supports_renewal_by_name(edge.pattern, config))
+                // Names and days speak for a renewed passport only: an identity card number
+                // is the person's for life in the countries that issue one.
+                || (left_document.kind == KeyKind::Passport
+                    && *name_support
+                        .get_or_insert_with(|| edge_supports_renewal_by_name(edge.pattern, config))
                     && citations_fit_renewal(
                         (
                             left_document,
