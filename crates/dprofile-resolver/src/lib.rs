@@ -220,6 +220,13 @@ pub fn resolve_observed(
             .collect()
     });
     drop(patterns);
+    // The candidate list is as large as the edges; clustering needs only its counts.
+    let (blocks, oversized_blocks, candidate_pairs) = (
+        candidates.blocks,
+        candidates.oversized_blocks,
+        candidates.pairs.len() as u64,
+    );
+    drop(candidates);
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
     // Group linkage scores the pairs across two groups; most are scored edges already, so
@@ -284,9 +291,9 @@ pub fn resolve_observed(
         possible_matches,
         model,
         blocking: BlockingReport {
-            blocks: candidates.blocks,
-            oversized_blocks: candidates.oversized_blocks,
-            candidate_pairs: candidates.pairs.len() as u64,
+            blocks,
+            oversized_blocks,
+            candidate_pairs,
             pair_completeness,
             per_rule,
         },
