@@ -834,6 +834,7 @@ fn write_chunk_in(
             let after = match (&lines[index].parsed, state.action) {
                 (Ok(record), Action::Upsert) => Some(KeyContent::of(
                     &record.subject,
+                    record.observed_at,
                     lines[index].keys.strong.clone(),
                 )),
                 _ => None,

@@ -64,10 +64,19 @@ pub struct KeyContent {
 }
 
 impl KeyContent {
-    pub fn of(subject: &Subject, strong_keys: Vec<StrongKey>) -> KeyContent {
+    /// What the resolver reads of a version: its subject, and the day it was observed (the
+    /// renewal rules compare the days on which each passport is cited).
+    pub fn of(
+        subject: &Subject,
+        observed_at: Option<DateTime<Utc>>,
+        strong_keys: Vec<StrongKey>,
+    ) -> KeyContent {
         let birth_year = subject.birth_date.map_or(0, |date| date.year());
         KeyContent {
-            record: ResolverRecord::from_subject(0, subject),
+            record: ResolverRecord {
+                observed_on: observed_at.map(|instant| instant.date_naive()),
+                ..ResolverRecord::from_subject(0, subject)
+            },
             strong_keys,
             name_rows: name_keys(subject)
                 .into_iter()
@@ -82,7 +91,7 @@ impl KeyContent {
             return None;
         }
         let keys = dprofile_domain::linking::strong_keys(&record.subject);
-        Some(KeyContent::of(&record.subject, keys))
+        Some(KeyContent::of(&record.subject, record.observed_at, keys))
     }
 }
 

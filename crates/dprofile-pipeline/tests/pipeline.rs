@@ -815,8 +815,11 @@ mod incremental {
                 record.source.as_str().to_owned(),
                 record.source_ref.as_str().to_owned(),
             );
-            let content = (record.action == Action::Upsert)
-                .then(|| ResolverRecord::from_subject(0, &record.subject));
+            // As `dprofile resolve` reads a line: the subject and the day it was observed.
+            let content = (record.action == Action::Upsert).then(|| ResolverRecord {
+                observed_on: record.observed_at.map(|instant| instant.date_naive()),
+                ..ResolverRecord::from_subject(0, &record.subject)
+            });
             let entry = latest.entry(key).or_insert((0, None));
             if record.revision > entry.0 {
                 *entry = (record.revision, content);

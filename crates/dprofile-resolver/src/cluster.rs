@@ -103,8 +103,15 @@ fn one_character_apart(
     ) <= 1
 }
 
-/// Whether the linking pair itself shows that two passport numbers belong to one person.
-fn edge_supports_renewal(pattern: Pattern, config: &ResolverConfig) -> bool {
+/// Whether the linking pair shares a SNILS, INN or ESIA account: then two passport numbers
+/// are one person's.
+fn edge_shares_identifier(pattern: Pattern) -> bool {
+    (7..=9).any(|index| level_of(pattern, index) == equality_level::SAME)
+}
+
+/// Whether the linking pair's names and birth date are strong enough for the name rules of
+/// renewal (which still need the citations' days to fit: [`citations_fit_renewal`]).
+fn edge_supports_renewal_by_name(pattern: Pattern, config: &ResolverConfig) -> bool {
     // Field order is fixed: see `compare::FIXED_FIELDS`.
     let (family, given, patronymic, birth_date) = (
         level_of(pattern, 0),
@@ -112,7 +119,6 @@ fn edge_supports_renewal(pattern: Pattern, config: &ResolverConfig) -> bool {
         level_of(pattern, 2),
         level_of(pattern, 3),
     );
-    let shared_identifier = (7..=9).any(|index| level_of(pattern, index) == equality_level::SAME);
     let strong_name_and_date = matches!(family, name_level::EXACT | name_level::CLOSE)
         && matches!(given, name_level::EXACT | name_level::CLOSE)
         && patronymic != 3
@@ -123,20 +129,74 @@ fn edge_supports_renewal(pattern: Pattern, config: &ResolverConfig) -> bool {
         && patronymic == name_level::EXACT
         && level_of(pattern, 4) != equality_level::DIFFERENT
         && level_of(pattern, 5) == equality_level::SAME;
-    shared_identifier
-        || (config.passport_renewal_on_name_and_birth_date && strong_name_and_date)
+    (config.passport_renewal_on_name_and_birth_date && strong_name_and_date)
         || (config.passport_renewal_on_full_name_and_birth_date && full_name_and_date)
 }
 
-fn compatible(
-    left: &Evidence,
-    right: &Evidence,
-    edge: &Edge,
-    config: &ResolverConfig,
-    interner: &Interner,
+/// Days on which the records of `members` that cite `document` were observed, sorted.
+fn citation_days(members: &[u32], document: ValueId, prepared: &Prepared) -> Vec<i32> {
+    let mut days: Vec<i32> = members
+        .iter()
+        .map(|&member| &prepared.records[member as usize])
+        .filter(|record| record.documents.iter().any(|held| held.key == document))
+        .filter_map(|record| record.observed_on)
+        .collect();
+    days.sort_unstable();
+    days
+}
+
+/// Whether the days of the records citing two passports fit one person who replaced one by
+/// the other. A renewed passport replaces the old one: after the new one was issued (or, when
+/// its issue date is unknown, first cited), the old one is cited only by sources whose files
+/// lag behind — at most `stale_share` of the citations of either passport from then on. Two
+/// namesakes each keep citing their own passport, so the "old" one keeps coming. Without
+/// validity dates either passport may be the newer one, so both orders are tried. Records
+/// without an observation day say nothing; with none on either side the answer is no.
+pub(crate) fn citations_fit_renewal(
+    (left, left_days): (&PreparedDocument, &[i32]),
+    (right, right_days): (&PreparedDocument, &[i32]),
+    stale_share: f64,
 ) -> bool {
-    for (left_kind, left_value) in &left.one_per_person {
-        for (right_kind, right_value) in &right.one_per_person {
+    let fits =
+        |old: &PreparedDocument, old_days: &[i32], new: &PreparedDocument, new_days: &[i32]| {
+            let Some(&first_new) = new_days.first() else {
+                return false;
+            };
+            if old_days.is_empty() {
+                return false;
+            }
+            if let (Some(old_issued), Some(new_issued)) = (old.issued_on, new.issued_on)
+                && old_issued >= new_issued
+            {
+                return false;
+            }
+            let replaced_from = new.issued_on.map_or(first_new, |issued| {
+                chrono::Datelike::num_days_from_ce(&issued).min(first_new)
+            });
+            let stale = old_days
+                .iter()
+                .filter(|&&observed| observed > replaced_from)
+                .count();
+            stale as f64 <= stale_share * (stale + new_days.len()) as f64
+        };
+    fits(left, left_days, right, right_days) || fits(right, right_days, left, left_days)
+}
+
+/// One of the two groups a link would merge: what it holds and which records it is.
+struct Side<'a> {
+    evidence: &'a Evidence,
+    members: &'a [u32],
+}
+
+fn compatible(
+    left: Side<'_>,
+    right: Side<'_>,
+    edge: &Edge,
+    prepared: &Prepared,
+    config: &ResolverConfig,
+) -> bool {
+    for (left_kind, left_value) in &left.evidence.one_per_person {
+        for (right_kind, right_value) in &right.evidence.one_per_person {
             if left_kind == right_kind && left_value != right_value {
                 return false;
             }
@@ -144,34 +204,53 @@ fn compatible(
     }
     // Two groups that already share a SNILS, INN or ESIA account are one person: passports
     // that differ between them are a renewal, whichever records carried the shared key.
-    let shares_identifier = left
-        .one_per_person
-        .iter()
-        .any(|key| right.one_per_person.contains(key));
-    let mut renewal_support: Option<bool> = shares_identifier.then_some(true);
-    for left_document in &left.documents {
+    let shares_identifier = edge_shares_identifier(edge.pattern)
+        || left
+            .evidence
+            .one_per_person
+            .iter()
+            .any(|key| right.evidence.one_per_person.contains(key));
+    let mut name_support: Option<bool> = None;
+    for left_document in &left.evidence.documents {
         if right
+            .evidence
             .documents
             .iter()
             .any(|document| document.key == left_document.key)
         {
             continue;
         }
-        for right_document in &right.documents {
+        for right_document in &right.evidence.documents {
             if right_document.kind != left_document.kind
                 || right_document.country != left_document.country
                 || left
+                    .evidence
                     .documents
                     .iter()
                     .any(|document| document.key == right_document.key)
             {
                 continue;
             }
-            let explained = validity_apart(left_document, right_document)
+            let explained = shares_identifier
+                || validity_apart(left_document, right_document)
                 || (level_of(edge.pattern, 6) != document_level::DIFFERENT_SAME_COUNTRY
-                    && one_character_apart(left_document, right_document, interner))
-                || *renewal_support
-                    .get_or_insert_with(|| edge_supports_renewal(edge.pattern, config));
+                    && one_character_apart(left_document, right_document, &prepared.interner))
+                // Names and days speak for a renewed passport only: an identity card number
+                // is the person's for life in the countries that issue one.
+                || (left_document.kind == KeyKind::Passport
+                    && *name_support
+                        .get_or_insert_with(|| edge_supports_renewal_by_name(edge.pattern, config))
+                    && citations_fit_renewal(
+                        (
+                            left_document,
+                            &citation_days(left.members, left_document.key, prepared),
+                        ),
+                        (
+                            right_document,
+                            &citation_days(right.members, right_document.key, prepared),
+                        ),
+                        config.passport_renewal_stale_share,
+                    ));
             if !explained {
                 return false;
             }
@@ -248,12 +327,17 @@ fn join(
             }
         }
         for document in child_evidence.documents {
-            if !root_evidence
+            match root_evidence
                 .documents
-                .iter()
-                .any(|held| held.key == document.key)
+                .iter_mut()
+                .find(|held| held.key == document.key)
             {
-                root_evidence.documents.push(document);
+                // Validity dates that only some records gave still count for the person.
+                Some(held) => {
+                    held.issued_on = held.issued_on.or(document.issued_on);
+                    held.expires_on = held.expires_on.or(document.expires_on);
+                }
+                None => root_evidence.documents.push(document),
             }
         }
     }
@@ -310,12 +394,8 @@ pub fn cluster(
             }
         })
         .collect();
-    // Members per root, kept only when group linkage is checked.
-    let mut members: Vec<Vec<u32>> = if config.minimum_average_linkage.is_some() {
-        (0..count as u32).map(|node| vec![node]).collect()
-    } else {
-        Vec::new()
-    };
+    // Members per root: group linkage scores them, and the renewal rules read their days.
+    let mut members: Vec<Vec<u32>> = (0..count as u32).map(|node| vec![node]).collect();
     // Officers' groups per root, and the pairs of groups kept apart.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (group, records) in constraints.together.iter().enumerate() {
@@ -369,15 +449,15 @@ pub fn cluster(
             continue;
         }
         let empty = Evidence::default();
-        let left_evidence = evidence[left_root as usize].as_ref().unwrap_or(&empty);
-        let right_evidence = evidence[right_root as usize].as_ref().unwrap_or(&empty);
-        if !compatible(
-            left_evidence,
-            right_evidence,
-            &edge,
-            config,
-            &prepared.interner,
-        ) {
+        let left = Side {
+            evidence: evidence[left_root as usize].as_ref().unwrap_or(&empty),
+            members: &members[left_root as usize],
+        };
+        let right = Side {
+            evidence: evidence[right_root as usize].as_ref().unwrap_or(&empty),
+            members: &members[right_root as usize],
+        };
+        if !compatible(left, right, &edge, prepared, config) {
             refused.push((edge, ReviewReason::ConflictingIdentifiers));
             continue;
         }
@@ -447,5 +527,85 @@ pub fn cluster(
         cluster_of,
         links_made,
         review,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passport(key: ValueId, issued_on: Option<&str>) -> PreparedDocument {
+        PreparedDocument {
+            kind: KeyKind::Passport,
+            country: 1,
+            number: key,
+            key,
+            issued_on: issued_on.and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
+            expires_on: None,
+        }
+    }
+
+    /// `old` and `new` are the days the two passports were cited.
+    fn check_fit(
+        (old_issued, old_days): (Option<&str>, &[i32]),
+        (new_issued, new_days): (Option<&str>, &[i32]),
+        expected: bool,
+    ) {
+        let (old, new) = (passport(2, old_issued), passport(3, new_issued));
+        // The answer must not depend on which group is left.
+        for (left, right) in [
+            ((&old, old_days), (&new, new_days)),
+            ((&new, new_days), (&old, old_days)),
+        ] {
+            assert_eq!(
+                citations_fit_renewal(left, right, 0.25),
+                expected,
+                "old {old_days:?} new {new_days:?}"
+            );
+        }
+    }
+
+    const YEAR_2022: i32 = 738_156; // 2022-01-01 in days from the common era
+
+    #[test]
+    fn a_renewal_replaces_the_old_passport() {
+        let day = |offset: i32| YEAR_2022 + offset;
+        // Old until day 100, new from day 120: no interleaving.
+        check_fit(
+            (None, &[day(0), day(50), day(100)]),
+            (None, &[day(120), day(200)]),
+            true,
+        );
+        // One stale citation of the old passport among five of the new one.
+        check_fit(
+            (None, &[day(0), day(50), day(300)]),
+            (None, &[day(120), day(200), day(250), day(400), day(500)]),
+            true,
+        );
+        // The new passport was issued on day 60; old citations after it are stale.
+        check_fit(
+            (Some("2012-03-01"), &[day(0), day(50), day(100)]),
+            (Some("2022-03-02"), &[day(120), day(200)]),
+            false,
+        );
+    }
+
+    #[test]
+    fn namesakes_keep_citing_both_passports() {
+        let day = |offset: i32| YEAR_2022 + offset;
+        check_fit(
+            (None, &[day(0), day(60), day(130), day(260)]),
+            (None, &[day(30), day(100), day(200), day(300)]),
+            false,
+        );
+        // Validity dates fix which passport is the newer: the one issued later cannot be
+        // replaced by one issued before it, whatever the order of citations.
+        check_fit(
+            (Some("2020-05-01"), &[day(120), day(200)]),
+            (Some("2015-05-01"), &[day(0), day(50)]),
+            false,
+        );
+        // Without days nothing fits.
+        check_fit((None, &[]), (None, &[day(0)]), false);
     }
 }

@@ -127,6 +127,13 @@ pub struct ResolverConfig {
     /// The same with the patronymic agreeing exactly, citizenship the same and sex not
     /// different: the father's name sets namesakes apart.
     pub passport_renewal_on_full_name_and_birth_date: bool,
+    /// Either name rule above also needs the records' days to fit a renewal: after the newer
+    /// passport was issued (or first cited), at most this share of the records citing either
+    /// passport may still cite the older one. A renewed passport replaces the old one, which
+    /// only sources with stale files keep citing; two namesakes each keep using their own
+    /// passport. Records without an observation day give no such evidence, and then the name
+    /// rules do not apply.
+    pub passport_renewal_stale_share: f64,
     /// Two groups of records merge only if the average match probability over all pairs of
     /// records across them (scored afresh, proposed by blocking or not) reaches this: a chain
     /// of pairwise links cannot join records that disagree with each other.
@@ -164,7 +171,12 @@ impl ResolverConfig {
             fixed_probabilities: Vec::new(),
             term_frequency_minimum: 0.0001,
             passport_renewal_on_name_and_birth_date: false,
-            passport_renewal_on_full_name_and_birth_date: false,
+            // Same-father namesakes agree on all of it; the days of the citations set them
+            // apart (`passport_renewal_stale_share`).
+            passport_renewal_on_full_name_and_birth_date: true,
+            // On the synthetic 100k: 0.15 gave P 0.9964 R 0.9722, 0.2 P 0.9958 R 0.9741,
+            // 0.25 P 0.9956 R 0.9754, 0.34 P 0.9954 R 0.9761; precision first.
+            passport_renewal_stale_share: 0.2,
             minimum_average_linkage: Some(0.5),
             threads: std::thread::available_parallelism()
                 .map(|count| count.get())

@@ -28,7 +28,7 @@ pub use crate::config::{
 };
 pub use crate::evaluate::{PairwiseQuality, pairwise_quality};
 pub use crate::model::{Explanation, FieldContribution, Model, ModelError, TermFrequencies};
-pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord};
+pub use crate::record::{DocumentValidity, NameVariant, ResolverRecord, observed_day};
 
 use crate::blocking::unpack;
 use crate::cluster::Edge;
@@ -158,7 +158,7 @@ pub fn resolve_observed(
     drop(candidates.rules);
     finish(
         prepared,
-        &pairs,
+        pairs,
         patterns,
         &all_patterns,
         model,
@@ -192,7 +192,7 @@ pub fn resolve_with_model(
     let patterns = compare_pairs(&prepared, &candidates.pairs, config);
     finish(
         prepared,
-        &candidates.pairs,
+        candidates.pairs,
         patterns,
         &[],
         model.clone(),
@@ -251,7 +251,7 @@ pub fn resolve_pairs_with_model(
     let patterns = compare_pairs(&prepared, &packed, config);
     finish(
         prepared,
-        &packed,
+        packed,
         patterns,
         &[],
         model.clone(),
@@ -344,7 +344,7 @@ pub(crate) fn pair_weight(
 )]
 fn finish(
     prepared: prepare::Prepared,
-    pairs: &[u64],
+    pairs: Vec<u64>,
     patterns: Vec<Pattern>,
     all_patterns: &[(Pattern, f64)],
     model: Model,
@@ -400,6 +400,8 @@ fn finish(
             .collect()
     });
     drop(patterns);
+    // The candidate list is as large as the edges; clustering needs only its counts.
+    drop(pairs);
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
     // Group linkage scores the pairs across two groups; most are scored edges already, so

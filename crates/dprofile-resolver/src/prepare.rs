@@ -53,6 +53,8 @@ pub struct PreparedRecord {
     pub esia: Option<ValueId>,
     /// One slot per configured attribute.
     pub attributes: Vec<Option<ValueId>>,
+    /// Day the source recorded it, as days from the common era.
+    pub observed_on: Option<i32>,
 }
 
 /// All strings seen, interned; ids follow first sight in content order.
@@ -134,6 +136,7 @@ fn content_hash(record: &ResolverRecord) -> u64 {
     record.citizenship.hash(&mut hasher);
     record.strong_keys.hash(&mut hasher);
     record.document_validity.hash(&mut hasher);
+    record.observed_on.hash(&mut hasher);
     record.attributes.hash(&mut hasher);
     hasher.finish()
 }
@@ -421,6 +424,9 @@ fn prepare_one(
         inn,
         esia,
         attributes,
+        observed_on: record
+            .observed_on
+            .map(|day| chrono::Datelike::num_days_from_ce(&day)),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct ResolverRecord {
     pub citizenship: Option<String>,
     pub strong_keys: Vec<StrongKey>,
     pub document_validity: Vec<DocumentValidity>,
+    /// The day the source recorded what it says (the envelope's `observed_at`). Which passport
+    /// a person's records cite over time is what tells a renewal from a namesake: once the new
+    /// passport exists, the old one is cited only by sources whose files lag behind.
+    pub observed_on: Option<NaiveDate>,
     /// Generic attributes by name (`postcode`, `birth_place`, `soc_sec_id`, ...). How each
     /// one is compared and whether it blocks is set in [`crate::ResolverConfig::attributes`];
     /// attributes the configuration does not name are ignored.
@@ -82,7 +86,24 @@ impl ResolverRecord {
                 .map(|country| country.as_str().to_owned()),
             strong_keys: keys,
             document_validity,
+            observed_on: None,
             attributes: Vec::new(),
         }
     }
+
+    /// [`ResolverRecord::from_subject`] for a record observed at `observed_at` (the envelope's
+    /// field, RFC 3339; the day is taken in UTC). An unreadable time is left out.
+    pub fn from_envelope(id: u32, subject: &Subject, observed_at: Option<&str>) -> ResolverRecord {
+        ResolverRecord {
+            observed_on: observed_at.and_then(observed_day),
+            ..ResolverRecord::from_subject(id, subject)
+        }
+    }
+}
+
+/// The UTC day of an RFC 3339 instant.
+pub fn observed_day(text: &str) -> Option<NaiveDate> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|instant| instant.with_timezone(&chrono::Utc).date_naive())
 }

@@ -18,6 +18,8 @@ struct Spec {
     passport: Option<&'static str>,
     validity: Option<(&'static str, &'static str)>,
     snils: Option<&'static str>,
+    patronymic: Option<&'static str>,
+    observed: Option<&'static str>,
 }
 
 const fn spec(family: &'static str, given: &'static str, birth: &'static str) -> Spec {
@@ -28,6 +30,8 @@ const fn spec(family: &'static str, given: &'static str, birth: &'static str) ->
         passport: None,
         validity: None,
         snils: None,
+        patronymic: None,
+        observed: None,
     }
 }
 
@@ -53,13 +57,16 @@ fn record(id: u32, spec: &Spec) -> ResolverRecord {
         names: vec![NameVariant {
             family: Some(spec.family.to_owned()),
             given: Some(spec.given.to_owned()),
-            patronymic: None,
+            patronymic: spec.patronymic.map(str::to_owned),
         }],
         birth_date: PartialDate::parse(spec.birth).ok(),
         sex: Some(Sex::M),
         citizenship: Some("UZB".to_owned()),
         strong_keys,
         document_validity,
+        observed_on: spec
+            .observed
+            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
         attributes: Vec::new(),
     }
 }
@@ -218,6 +225,74 @@ fn renewed_passport_with_successive_validity_joins() {
         ],
         true,
     );
+}
+
+/// One person's records over time: `(passport, observed day)`, full name with patronymic.
+fn citing(citations: &[(&'static str, &'static str)]) -> Vec<Spec> {
+    citations
+        .iter()
+        .map(|&(passport, observed)| Spec {
+            passport: Some(passport),
+            patronymic: Some("Eshmatovich"),
+            observed: Some(observed),
+            ..spec("Toshmatov", "Eshmat", "1979-05-05")
+        })
+        .collect()
+}
+
+#[test]
+fn renewed_passport_cited_in_turn_joins_on_full_name() {
+    // The old passport until the renewal, then the new one, and one agency with stale files
+    // still citing the old one.
+    check_together(
+        &citing(&[
+            ("AA1111111", "2021-01-10"),
+            ("AA1111111", "2021-04-02"),
+            ("AA1111111", "2021-08-20"),
+            ("AB9999999", "2022-01-15"),
+            ("AB9999999", "2022-03-01"),
+            ("AA1111111", "2022-05-30"),
+            ("AB9999999", "2022-07-11"),
+            ("AB9999999", "2022-11-05"),
+        ]),
+        true,
+    );
+}
+
+#[test]
+fn namesakes_citing_their_passports_in_turn_stay_apart() {
+    // The same full name, birth date and father's name, but both passports stay in use.
+    check_together(
+        &citing(&[
+            ("AA1111111", "2021-01-10"),
+            ("AB9999999", "2021-02-15"),
+            ("AA1111111", "2021-04-02"),
+            ("AB9999999", "2021-06-01"),
+            ("AA1111111", "2021-08-20"),
+            ("AB9999999", "2021-10-11"),
+            ("AA1111111", "2022-01-05"),
+            ("AB9999999", "2022-03-30"),
+        ]),
+        false,
+    );
+}
+
+#[test]
+fn renewal_on_full_name_needs_observation_days() {
+    // Without the days nothing tells the renewal from a same-father namesake.
+    let cases: Vec<Spec> = citing(&[
+        ("AA1111111", "2021-01-10"),
+        ("AA1111111", "2021-04-02"),
+        ("AB9999999", "2022-01-15"),
+        ("AB9999999", "2022-03-01"),
+    ])
+    .into_iter()
+    .map(|case| Spec {
+        observed: None,
+        ..case
+    })
+    .collect();
+    check_together(&cases, false);
 }
 
 /// A deterministic shuffle (splitmix64 driving Fisher-Yates).
