@@ -194,7 +194,21 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
             records.push(*record);
         }
     }
-    let resolution = dprofile_resolver::resolve(records, &ResolverConfig::for_person_records());
+    // Stage times go to stderr: the engine keeps no clock, the observer lets the caller keep one.
+    let mut stage_started = Instant::now();
+    let mut stage_times: Vec<String> = Vec::new();
+    let resolution = dprofile_resolver::resolve_observed(
+        records,
+        &ResolverConfig::for_person_records(),
+        None,
+        &mut |stage| {
+            stage_times.push(format!(
+                "{stage:?} {:.1} s",
+                stage_started.elapsed().as_secs_f64()
+            ));
+            stage_started = Instant::now();
+        },
+    );
     let mut person_of_key: Vec<u64> = vec![0; keys.len()];
     for (position, key) in record_keys.iter().enumerate() {
         person_of_key[*key as usize] = u64::from(resolution.person_of[position]) + 1;
@@ -225,12 +239,14 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
     }
     writer.flush()?;
     eprintln!(
-        "resolved {} lines ({} records) into {} persons in {:.1} s (reading {:.1} s); {} possible matches for review; {} lines without source/source_ref skipped, {} records without a readable subject kept as their own persons",
+        "resolved {} lines ({} records) into {} persons in {:.1} s (reading {:.1} s; {}; {} candidate pairs); {} possible matches for review; {} lines without source/source_ref skipped, {} records without a readable subject kept as their own persons",
         line_keys.len(),
         keys.len(),
         next_alone - 1,
         started.elapsed().as_secs_f64(),
         read_seconds,
+        stage_times.join(", "),
+        resolution.blocking.candidate_pairs,
         resolution.possible_matches.len(),
         unreadable,
         alone
