@@ -108,8 +108,9 @@ pub fn resolve_observed(
     let per_rule = rule_reports(&prepared, &candidates, config, truth);
     observer(Stage::Blocked);
     let fields = compare::fields(config);
-    let patterns = parallel_map(&candidates.pairs, config.threads, |&pair| {
-        let (left, right) = unpack(pair);
+    let mut patterns: Vec<Pattern> = vec![0; candidates.pairs.len()];
+    parallel_fill(&mut patterns, config.threads, |index| {
+        let (left, right) = unpack(candidates.pairs[index]);
         compare::compare(
             &prepared.records[left as usize],
             &prepared.records[right as usize],
@@ -205,36 +206,61 @@ pub fn resolve_observed(
         }
         weigh(pattern, left, right, floor)
     };
-    let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
-        range
-            .filter_map(|index| {
-                let (left, right) = unpack(candidates.pairs[index]);
-                let pattern = patterns[index];
-                weigh(pattern, left, right, review_weight).map(|weight| Edge {
-                    weight,
-                    left,
-                    right,
-                    pattern,
-                })
-            })
-            .collect()
+    // The weight of every candidate pair that reaches review, NaN for the others (a weight is
+    // never NaN). Group linkage looks weights up here by pair position instead of a hash map
+    // of the edges, which cost a second of building and a few hundred megabytes.
+    let mut known_weights: Vec<f64> = vec![f64::NAN; patterns.len()];
+    parallel_fill(&mut known_weights, config.threads, |index| {
+        let (left, right) = unpack(candidates.pairs[index]);
+        weigh(patterns[index], left, right, review_weight).unwrap_or(f64::NAN)
     });
+    let no_edge = Edge {
+        weight: f64::NAN,
+        left: 0,
+        right: 0,
+        pattern: 0,
+    };
+    let edges: Vec<Edge> = parallel_filter_map(
+        patterns.len(),
+        config.threads,
+        no_edge,
+        |index| !known_weights[index].is_nan(),
+        |index| {
+            let (left, right) = unpack(candidates.pairs[index]);
+            Edge {
+                weight: known_weights[index],
+                left,
+                right,
+                pattern: patterns[index],
+            }
+        },
+    );
     drop(patterns);
     let pairs_above_review = edges.len();
     observer(Stage::Scored);
-    // Group linkage scores the pairs across two groups; most are scored edges already, so
-    // their weights are looked up rather than compared again. Only with group linkage on.
-    let known_weights: FxHashMap<u64, f64> = if config.minimum_average_linkage.is_some() {
-        edges
-            .iter()
-            .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
-            .collect()
-    } else {
-        FxHashMap::default()
+    // Candidate pairs are sorted by (left, right): `pairs_from[left]..pairs_from[left + 1]`
+    // are the positions of the pairs whose left record is `left`, a handful each.
+    let mut pairs_from: Vec<usize> = vec![0; prepared.records.len() + 1];
+    for &pair in &candidates.pairs {
+        pairs_from[unpack(pair).0 as usize + 1] += 1;
+    }
+    for left in 1..pairs_from.len() {
+        pairs_from[left] += pairs_from[left - 1];
+    }
+    let known_weight = |left: u32, right: u32| -> Option<f64> {
+        let from = pairs_from[left as usize];
+        let to = pairs_from[left as usize + 1];
+        let position = candidates.pairs[from..to]
+            .binary_search(&blocking::pack(left, right))
+            .ok()?;
+        let weight = known_weights[from + position];
+        (!weight.is_nan()).then_some(weight)
     };
+    // Group linkage scores the pairs across two groups; most are scored edges already, so
+    // their weights are looked up rather than compared again.
     let score = |one: u32, other: u32| {
         let (left, right) = (one.min(other), one.max(other));
-        if let Some(&weight) = known_weights.get(&blocking::pack(left, right)) {
+        if let Some(weight) = known_weight(left, right) {
             return weight;
         }
         let pattern = compare::compare(
@@ -248,6 +274,7 @@ pub fn resolve_observed(
     };
     let clustering = cluster::cluster(&prepared, edges, config, &score);
     drop(known_weights);
+    drop(pairs_from);
     observer(Stage::Clustered);
     let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
     let mut canonical_of_position = vec![0u32; prepared.records.len()];
@@ -369,33 +396,75 @@ pub(crate) fn parallel_sort_by_key<Item: Send, Key: Ord>(
     });
 }
 
-/// Runs `map` over `0..count` split into one range per thread and joins the outputs in order.
-fn parallel_ranges<Output: Send>(
-    count: usize,
+/// Sets `output[index] = map(index)` on up to `threads` threads, each over one run of indexes.
+/// Filling one allocation in place keeps the threads' partial vectors and their copy into
+/// the result from being held at once (for the pair-sized vectors, hundreds of megabytes).
+fn parallel_fill<Output: Send>(
+    output: &mut [Output],
     threads: usize,
-    map: impl Fn(std::ops::Range<usize>) -> Vec<Output> + Sync,
-) -> Vec<Output> {
+    map: impl Fn(usize) -> Output + Sync,
+) {
     let threads = threads.max(1);
-    if threads == 1 || count < 1024 {
-        return map(0..count);
-    }
-    let chunk = count.div_ceil(threads);
+    let chunk = output.len().div_ceil(threads).max(1024);
     let map = &map;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .step_by(chunk)
-            .map(|start| scope.spawn(move || map(start..(start + chunk).min(count))))
-            .collect();
-        let mut output = Vec::new();
-        for handle in handles {
-            // A panicking worker is a bug in the engine, not bad input: re-raise it.
-            match handle.join() {
-                Ok(part) => output.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+        for (run, slots) in output.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (offset, slot) in slots.iter_mut().enumerate() {
+                    *slot = map(run * chunk + offset);
+                }
+            });
         }
-        output
-    })
+    });
+}
+
+/// `map(index)` for the indexes in `0..count` that `keep`, in order, on up to `threads`
+/// threads; the result is counted first and allocated once at its final size.
+fn parallel_filter_map<Output: Send + Copy>(
+    count: usize,
+    threads: usize,
+    filler: Output,
+    keep: impl Fn(usize) -> bool + Sync,
+    map: impl Fn(usize) -> Output + Sync,
+) -> Vec<Output> {
+    let threads = threads.max(1);
+    let chunk = count.div_ceil(threads).max(1024);
+    let runs: Vec<std::ops::Range<usize>> = (0..count)
+        .step_by(chunk)
+        .map(|start| start..(start + chunk).min(count))
+        .collect();
+    let kept: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|run| {
+                let (run, keep) = (run.clone(), &keep);
+                scope.spawn(move || run.filter(|&index| keep(index)).count())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(kept) => kept,
+                // A panicking worker is a bug in the engine, not bad input: re-raise it.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut output = vec![filler; kept.iter().sum()];
+    let (keep, map) = (&keep, &map);
+    std::thread::scope(|scope| {
+        let mut rest: &mut [Output] = &mut output;
+        for (run, &kept) in runs.into_iter().zip(&kept) {
+            let (slots, after) = rest.split_at_mut(kept);
+            rest = after;
+            scope.spawn(move || {
+                for (slot, index) in slots.iter_mut().zip(run.filter(|&index| keep(index))) {
+                    *slot = map(index);
+                }
+            });
+        }
+    });
+    output
 }
 
 /// Maps `items` on `threads` scoped threads, keeping order.
