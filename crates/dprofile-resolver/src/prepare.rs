@@ -70,6 +70,17 @@ impl Interner {
         }
     }
 
+    /// [`Interner::intern`] of a string the caller gives away.
+    fn intern_owned(&mut self, text: String) -> ValueId {
+        if let Some(id) = self.ids.get(text.as_str()) {
+            return *id;
+        }
+        let id = self.strings.len() as ValueId;
+        self.ids.insert(text.clone(), id);
+        self.strings.push(text);
+        id
+    }
+
     pub fn intern(&mut self, text: &str) -> ValueId {
         if let Some(id) = self.ids.get(text) {
             return *id;
@@ -143,27 +154,21 @@ pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepare
     // Equal hashes are (almost surely) equal content: any order among them is the same.
     crate::parallel_sort_by_key(&mut order, config.threads, |&(hash, _)| hash);
     let mut slots: Vec<Option<ResolverRecord>> = records.into_iter().map(Some).collect();
-    let mut interner = Interner::new();
-    // Folding is the costliest step of preparation; raw spellings repeat a lot.
-    let mut folded_cache: FxHashMap<String, Option<ValueId>> = FxHashMap::default();
-    let mut prepared_records = Vec::with_capacity(order.len());
     let mut input_position = Vec::with_capacity(order.len());
     let mut caller_id = Vec::with_capacity(order.len());
+    let mut ordered: Vec<ResolverRecord> = Vec::with_capacity(order.len());
     for &(_, position) in &order {
         let Some(record) = slots[position as usize].take() else {
             continue;
         };
         input_position.push(position);
         caller_id.push(record.id);
-        prepared_records.push(prepare_one(
-            record,
-            config,
-            &mut interner,
-            &mut folded_cache,
-        ));
+        ordered.push(record);
     }
-    drop(folded_cache);
-    let phonetic = phonetic_ids(&prepared_records, &mut interner);
+    drop(slots);
+    drop(order);
+    let (prepared_records, mut interner) = prepare_in_runs(ordered, config);
+    let phonetic = phonetic_ids(&prepared_records, &mut interner, config.threads);
     let frequencies = frequencies(&prepared_records, config);
     Prepared {
         records: prepared_records,
@@ -180,10 +185,159 @@ pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepare
     }
 }
 
-fn fold_interned(
-    part: Option<&String>,
+/// A run of records (consecutive in content order) prepared on its own thread, with ids of its
+/// own interner.
+struct PreparedRun {
+    records: Vec<PreparedRecord>,
+    interner: Interner,
+    /// Every SNILS, INN and ESIA id of the records that hold more than one of a kind (which a
+    /// source should not send): which one is kept is decided on the ids of the merged interner.
+    repeated_keys: Vec<(usize, KeyKind, ValueId)>,
+}
+
+/// Prepares records in content order on up to `config.threads` threads, each run with its own
+/// interner; the runs' interners are then merged in run order, so every string gets the id it
+/// would get from one interner fed in content order, and the result is the same whatever the
+/// thread count.
+fn prepare_in_runs(
+    mut ordered: Vec<ResolverRecord>,
+    config: &ResolverConfig,
+) -> (Vec<PreparedRecord>, Interner) {
+    let threads = config.threads.max(1);
+    let run_length = ordered.len().div_ceil(threads).max(4096);
+    let mut runs: Vec<Vec<ResolverRecord>> = Vec::new();
+    while ordered.len() > run_length {
+        let tail = ordered.split_off(ordered.len() - run_length.min(ordered.len()));
+        runs.push(tail);
+    }
+    runs.push(ordered);
+    runs.reverse();
+    let mut prepared_runs: Vec<PreparedRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| scope.spawn(move || prepare_run(run, config)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(prepared) => prepared,
+                // A panicking worker is a bug in the engine, not bad input: re-raise it.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    // The first run's ids are already global: its interner saw the first records.
+    let mut interner = std::mem::take(&mut prepared_runs[0].interner);
+    let global_ids: Vec<Vec<ValueId>> = prepared_runs
+        .iter_mut()
+        .enumerate()
+        .map(|(index, run)| {
+            if index == 0 {
+                return Vec::new();
+            }
+            std::mem::take(&mut run.interner.strings)
+                .into_iter()
+                .enumerate()
+                .map(|(local, text)| {
+                    if local == 0 {
+                        0
+                    } else {
+                        interner.intern_owned(text)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (run, global_ids) in prepared_runs.iter_mut().zip(&global_ids) {
+            scope.spawn(move || {
+                if !global_ids.is_empty() {
+                    for record in &mut run.records {
+                        renumber(record, global_ids);
+                    }
+                }
+                let mut kept: FxHashMap<(usize, KeyKind), ValueId> = FxHashMap::default();
+                for &(index, kind, local) in &run.repeated_keys {
+                    let id = global_ids.get(local as usize).copied().unwrap_or(local);
+                    kept.entry((index, kind))
+                        .and_modify(|held| *held = (*held).min(id))
+                        .or_insert(id);
+                }
+                for ((index, kind), id) in kept {
+                    let record = &mut run.records[index];
+                    match kind {
+                        KeyKind::Snils => record.snils = Some(id),
+                        KeyKind::Inn => record.inn = Some(id),
+                        KeyKind::Esia => record.esia = Some(id),
+                        KeyKind::Passport | KeyKind::NationalId => {}
+                    }
+                }
+            });
+        }
+    });
+    let mut records = Vec::with_capacity(prepared_runs.iter().map(|run| run.records.len()).sum());
+    for run in prepared_runs {
+        records.extend(run.records);
+    }
+    (records, interner)
+}
+
+fn prepare_run(run: Vec<ResolverRecord>, config: &ResolverConfig) -> PreparedRun {
+    let mut interner = Interner::new();
+    // Folding is the costliest step of preparation; raw spellings repeat a lot.
+    let mut folded_cache: FxHashMap<&str, Option<ValueId>> = FxHashMap::default();
+    let mut repeated_keys = Vec::new();
+    let records = run
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            prepare_one(
+                record,
+                config,
+                &mut interner,
+                &mut folded_cache,
+                &mut |kind, id| repeated_keys.push((index, kind, id)),
+            )
+        })
+        .collect();
+    drop(folded_cache);
+    // Freed here, on this thread, rather than one by one on the caller's.
+    drop(run);
+    PreparedRun {
+        records,
+        interner,
+        repeated_keys,
+    }
+}
+
+/// Local interner ids of a run's record to the merged interner's.
+fn renumber(record: &mut PreparedRecord, global_ids: &[ValueId]) {
+    let global = |id: ValueId| global_ids[id as usize];
+    for name in &mut record.names {
+        name.family = name.family.map(global);
+        name.given = name.given.map(global);
+        name.patronymic = name.patronymic.map(global);
+    }
+    // Spellings are kept sorted by id.
+    record.names.sort_unstable();
+    record.citizenship = record.citizenship.map(global);
+    for document in &mut record.documents {
+        document.country = global(document.country);
+        document.number = global(document.number);
+        document.key = global(document.key);
+    }
+    record.snils = record.snils.map(global);
+    record.inn = record.inn.map(global);
+    record.esia = record.esia.map(global);
+    for attribute in &mut record.attributes {
+        *attribute = attribute.map(global);
+    }
+}
+
+fn fold_interned<'record>(
+    part: Option<&'record String>,
     interner: &mut Interner,
-    cache: &mut FxHashMap<String, Option<ValueId>>,
+    cache: &mut FxHashMap<&'record str, Option<ValueId>>,
 ) -> Option<ValueId> {
     let part = part?;
     if let Some(id) = cache.get(part.as_str()) {
@@ -191,15 +345,16 @@ fn fold_interned(
     }
     let folded = fold_name(part);
     let id = (!folded.is_empty()).then(|| interner.intern(&folded));
-    cache.insert(part.clone(), id);
+    cache.insert(part.as_str(), id);
     id
 }
 
-fn prepare_one(
-    record: ResolverRecord,
+fn prepare_one<'record>(
+    record: &'record ResolverRecord,
     config: &ResolverConfig,
     interner: &mut Interner,
-    cache: &mut FxHashMap<String, Option<ValueId>>,
+    cache: &mut FxHashMap<&'record str, Option<ValueId>>,
+    repeated_key: &mut dyn FnMut(KeyKind, ValueId),
 ) -> PreparedRecord {
     let mut names: Vec<FoldedName> = record
         .names
@@ -237,6 +392,14 @@ fn prepare_one(
             KeyKind::Esia => keep_smallest(&mut esia, interner.intern(&key.value)),
         }
     }
+    for kind in [KeyKind::Snils, KeyKind::Inn, KeyKind::Esia] {
+        let mut held = record.strong_keys.iter().filter(|key| key.kind == kind);
+        if held.clone().nth(1).is_some() {
+            for key in held.by_ref() {
+                repeated_key(kind, interner.intern(&key.value));
+            }
+        }
+    }
     let attributes = config
         .attributes
         .iter()
@@ -269,7 +432,11 @@ fn keep_smallest(slot: &mut Option<ValueId>, id: ValueId) {
     *slot = Some(slot.map_or(id, |current| current.min(id)));
 }
 
-fn phonetic_ids(records: &[PreparedRecord], interner: &mut Interner) -> Vec<ValueId> {
+fn phonetic_ids(
+    records: &[PreparedRecord],
+    interner: &mut Interner,
+    threads: usize,
+) -> Vec<ValueId> {
     let mut phonetic = vec![0; interner.strings.len()];
     let mut seen = vec![false; interner.strings.len()];
     for record in records {
@@ -279,11 +446,13 @@ fn phonetic_ids(records: &[PreparedRecord], interner: &mut Interner) -> Vec<Valu
             }
         }
     }
-    for id in 0..seen.len() {
-        if seen[id] {
-            let key = phonetic_key(&interner.strings[id]);
-            phonetic[id] = interner.intern(&format!("#{key}"));
-        }
+    // Keys are computed on all threads, then interned in id order as one thread would.
+    let named: Vec<usize> = (0..seen.len()).filter(|&id| seen[id]).collect();
+    let keys = crate::parallel_map(&named, threads, |&id| {
+        format!("#{}", phonetic_key(&interner.strings[id]))
+    });
+    for (id, key) in named.into_iter().zip(keys) {
+        phonetic[id] = interner.intern_owned(key);
     }
     phonetic
 }
