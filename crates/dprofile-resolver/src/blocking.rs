@@ -173,51 +173,76 @@ pub fn candidate_pairs(prepared: &Prepared, config: &ResolverConfig) -> Candidat
                 })
             })
             .collect();
-        let mut entries = Vec::new();
+        let mut parts = Vec::with_capacity(handles.len());
         for handle in handles {
             // A panicking worker is a bug in the engine, not bad input: re-raise it.
             match handle.join() {
-                Ok(part) => entries.extend(part),
+                Ok(part) => parts.push(part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
+        }
+        let mut entries = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            entries.extend(part);
         }
         entries
     });
     crate::parallel_sort_by_key(&mut entries, threads, |&entry| entry);
     let mut candidates = Candidates::default();
-    let mut pairs: Vec<(u64, u8)> = Vec::new();
+    // Blocks as runs of equal keys. The pairs they propose are counted first so that the
+    // pair list, the largest allocation of the run, is allocated once at its final size:
+    // growing it by doubling held the old and the new buffer at once and set the peak RSS.
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
-    let mut members: Vec<u32> = Vec::new();
     while start < entries.len() {
         let key = entries[start].0;
-        let rule = entries[start].1;
         let mut end = start;
         while end < entries.len() && entries[end].0 == key {
             end += 1;
         }
         if end - start >= 2 {
-            candidates.blocks += 1;
-            members.clear();
-            members.extend(entries[start..end].iter().map(|&(_, _, index)| index));
-            if members.len() <= config.max_block_size {
-                for (position, &left) in members.iter().enumerate() {
-                    for &right in &members[position + 1..] {
-                        pairs.push((pack(left, right), rule));
-                    }
-                }
-            } else {
-                candidates.oversized_blocks += 1;
-                window_pairs(
-                    &mut members,
-                    prepared,
-                    config.sub_block_window,
-                    rule,
-                    &mut pairs,
-                );
-            }
+            blocks.push((start, end));
         }
         start = end;
     }
+    let proposed: usize = blocks
+        .iter()
+        .map(|&(start, end)| {
+            let size = end - start;
+            if size <= config.max_block_size {
+                size * (size - 1) / 2
+            } else {
+                (0..size)
+                    .map(|position| config.sub_block_window.min(size - 1 - position))
+                    .sum()
+            }
+        })
+        .sum();
+    let mut pairs: Vec<(u64, u8)> = Vec::with_capacity(proposed);
+    let mut members: Vec<u32> = Vec::new();
+    for &(start, end) in &blocks {
+        let rule = entries[start].1;
+        candidates.blocks += 1;
+        members.clear();
+        members.extend(entries[start..end].iter().map(|&(_, _, index)| index));
+        if members.len() <= config.max_block_size {
+            for (position, &left) in members.iter().enumerate() {
+                for &right in &members[position + 1..] {
+                    pairs.push((pack(left, right), rule));
+                }
+            }
+        } else {
+            candidates.oversized_blocks += 1;
+            window_pairs(
+                &mut members,
+                prepared,
+                config.sub_block_window,
+                rule,
+                &mut pairs,
+            );
+        }
+    }
+    drop(blocks);
     drop(entries);
     crate::parallel_sort_by_key(&mut pairs, threads, |&pair| pair);
     // Merge duplicates in place: the pair list is the largest allocation of the run.

@@ -189,6 +189,52 @@ fn agreement(
     Some(string_agreement(left?, right?, interner, metric))
 }
 
+/// Agreements of pairs of folded names already computed on this thread. Candidate pairs
+/// compare the same few spellings of a person again and again; a direct-mapped table of
+/// fixed size (no growth, a clash overwrites) returns them without touching the strings.
+pub struct AgreementCache {
+    slots: Vec<(u64, u8)>,
+}
+
+impl AgreementCache {
+    const SLOTS: usize = 1 << 16;
+
+    pub fn new() -> AgreementCache {
+        // Key 0 never occurs: id 0 is never interned, and equal ids are not looked up.
+        AgreementCache {
+            slots: vec![(0, 0); Self::SLOTS],
+        }
+    }
+
+    fn agreement(
+        &mut self,
+        left: Option<ValueId>,
+        right: Option<ValueId>,
+        interner: &Interner,
+        metric: NameMetric,
+    ) -> Option<u8> {
+        let (left, right) = (left?, right?);
+        if left == right {
+            return Some(3);
+        }
+        let key = (u64::from(left) << 32) | u64::from(right);
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+        let (held, rank) = self.slots[slot];
+        if held == key {
+            return Some(rank);
+        }
+        let rank = string_agreement(left, right, interner, metric);
+        self.slots[slot] = (key, rank);
+        Some(rank)
+    }
+}
+
+impl Default for AgreementCache {
+    fn default() -> Self {
+        AgreementCache::new()
+    }
+}
+
 /// Rank 3..0 to a name or fuzzy attribute level.
 fn rank_to_level(rank: Option<u8>, different: u8) -> u8 {
     match rank {
@@ -204,8 +250,7 @@ fn rank_to_level(rank: Option<u8>, different: u8) -> u8 {
 fn compare_names(
     left: &[FoldedName],
     right: &[FoldedName],
-    interner: &Interner,
-    metric: NameMetric,
+    agreement: &mut dyn FnMut(Option<ValueId>, Option<ValueId>) -> Option<u8>,
 ) -> (u8, u8, u8) {
     let mut best: Option<(u8, u8, u8)> = None;
     let mut best_score = -1i32;
@@ -213,8 +258,8 @@ fn compare_names(
     let score = |rank: Option<u8>| rank.map_or(0, i32::from);
     for left_name in left {
         for right_name in right {
-            let family = agreement(left_name.family, right_name.family, interner, metric);
-            let given = agreement(left_name.given, right_name.given, interner, metric);
+            let family = agreement(left_name.family, right_name.family);
+            let given = agreement(left_name.given, right_name.given);
             let direct_score = score(family) + score(given);
             if direct_score > best_score {
                 best_score = direct_score;
@@ -227,11 +272,9 @@ fn compare_names(
             // Crosswise only counts when both parts agree well that way round, and only
             // wins when it beats the best so far; six (both exact) cannot be beaten.
             if best_score < 6
-                && let Some(crossed_family) =
-                    agreement(left_name.family, right_name.given, interner, metric)
+                && let Some(crossed_family) = agreement(left_name.family, right_name.given)
                 && crossed_family >= 2
-                && let Some(crossed_given) =
-                    agreement(left_name.given, right_name.family, interner, metric)
+                && let Some(crossed_given) = agreement(left_name.given, right_name.family)
                 && crossed_given >= 2
             {
                 let crossed_score = i32::from(crossed_family + crossed_given);
@@ -247,12 +290,7 @@ fn compare_names(
             if patronymic_rank == Some(3) {
                 continue;
             }
-            if let Some(rank) = agreement(
-                left_name.patronymic,
-                right_name.patronymic,
-                interner,
-                metric,
-            ) {
+            if let Some(rank) = agreement(left_name.patronymic, right_name.patronymic) {
                 patronymic_rank = Some(patronymic_rank.map_or(rank, |best| best.max(rank)));
             }
         }
@@ -367,8 +405,35 @@ pub fn compare(
     interner: &Interner,
     metric: NameMetric,
 ) -> Pattern {
+    let names = compare_names(&left.names, &right.names, &mut |left, right| {
+        agreement(left, right, interner, metric)
+    });
+    compare_rest(left, right, fields, interner, names)
+}
+
+/// [`compare`] with name agreements remembered in `cache` (same result).
+pub fn compare_cached(
+    left: &PreparedRecord,
+    right: &PreparedRecord,
+    fields: &[Field],
+    interner: &Interner,
+    metric: NameMetric,
+    cache: &mut AgreementCache,
+) -> Pattern {
+    let names = compare_names(&left.names, &right.names, &mut |left, right| {
+        cache.agreement(left, right, interner, metric)
+    });
+    compare_rest(left, right, fields, interner, names)
+}
+
+fn compare_rest(
+    left: &PreparedRecord,
+    right: &PreparedRecord,
+    fields: &[Field],
+    interner: &Interner,
+    (family, given, patronymic): (u8, u8, u8),
+) -> Pattern {
     let mut pattern: Pattern = 0;
-    let (family, given, patronymic) = compare_names(&left.names, &right.names, interner, metric);
     for (index, field) in fields.iter().enumerate() {
         let level = match *field {
             Field::Family => family,

@@ -109,16 +109,23 @@ pub fn resolve_observed(
     let per_rule = rule_reports(&prepared, &candidates, config, truth);
     observer(Stage::Blocked);
     let fields = compare::fields(config);
-    let patterns = parallel_map(&candidates.pairs, config.threads, |&pair| {
-        let (left, right) = unpack(pair);
-        compare::compare(
-            &prepared.records[left as usize],
-            &prepared.records[right as usize],
-            &fields,
-            &prepared.interner,
-            config.name_metric,
-        )
-    });
+    let mut patterns: Vec<Pattern> = vec![0; candidates.pairs.len()];
+    parallel_fill_with(
+        &mut patterns,
+        config.threads,
+        compare::AgreementCache::new,
+        |cache, index| {
+            let (left, right) = unpack(candidates.pairs[index]);
+            compare::compare_cached(
+                &prepared.records[left as usize],
+                &prepared.records[right as usize],
+                &fields,
+                &prepared.interner,
+                config.name_metric,
+                cache,
+            )
+        },
+    );
     observer(Stage::Compared);
     let mut session_counts: Vec<FxHashMap<Pattern, f64>> =
         vec![FxHashMap::default(); config.blocking_rules.len().min(8)];
@@ -542,6 +549,28 @@ pub(crate) fn parallel_sort_by_key<Item: Send, Key: Ord>(
         let high_threads = threads - low_threads;
         scope.spawn(move || parallel_sort_by_key(low, low_threads, key));
         parallel_sort_by_key(high, high_threads, key);
+    });
+}
+
+/// [`parallel_fill`] with a state of its own on each thread (made by `state`).
+fn parallel_fill_with<State, Output: Send>(
+    output: &mut [Output],
+    threads: usize,
+    state: impl Fn() -> State + Sync,
+    map: impl Fn(&mut State, usize) -> Output + Sync,
+) {
+    let threads = threads.max(1);
+    let chunk = output.len().div_ceil(threads).max(1024);
+    let (state, map) = (&state, &map);
+    std::thread::scope(|scope| {
+        for (run, slots) in output.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                let mut own = state();
+                for (offset, slot) in slots.iter_mut().enumerate() {
+                    *slot = map(&mut own, run * chunk + offset);
+                }
+            });
+        }
     });
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{Field, NULL, Pattern, compare, level_of};
+use crate::compare::{AgreementCache, Field, NULL, Pattern, compare_cached, level_of};
 use crate::config::ResolverConfig;
 use crate::prepare::{FoldedName, Prepared, PreparedRecord, ValueId};
 
@@ -468,13 +468,16 @@ fn estimate_u(
                         .iter()
                         .map(|field| vec![0.0; field.levels().len()])
                         .collect();
+                    // Common names meet often even among random pairs.
+                    let mut cache = AgreementCache::new();
                     for &(left, right) in slice {
-                        let pattern = compare(
+                        let pattern = compare_cached(
                             &prepared.records[left],
                             &prepared.records[right],
                             fields,
                             &prepared.interner,
                             config.name_metric,
+                            &mut cache,
                         );
                         for (index, field_counts) in counts.iter_mut().enumerate() {
                             field_counts[level_of(pattern, index) as usize] += 1.0;

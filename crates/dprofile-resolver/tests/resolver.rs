@@ -622,3 +622,43 @@ mod incremental {
         );
     }
 }
+
+#[test]
+fn result_does_not_depend_on_thread_count() {
+    // Enough records that preparation splits them into runs with interners of their own.
+    let mut records = population(3_000);
+    for (index, record) in records.iter_mut().enumerate() {
+        // A few records carry two SNILS (which one is kept is decided on merged ids) and
+        // strings first seen late in content order.
+        if index % 97 == 0 {
+            record.strong_keys.push(StrongKey::new(
+                KeyKind::Snils,
+                format!("{:011}", 90_000_000_000u64 - index as u64),
+            ));
+            record.strong_keys.push(StrongKey::new(
+                KeyKind::Snils,
+                format!("{:011}", 10_000_000_000u64 + index as u64),
+            ));
+        }
+        record.id = index as u32;
+    }
+    let resolve_on = |threads: usize| {
+        resolve(
+            records.clone(),
+            &ResolverConfig {
+                threads,
+                ..test_config()
+            },
+        )
+    };
+    let single = resolve_on(1);
+    for threads in [2, 3] {
+        let resolution = resolve_on(threads);
+        assert_eq!(resolution.person_of, single.person_of, "{threads} threads");
+        assert_eq!(resolution.model, single.model, "{threads} threads");
+        assert_eq!(
+            resolution.possible_matches, single.possible_matches,
+            "{threads} threads"
+        );
+    }
+}
