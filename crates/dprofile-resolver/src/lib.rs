@@ -413,18 +413,23 @@ fn finish(
     observer(Stage::Scored);
     // Group linkage scores the pairs across two groups; most are scored edges already, so
     // their weights are looked up rather than compared again. Only with group linkage on.
-    let known_weights: FxHashMap<u64, f64> = if config.minimum_average_linkage.is_some() {
-        edges
+    // A sorted vector rather than a hash map: a third of the memory for millions of edges.
+    let known_weights: Vec<(u64, f64)> = if config.minimum_average_linkage.is_some() {
+        let mut known: Vec<(u64, f64)> = edges
             .iter()
             .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
-            .collect()
+            .collect();
+        known.sort_unstable_by_key(|&(pair, _)| pair);
+        known
     } else {
-        FxHashMap::default()
+        Vec::new()
     };
     let score = |one: u32, other: u32| {
         let (left, right) = (one.min(other), one.max(other));
-        if let Some(&weight) = known_weights.get(&blocking::pack(left, right)) {
-            return weight;
+        if let Ok(position) =
+            known_weights.binary_search_by_key(&blocking::pack(left, right), |&(pair, _)| pair)
+        {
+            return known_weights[position].1;
         }
         let pattern = compare::compare(
             &prepared.records[left as usize],
