@@ -169,7 +169,7 @@ const INDEX_PAGE: &str = r#"<!doctype html>
 <ul>
 <li><a href="/docs">API documentation</a> (Swagger UI) and the <a href="/openapi.json">OpenAPI document</a></li>
 <li><a href="/healthz">Health</a> and <a href="/metrics">metrics</a></li>
-<li>Find a person: <code>GET /v1/persons?document=FA1234567</code> (the demo data's first person)</li>
+<li>Find a person: <code>GET /v1/persons?document=FA1234567</code> (the demo data's first person), with an API key (<code>Authorization: Bearer dpk_…</code>; <code>serve --demo</code> prints one), a purpose (<code>X-Purpose: stay_control</code>) and a case (<code>X-Case-Ref</code>)</li>
 </ul>
 </main>
 </body>
