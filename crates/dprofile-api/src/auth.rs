@@ -93,6 +93,55 @@ pub(crate) async fn require_caller(
     }
 }
 
+/// Middleware over the review desk (review items, merges, splits, histories, the quarantine):
+/// the caller's role must hold the `review` action for the stated purpose. The decision is in
+/// the access log either way (an allowed one without the persons the route then touches).
+pub(crate) async fn require_review(
+    State(context): State<ApiContext>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &context).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let purpose = Purpose::from_headers(&parts.headers);
+    match decide(&context, &caller, &purpose, Action::Review) {
+        Err(refusal) => refuse(
+            &context,
+            &caller,
+            &purpose,
+            AccessAction::Review,
+            None,
+            refusal,
+        )
+        .await
+        .into_response(),
+        Ok(allowance) => {
+            let log_context = context.clone();
+            let logged = run_blocking(move || {
+                log_access(
+                    &log_context,
+                    AccessEvent {
+                        caller: &caller,
+                        purpose: &purpose,
+                        action: AccessAction::Review,
+                        persons: vec![None],
+                        categories: Vec::new(),
+                        decision: Ok(allowance.disclosure_delay_days),
+                    },
+                )
+            })
+            .await;
+            match logged {
+                Ok(()) => next.run(Request::from_parts(parts, body)).await,
+                Err(error) => error.into_response(),
+            }
+        }
+    }
+}
+
 /// The purpose and case a request states.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purpose {

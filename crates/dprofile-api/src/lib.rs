@@ -159,13 +159,9 @@ pub fn router(state: AppState) -> Router {
         state,
         metrics: Metrics::default(),
     }));
-    // Every route with personal data, behind the API key check: a route added here cannot
-    // forget it (and the OpenAPI walk in the tests calls each one without a key).
-    let personal_data = Router::new()
-        .route("/v1/records", post(records::post_record))
-        .route("/v1/records/batch", post(records::post_batch))
-        .route("/v1/persons", get(persons::search))
-        .route("/v1/persons/{id}", get(persons::get_person))
+    // The review desk: officers' work on identities and refused lines. Beyond a key, the
+    // caller's role needs the `review` action for the stated purpose.
+    let review_desk = Router::new()
         .route("/v1/persons/{id}/merge", post(decisions::merge))
         .route("/v1/persons/{id}/split", post(decisions::split))
         .route("/v1/persons/{id}/history", get(decisions::history))
@@ -175,6 +171,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/review", get(review::list))
         .route("/v1/review/{id}", get(review::show))
         .route("/v1/review/{id}/decision", post(review::decide))
+        .route_layer(middleware::from_fn_with_state(
+            context.clone(),
+            auth::require_review,
+        ));
+    // Every route with personal data, behind the API key check: a route added here cannot
+    // forget it (and the OpenAPI walk in the tests calls each one without a key).
+    let personal_data = Router::new()
+        .route("/v1/records", post(records::post_record))
+        .route("/v1/records/batch", post(records::post_batch))
+        .route("/v1/persons", get(persons::search))
+        .route("/v1/persons/{id}", get(persons::get_person))
+        .merge(review_desk)
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
             auth::require_caller,

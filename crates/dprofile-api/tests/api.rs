@@ -1928,3 +1928,55 @@ async fn the_policy_matrix_shows_exactly_the_allowed_categories_and_logs_every_r
     );
     assert!(reads > allowed_reads, "some reads were refused");
 }
+
+#[tokio::test]
+async fn the_review_desk_needs_a_role_that_reviews_and_refusals_are_logged() {
+    let app = TestApp::sqlite().await;
+    let first = app.post_for_person(&abdullayev("DESK-1")).await;
+    let second = app
+        .post_for_person(&tax_record(
+            "DESK-2",
+            "KARIMOV",
+            "FB7654321",
+            "112-233-445 95",
+        ))
+        .await;
+    let tax = app.client_as("tax_inspector", "tax_administration");
+    let before = app.access_log_size();
+    for (method, path, body) in [
+        ("GET", "/v1/review".to_owned(), None),
+        ("GET", "/v1/quarantine".to_owned(), None),
+        ("GET", format!("/v1/persons/{first}/history"), None),
+        (
+            "POST",
+            format!("/v1/persons/{first}/merge"),
+            Some(json!({"from": second, "actor": "officer:x", "reason": "same"})),
+        ),
+    ] {
+        let mut request = tax.request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("a method"),
+            app.url(&path),
+        );
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("an answer");
+        assert_problem(response, StatusCode::FORBIDDEN, "policy.action_not_granted").await;
+    }
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 4);
+    assert!(entries.iter().all(|entry| entry.role == "tax_inspector"
+        && entry.action == dprofile_audit::AccessAction::Review
+        && matches!(entry.outcome, dprofile_audit::AccessOutcome::Refused { .. })));
+    // Nothing was merged.
+    assert_eq!(app.get_person(second, "").await.status(), StatusCode::OK);
+    // The migration officer reviews, and that is logged too.
+    let before = app.access_log_size();
+    assert_eq!(app.get("/v1/review").await.status(), StatusCode::OK);
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].outcome, dprofile_audit::AccessOutcome::Allowed);
+    assert_eq!(entries[0].action, dprofile_audit::AccessAction::Review);
+}
