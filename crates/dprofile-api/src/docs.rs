@@ -5,7 +5,8 @@
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
 use crate::routes::{decisions, persons, quarantine, records, review, system};
@@ -14,7 +15,7 @@ use crate::routes::{decisions, persons, quarantine, records, review, system};
 #[openapi(
     info(
         title = "dprofile",
-        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until authentication comes in a later release.",
+        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Every route under `/v1/` serves personal data and needs an agency API key: `Authorization: Bearer <key>` (`dprofile apikey create`); without one it answers 401 (`auth.required`, `auth.invalid_key`). Reads and searches of persons also state a purpose (`X-Purpose`) and a case (`X-Case-Ref`): the access policy decides with the key's role and agency, the profile shows only the categories (and fields) it allows, a refusal answers 403 with the policy's rule as `code`, and both are appended to the tamper-evident access log. The review desk (review items, merges, splits, histories, quarantine) needs a role with the `review` action for the stated purpose (`X-Purpose`, `X-Case-Ref`). Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until officer accounts come.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -37,6 +38,7 @@ use crate::routes::{decisions, persons, quarantine, records, review, system};
         page,
     ),
     components(schemas(crate::wire::BatchSummaryLine, crate::wire::SummaryBody)),
+    modifiers(&BearerSecurity),
     tags(
         (name = "records", description = "Ingest of source records."),
         (name = "persons", description = "Profiles and person search."),
@@ -47,6 +49,54 @@ use crate::routes::{decisions, persons, quarantine, records, review, system};
     )
 )]
 pub struct ApiDoc;
+
+/// Name of the security scheme in the document.
+pub const SECURITY_SCHEME: &str = "agency_api_key";
+
+/// Declares the bearer scheme and puts it, with its 401 answer, on every operation under
+/// `/v1/`: the same rule the router applies, so the document cannot claim a route is open.
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("dpk_<64 hex digits>".to_owned());
+        scheme.description = Some(
+            "An agency API key, created with `dprofile apikey create --agency … --role … --name …` and shown once."
+                .to_owned(),
+        );
+        components.add_security_scheme(SECURITY_SCHEME, SecurityScheme::Http(scheme));
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.security = Some(vec![SecurityRequirement::new(
+                    SECURITY_SCHEME,
+                    Vec::<String>::new(),
+                )]);
+                operation
+                    .responses
+                    .responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| {
+                        utoipa::openapi::ResponseBuilder::new()
+                            .description("No valid API key: `auth.required` or `auth.invalid_key` (problem+json, with `WWW-Authenticate: Bearer`).")
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
+}
 
 /// The OpenAPI document of this API.
 #[utoipa::path(
@@ -119,7 +169,7 @@ const INDEX_PAGE: &str = r#"<!doctype html>
 <ul>
 <li><a href="/docs">API documentation</a> (Swagger UI) and the <a href="/openapi.json">OpenAPI document</a></li>
 <li><a href="/healthz">Health</a> and <a href="/metrics">metrics</a></li>
-<li>Find a person: <code>GET /v1/persons?document=FA1234567</code> (the demo data's first person)</li>
+<li>Find a person: <code>GET /v1/persons?document=FA1234567</code> (the demo data's first person), with an API key (<code>Authorization: Bearer dpk_…</code>; <code>serve --demo</code> prints one), a purpose (<code>X-Purpose: stay_control</code>) and a case (<code>X-Case-Ref</code>)</li>
 </ul>
 </main>
 </body>

@@ -7,6 +7,7 @@
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
 //! problem ([`problem`]).
 
+pub mod auth;
 pub mod docs;
 mod metrics;
 pub mod problem;
@@ -22,8 +23,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use dprofile_audit::LogKey;
+use dprofile_pipeline::access_log::AccessLog;
 use dprofile_pipeline::review::IdentityDesk;
 use dprofile_pipeline::{Clock, Ingestor, SystemClock};
+use dprofile_policy::Policy;
 use dprofile_store::Store;
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +67,12 @@ pub struct AppState {
     /// `Clone` and every handler takes its own handle onto the blocking pool.
     pub identity_desk: Arc<IdentityDesk>,
     pub config: ApiConfig,
+    /// Who may see what, for which purpose.
+    pub policy: Arc<Policy>,
+    /// Where every read and search of personal data is logged, allowed or refused.
+    pub access_log: Arc<AccessLog>,
+    /// Stamps access-log entries; the ingestor's clock, so that tests fix both.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -70,25 +80,48 @@ impl AppState {
     /// system clock, as the ingestor's records are in `dprofile serve`. Whoever runs the
     /// ingestor on another clock builds the state with [`AppState::with_clock`] instead, so
     /// that records and decisions keep one time line.
-    pub fn new(store: Arc<dyn Store>, ingestor: Ingestor, config: ApiConfig) -> AppState {
-        let identity_desk = Arc::new(IdentityDesk::new(store.clone(), Arc::new(SystemClock)));
+    pub fn new(
+        store: Arc<dyn Store>,
+        ingestor: Ingestor,
+        config: ApiConfig,
+        log_key: LogKey,
+    ) -> AppState {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let identity_desk = Arc::new(IdentityDesk::new(store.clone(), clock.clone()));
         AppState {
+            access_log: Arc::new(AccessLog::new(store.clone(), log_key)),
             store,
             ingestor,
             identity_desk,
             config,
+            policy: Arc::new(Policy::default_policy()),
+            clock,
         }
     }
 
     /// The ingestor and the identity desk on one clock (tests fix it): a decision is never
     /// stamped before the records it rests on.
-    pub fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ApiConfig) -> AppState {
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: ApiConfig,
+        log_key: LogKey,
+    ) -> AppState {
         AppState {
             ingestor: Ingestor::new(store.clone(), clock.clone()),
-            identity_desk: Arc::new(IdentityDesk::new(store.clone(), clock)),
+            identity_desk: Arc::new(IdentityDesk::new(store.clone(), clock.clone())),
+            access_log: Arc::new(AccessLog::new(store.clone(), log_key)),
             store,
             config,
+            policy: Arc::new(Policy::default_policy()),
+            clock,
         }
+    }
+
+    /// The state with another access policy than the shipped default.
+    pub fn with_policy(mut self, policy: Policy) -> AppState {
+        self.policy = Arc::new(policy);
+        self
     }
 }
 
@@ -126,11 +159,9 @@ pub fn router(state: AppState) -> Router {
         state,
         metrics: Metrics::default(),
     }));
-    Router::new()
-        .route("/v1/records", post(records::post_record))
-        .route("/v1/records/batch", post(records::post_batch))
-        .route("/v1/persons", get(persons::search))
-        .route("/v1/persons/{id}", get(persons::get_person))
+    // The review desk: officers' work on identities and refused lines. Beyond a key, the
+    // caller's role needs the `review` action for the stated purpose.
+    let review_desk = Router::new()
         .route("/v1/persons/{id}/merge", post(decisions::merge))
         .route("/v1/persons/{id}/split", post(decisions::split))
         .route("/v1/persons/{id}/history", get(decisions::history))
@@ -140,6 +171,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/review", get(review::list))
         .route("/v1/review/{id}", get(review::show))
         .route("/v1/review/{id}/decision", post(review::decide))
+        .route_layer(middleware::from_fn_with_state(
+            context.clone(),
+            auth::require_review,
+        ));
+    // Every route with personal data, behind the API key check: a route added here cannot
+    // forget it (and the OpenAPI walk in the tests calls each one without a key).
+    let personal_data = Router::new()
+        .route("/v1/records", post(records::post_record))
+        .route("/v1/records/batch", post(records::post_batch))
+        .route("/v1/persons", get(persons::search))
+        .route("/v1/persons/{id}", get(persons::get_person))
+        .merge(review_desk)
+        .route_layer(middleware::from_fn_with_state(
+            context.clone(),
+            auth::require_caller,
+        ));
+    Router::new()
+        .merge(personal_data)
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

@@ -30,7 +30,9 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine code, snake_case: `not_found`, `invalid_query`, `record_rejected`,
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
-    /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`.
+    /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`
+    /// and `auth.invalid_key` (401); a refusal by the access policy (403) carries the policy's
+    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
     /// What was wrong, field by field, where that is known.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -74,6 +76,19 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the request body could not be read")]
     BodyUnreadable,
+    /// No `Authorization` header on a route with personal data.
+    #[error(
+        "this route serves personal data: send an agency API key as `Authorization: Bearer <key>` (`dprofile apikey create`)"
+    )]
+    AuthRequired,
+    /// A key that is malformed, unknown or revoked.
+    #[error(
+        "the API key is not valid (unknown, revoked, or not `Authorization: Bearer <key>`): ask for a new key"
+    )]
+    InvalidKey,
+    /// The access policy refused the request; the code is the policy's rule.
+    #[error("{}", .0.message)]
+    Refused(dprofile_policy::Refusal),
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -94,6 +109,8 @@ impl ApiError {
             ApiError::DecisionConflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
+            ApiError::Refused(_) => StatusCode::FORBIDDEN,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -110,6 +127,9 @@ impl ApiError {
             ApiError::DecisionConflict(_) => "decision_conflict",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BodyUnreadable => "body_unreadable",
+            ApiError::AuthRequired => "auth.required",
+            ApiError::InvalidKey => "auth.invalid_key",
+            ApiError::Refused(refusal) => refusal.code,
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -126,6 +146,9 @@ impl ApiError {
             ApiError::DecisionConflict(_) => "decision conflict",
             ApiError::MethodNotAllowed => "method not allowed",
             ApiError::BodyUnreadable => "body unreadable",
+            ApiError::AuthRequired => "authentication required",
+            ApiError::InvalidKey => "invalid API key",
+            ApiError::Refused(_) => "refused by the access policy",
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }
@@ -195,6 +218,18 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
+        // RFC 6750: a 401 names the scheme the client should use.
+        let challenge = match self {
+            ApiError::AuthRequired => Some("Bearer realm=\"dprofile\""),
+            ApiError::InvalidKey => Some("Bearer realm=\"dprofile\", error=\"invalid_token\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
     }
 }

@@ -1,13 +1,20 @@
 //! The HTTP API as a client sees it: the real router on a real port, a fresh store per test,
 //! and user-level verbs (post a record, post a batch, read a person, search, decide on a
 //! review item, merge and split persons, read a person's history).
+//!
+//! Every test app holds an API key for each role of the default policy; its main client calls
+//! as a migration officer reviewing identities (`X-Purpose: identity_review`), and
+//! `anonymous` calls without a key.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use dprofile_api::{ApiConfig, AppState};
 use dprofile_pipeline::FixedClock;
+use dprofile_policy::Policy;
+use dprofile_store::Store;
 use dprofile_store::testing::TestStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -29,7 +36,14 @@ enum Backend {
 /// PostgreSQL client blocks on a runtime of its own, which must not be nested in the test's.
 struct TestApp {
     base_url: String,
+    /// Calls with the migration officer's key, for identity review.
     client: reqwest::Client,
+    /// Calls without any key.
+    anonymous: reqwest::Client,
+    /// A key per role of the default policy (for the role's first agency).
+    keys: BTreeMap<String, String>,
+    /// The server's store, to read the access log and revoke keys.
+    store: Option<Arc<dyn Store>>,
     clock: Arc<FixedClock>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server_thread: Option<std::thread::JoinHandle<()>>,
@@ -59,8 +73,8 @@ impl TestApp {
 
     async fn start(backend: Backend, config: ApiConfig) -> Option<TestApp> {
         let clock = Arc::new(FixedClock::new(start_instant()));
-        let (address_sender, address_receiver) =
-            tokio::sync::oneshot::channel::<Option<SocketAddr>>();
+        type Started = (SocketAddr, BTreeMap<String, String>, Arc<dyn Store>);
+        let (address_sender, address_receiver) = tokio::sync::oneshot::channel::<Option<Started>>();
         let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
         let server_clock = clock.clone();
         let server_thread = std::thread::spawn(move || {
@@ -79,13 +93,34 @@ impl TestApp {
                 .enable_all()
                 .build()
                 .expect("a server runtime");
-            let state = AppState::with_clock(test_store.store.clone(), server_clock, config);
+            let log_key =
+                dprofile_audit::LogKey::from_seed("dprofile/test-log", [7; 32]).expect("a log key");
+            let policy = Policy::default_policy();
+            let keys: BTreeMap<String, String> = policy
+                .roles()
+                .map(|role| {
+                    let agency = policy.role_agencies(role).next().expect("an agency");
+                    let issued = dprofile_pipeline::api_keys::issue(
+                        test_store.store.as_ref(),
+                        &policy,
+                        &format!("test {role}"),
+                        agency,
+                        role,
+                        start_instant(),
+                    )
+                    .expect("a key");
+                    (role.to_owned(), issued.token)
+                })
+                .collect();
+            let state =
+                AppState::with_clock(test_store.store.clone(), server_clock, config, log_key);
+            let store = test_store.store.clone();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("a free port");
                 let address = listener.local_addr().expect("a bound address");
-                let _ = address_sender.send(Some(address));
+                let _ = address_sender.send(Some((address, keys, store)));
                 let shutdown = async move {
                     let _ = shutdown_receiver.await;
                 };
@@ -96,17 +131,76 @@ impl TestApp {
             drop(runtime);
             drop(test_store);
         });
-        let address = address_receiver.await.expect("the server thread started")?;
+        let (address, keys, store) = address_receiver.await.expect("the server thread started")?;
+        let client = TestApp::client_with(&[
+            (
+                "authorization",
+                &format!("Bearer {}", keys["migration_officer"]),
+            ),
+            ("x-purpose", "identity_review"),
+            ("x-case-ref", "case-2026-001"),
+        ]);
         Some(TestApp {
             base_url: format!("http://{address}"),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("an HTTP client"),
+            client,
+            anonymous: TestApp::client_with(&[]),
+            keys,
+            store: Some(store),
             clock,
             shutdown: Some(shutdown_sender),
             server_thread: Some(server_thread),
         })
+    }
+
+    /// A client sending `headers` with every request, following no redirects.
+    fn client_with(headers: &[(&str, &str)]) -> reqwest::Client {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                reqwest::header::HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(map)
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// A client calling with `role`'s key for `purpose` and a case.
+    fn client_as(&self, role: &str, purpose: &str) -> reqwest::Client {
+        TestApp::client_with(&[
+            ("authorization", &format!("Bearer {}", self.keys[role])),
+            ("x-purpose", purpose),
+            ("x-case-ref", "case-2026-002"),
+        ])
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_deref().expect("the store")
+    }
+
+    /// The access log's entries from `from` on.
+    fn access_entries(&self, from: u64) -> Vec<dprofile_audit::AccessEntry> {
+        self.store()
+            .access_rows(from, 100_000)
+            .expect("the access log")
+            .into_iter()
+            .map(|row| {
+                let details = row.details.expect("details");
+                dprofile_audit::AccessEntry::from_canonical(&details)
+                    .expect("canonical bytes")
+                    .1
+            })
+            .collect()
+    }
+
+    fn access_log_size(&self) -> u64 {
+        self.store()
+            .access_rows(0, 1_000_000)
+            .expect("the access log")
+            .len() as u64
     }
 
     fn url(&self, path: &str) -> String {
@@ -268,6 +362,11 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The PostgreSQL client must not be dropped on an async worker, and the test store
+        // drops its database only once every connection is gone.
+        if let Some(store) = self.store.take() {
+            let _ = std::thread::spawn(move || drop(store)).join();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -1488,4 +1587,396 @@ async fn the_docs_page_and_its_vendored_assets_are_served() {
         "not_found",
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication, purpose-bound reads, and the access log.
+
+/// Routes that serve no personal data and stay open.
+const OPEN_PATHS: [&str; 4] = ["/docs", "/healthz", "/metrics", "/openapi.json"];
+
+async fn assert_unauthorised(response: reqwest::Response, code: &str, what: &str) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .unwrap_or_else(|| panic!("{what}: a WWW-Authenticate header"))
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(challenge.starts_with("Bearer"), "{what}: {challenge}");
+    assert_problem(response, StatusCode::UNAUTHORIZED, code).await;
+}
+
+#[tokio::test]
+async fn every_route_with_personal_data_answers_401_without_a_key() {
+    let app = TestApp::sqlite().await;
+    // Something to find, so that an unguarded route would answer with data rather than 404.
+    let person = app.post_for_person(&abdullayev("AUTH-1")).await;
+    let document = json_of(app.get("/openapi.json").await).await;
+    assert_eq!(
+        document["components"]["securitySchemes"]["agency_api_key"]["scheme"],
+        "bearer"
+    );
+    let mut called = 0;
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|requirements| !requirements.is_empty());
+            if OPEN_PATHS.contains(&path.as_str()) {
+                assert!(!secured, "{method} {path} is open and says so");
+                continue;
+            }
+            assert!(secured, "{method} {path} declares the bearer scheme");
+            let url = app.url(&path.replace("{id}", &person.to_string()));
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                .expect("an HTTP method");
+            let what = format!("{method} {path}");
+            let response = app
+                .anonymous
+                .request(method.clone(), &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .expect("the server answers");
+            assert_unauthorised(response, "auth.required", &what).await;
+            // A key that is not one: the same refusal, with its own code.
+            let response = app
+                .anonymous
+                .request(method, &url)
+                .header("authorization", "Bearer dpk_0000")
+                .send()
+                .await
+                .expect("the server answers");
+            assert_unauthorised(response, "auth.invalid_key", &what).await;
+            called += 1;
+        }
+    }
+    assert_eq!(called, 13, "every operation under /v1/ was called");
+    // The open routes answer without a key.
+    for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
+        let response = app
+            .anonymous
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_key_answers_401_and_other_schemes_are_refused() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("AUTH-2")).await;
+    let tax = app.client_as("tax_inspector", "tax_administration");
+    let url = app.url(&format!("/v1/persons/{person}"));
+    let response = tax.get(&url).send().await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let key_id = app
+        .store()
+        .api_keys()
+        .expect("the keys")
+        .into_iter()
+        .find(|key| key.role == "tax_inspector")
+        .expect("the tax inspector's key")
+        .id;
+    let revoked =
+        dprofile_pipeline::api_keys::revoke(app.store(), key_id, start_instant()).expect("revoked");
+    assert!(revoked);
+    assert_unauthorised(
+        tax.get(&url).send().await.expect("an answer"),
+        "auth.invalid_key",
+        "revoked key",
+    )
+    .await;
+
+    let token = &app.keys["migration_officer"];
+    let basic = app
+        .anonymous
+        .get(&url)
+        .header("authorization", format!("Basic {token}"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_unauthorised(basic, "auth.invalid_key", "basic scheme").await;
+}
+
+#[tokio::test]
+async fn a_read_without_purpose_or_case_or_outside_the_role_is_refused_and_logged() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("PURPOSE-1")).await;
+    let url = app.url(&format!("/v1/persons/{person}"));
+    let token = app.keys["tax_inspector"].clone();
+    let before = app.access_log_size();
+
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[], "policy.purpose_required"),
+        (
+            &[("x-purpose", "tax_administration")],
+            "policy.case_required",
+        ),
+        (
+            &[("x-purpose", "law_enforcement"), ("x-case-ref", "T-1")],
+            "policy.purpose_not_granted",
+        ),
+    ];
+    for (headers, code) in cases {
+        let mut request = app
+            .anonymous
+            .get(&url)
+            .header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("an answer");
+        let problem = assert_problem(response, StatusCode::FORBIDDEN, code).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| !detail.is_empty())
+        );
+    }
+    // A search outside the role is refused the same way.
+    let response = app
+        .client_as("tax_inspector", "border_control")
+        .get(app.url("/v1/persons"))
+        .query(&[("document", "FA1234567")])
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        response,
+        StatusCode::FORBIDDEN,
+        "policy.purpose_not_granted",
+    )
+    .await;
+
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    for (entry, code) in entries.iter().zip([
+        "policy.purpose_required",
+        "policy.case_required",
+        "policy.purpose_not_granted",
+        "policy.purpose_not_granted",
+    ]) {
+        assert_eq!(entry.role, "tax_inspector");
+        assert_eq!(entry.agency, "fns");
+        assert!(entry.actor.starts_with("apikey:"), "{}", entry.actor);
+        assert_eq!(
+            entry.outcome,
+            dprofile_audit::AccessOutcome::Refused {
+                rule: code.to_owned()
+            }
+        );
+        assert!(entry.categories.is_empty());
+    }
+    assert_eq!(entries[0].person, Some(person));
+    assert_eq!(entries[3].action, dprofile_audit::AccessAction::Search);
+    assert_eq!(entries[3].person, None);
+
+    // An allowed search logs each person found.
+    let before = app.access_log_size();
+    let found = app.search(&[("document", "FA1234567")]).await;
+    assert_eq!(found, vec![person]);
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].person, Some(person));
+    assert_eq!(entries[0].outcome, dprofile_audit::AccessOutcome::Allowed);
+}
+
+/// One upsert of every category, all about one person: the first record of each category the
+/// synthetic generator writes, with its subject replaced by one fixed subject.
+fn one_record_of_every_category() -> Vec<Value> {
+    let subject = abdullayev("unused")["subject"].clone();
+    let mut by_category: BTreeMap<String, Value> = BTreeMap::new();
+    dprofile_synth::generate(&dprofile_synth::SynthConfig::new(3000, 7), |record| {
+        let Ok(mut line) = serde_json::from_str::<Value>(&record.line) else {
+            return;
+        };
+        let Some(category) = line["category"].as_str().map(str::to_owned) else {
+            return;
+        };
+        if line["action"] != "upsert" || by_category.contains_key(&category) {
+            return;
+        }
+        line["subject"] = subject.clone();
+        line["revision"] = json!(1);
+        line["source_ref"] = json!(format!("MATRIX-{category}"));
+        by_category.insert(category, line);
+    });
+    by_category.into_values().collect()
+}
+
+#[tokio::test]
+async fn the_policy_matrix_shows_exactly_the_allowed_categories_and_logs_every_read() {
+    let app = TestApp::sqlite().await;
+    let mut person = None;
+    for record in one_record_of_every_category() {
+        let response = app.post_record(&record).await;
+        let body = json_of(response).await;
+        let id = body["person_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(person.is_none_or(|known| known == id), "one person: {body}");
+        person = Some(id);
+    }
+    let person = person.expect("a person");
+    let all_codes: BTreeSet<String> = dprofile_domain::Category::ALL
+        .iter()
+        .map(|category| category.code().to_owned())
+        .collect();
+
+    let policy = Policy::default_policy();
+    let mut purposes: BTreeSet<&str> = policy.purposes();
+    purposes.insert("no_such_purpose");
+    let mut reads = 0;
+    let mut allowed_reads = 0;
+    for role in policy.roles() {
+        let agency = policy.role_agencies(role).next().expect("an agency");
+        for purpose in &purposes {
+            let before = app.access_log_size();
+            let response = app
+                .client_as(role, purpose)
+                .get(app.url(&format!("/v1/persons/{person}")))
+                .send()
+                .await
+                .expect("an answer");
+            reads += 1;
+            let request = dprofile_policy::AccessRequest {
+                role,
+                agency,
+                purpose,
+                case_ref: Some("case-2026-002"),
+                action: dprofile_policy::Action::Read,
+            };
+            let entries = app.access_entries(before);
+            assert_eq!(entries.len(), 1, "{role} × {purpose}: one log entry");
+            let entry = &entries[0];
+            assert_eq!(
+                (
+                    entry.role.as_str(),
+                    entry.agency.as_str(),
+                    entry.purpose.as_str()
+                ),
+                (role, agency, *purpose)
+            );
+            assert_eq!(entry.person, Some(person));
+            assert_eq!(entry.case_ref.as_deref(), Some("case-2026-002"));
+            match policy.decide(&request) {
+                Ok(allowance) => {
+                    allowed_reads += 1;
+                    assert_eq!(response.status(), StatusCode::OK, "{role} × {purpose}");
+                    let profile = json_of(response).await;
+                    let facts = profile["facts"].as_object().expect("facts");
+                    let shown: BTreeSet<String> = facts.keys().cloned().collect();
+                    let expected: BTreeSet<String> = allowance
+                        .categories
+                        .iter()
+                        .map(|category| category.code().to_owned())
+                        .collect();
+                    assert_eq!(shown, expected, "{role} × {purpose}: exactly the allowed");
+                    for (category, fields) in &allowance.fields {
+                        for fact in facts[category.code()].as_array().expect("facts") {
+                            for name in fact["data"].as_object().expect("data").keys() {
+                                assert!(
+                                    fields.contains(name),
+                                    "{role} × {purpose}: {}.{name} is not granted",
+                                    category.code()
+                                );
+                            }
+                        }
+                    }
+                    assert_eq!(entry.outcome, dprofile_audit::AccessOutcome::Allowed);
+                    let logged: BTreeSet<String> = entry.categories.iter().cloned().collect();
+                    assert_eq!(
+                        logged, shown,
+                        "{role} × {purpose}: the log names what was shown"
+                    );
+                }
+                Err(refusal) => {
+                    let problem =
+                        assert_problem(response, StatusCode::FORBIDDEN, refusal.code).await;
+                    assert!(problem.get("facts").is_none());
+                    assert_eq!(
+                        entry.outcome,
+                        dprofile_audit::AccessOutcome::Refused {
+                            rule: refusal.code.to_owned()
+                        },
+                        "{role} × {purpose}"
+                    );
+                    assert!(entry.categories.is_empty());
+                }
+            }
+        }
+    }
+    // The person holds every category, so "exactly the allowed" was checked for each one.
+    let everything = json_of(app.get_person(person, "").await).await;
+    let held: BTreeSet<String> = everything["facts"]
+        .as_object()
+        .expect("facts")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(held, all_codes, "the person has a record of every category");
+    assert!(
+        allowed_reads >= policy.roles().count() - 1,
+        "{allowed_reads} allowed"
+    );
+    assert!(reads > allowed_reads, "some reads were refused");
+}
+
+#[tokio::test]
+async fn the_review_desk_needs_a_role_that_reviews_and_refusals_are_logged() {
+    let app = TestApp::sqlite().await;
+    let first = app.post_for_person(&abdullayev("DESK-1")).await;
+    let second = app
+        .post_for_person(&tax_record(
+            "DESK-2",
+            "KARIMOV",
+            "FB7654321",
+            "112-233-445 95",
+        ))
+        .await;
+    let tax = app.client_as("tax_inspector", "tax_administration");
+    let before = app.access_log_size();
+    for (method, path, body) in [
+        ("GET", "/v1/review".to_owned(), None),
+        ("GET", "/v1/quarantine".to_owned(), None),
+        ("GET", format!("/v1/persons/{first}/history"), None),
+        (
+            "POST",
+            format!("/v1/persons/{first}/merge"),
+            Some(json!({"from": second, "actor": "officer:x", "reason": "same"})),
+        ),
+    ] {
+        let mut request = tax.request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("a method"),
+            app.url(&path),
+        );
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("an answer");
+        assert_problem(response, StatusCode::FORBIDDEN, "policy.action_not_granted").await;
+    }
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 4);
+    assert!(entries.iter().all(|entry| entry.role == "tax_inspector"
+        && entry.action == dprofile_audit::AccessAction::Review
+        && matches!(entry.outcome, dprofile_audit::AccessOutcome::Refused { .. })));
+    // Nothing was merged.
+    assert_eq!(app.get_person(second, "").await.status(), StatusCode::OK);
+    // The migration officer reviews, and that is logged too.
+    let before = app.access_log_size();
+    assert_eq!(app.get("/v1/review").await.status(), StatusCode::OK);
+    let entries = app.access_entries(before);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].outcome, dprofile_audit::AccessOutcome::Allowed);
+    assert_eq!(entries[0].action, dprofile_audit::AccessAction::Review);
 }

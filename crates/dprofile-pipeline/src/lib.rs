@@ -7,6 +7,7 @@
 //! are those the probabilistic resolver finds on all records at once.
 
 pub mod access_log;
+pub mod api_keys;
 pub mod clock;
 mod ingest;
 pub mod linker;

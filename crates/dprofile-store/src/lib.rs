@@ -293,6 +293,31 @@ pub struct LinkDecision {
     pub decided_at: DateTime<Utc>,
 }
 
+/// An agency's API key as stored: never the token, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    /// What the key is for, as its creator wrote it (`fns batch`).
+    pub name: String,
+    pub agency: String,
+    /// A role of the access policy.
+    pub role: String,
+    #[serde(skip)]
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new API key's row; the id is given by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    pub agency: &'a str,
+    pub role: &'a str,
+    pub token_hash: &'a [u8],
+    pub created_at: DateTime<Utc>,
+}
+
 /// Something a migration officer has to look at, e.g. strong identifiers of two persons met in
 /// one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -430,6 +455,12 @@ pub trait WriteTx {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Keeps a new API key; returns its id.
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> StoreResult<i64>;
+    /// Revokes a key at `at`; `false` when no key has that id. Revoking twice keeps the
+    /// first time.
+    fn revoke_api_key(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+
     /// The frozen resolver model (JSON), if one was set.
     fn resolver_model(&mut self) -> StoreResult<Option<String>>;
     /// Sets the resolver model (JSON).
@@ -515,6 +546,11 @@ pub trait Store: Send + Sync {
     }
     /// The frozen resolver model (JSON) the pipeline resolves with, if one was set.
     fn resolver_model(&self) -> StoreResult<Option<String>>;
+
+    /// The key whose token hashes to `token_hash`, revoked or not.
+    fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>>;
+    /// Every API key, by id.
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

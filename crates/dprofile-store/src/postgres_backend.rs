@@ -13,10 +13,10 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
-    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
-    StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
+    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "access_log",
         include_str!("../migrations/postgres/0003_access_log.sql"),
+    ),
+    (
+        4,
+        "auth",
+        include_str!("../migrations/postgres/0004_auth.sql"),
     ),
 ];
 
@@ -709,6 +714,29 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(())
     }
 
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> StoreResult<i64> {
+        let row = self.transaction.query_one(
+            "INSERT INTO api_keys (name, agency, role, token_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &key.name,
+                &key.agency,
+                &key.role,
+                &key.token_hash,
+                &key.created_at,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn revoke_api_key(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            &[&id, &at],
+        )?;
+        Ok(changed > 0)
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1145,6 +1173,41 @@ impl Store for PostgresStore {
                 .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
                 .map(|row| row.get(0)))
         })
+    }
+
+    fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt(
+                    &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE token_hash = $1"),
+                    &[&token_hash],
+                )?
+                .map(|row| api_key_from(&row)))
+        })
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"),
+                &[],
+            )?;
+            Ok(rows.iter().map(api_key_from).collect())
+        })
+    }
+}
+
+const API_KEY_COLUMNS: &str = "id, name, agency, role, token_hash, created_at, revoked_at";
+
+fn api_key_from(row: &Row) -> ApiKeyRow {
+    ApiKeyRow {
+        id: row.get(0),
+        name: row.get(1),
+        agency: row.get(2),
+        role: row.get(3),
+        token_hash: row.get(4),
+        created_at: row.get(5),
+        revoked_at: row.get(6),
     }
 }
 

@@ -12,10 +12,10 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    AccessRow, AccessRowWrite, Backend, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
-    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
-    StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
+    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "access_log",
         include_str!("../migrations/sqlite/0003_access_log.sql"),
+    ),
+    (
+        4,
+        "auth",
+        include_str!("../migrations/sqlite/0004_auth.sql"),
     ),
 ];
 
@@ -722,6 +727,29 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> StoreResult<i64> {
+        self.transaction.execute(
+            "INSERT INTO api_keys (name, agency, role, token_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                key.name,
+                key.agency,
+                key.role,
+                key.token_hash,
+                micros(key.created_at)
+            ],
+        )?;
+        Ok(self.transaction.last_insert_rowid())
+    }
+
+    fn revoke_api_key(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            params![id, micros(at)],
+        )?;
+        Ok(changed > 0)
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1211,6 +1239,44 @@ impl Store for SqliteStore {
                 .optional()?)
         })
     }
+
+    fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE token_hash = ?1"),
+                    params![token_hash],
+                    api_key_from,
+                )
+                .optional()?)
+        })
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"
+            ))?;
+            let rows = statement
+                .query_map([], api_key_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+const API_KEY_COLUMNS: &str = "id, name, agency, role, token_hash, created_at, revoked_at";
+
+fn api_key_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRow> {
+    Ok(ApiKeyRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        agency: row.get(2)?,
+        role: row.get(3)?,
+        token_hash: row.get(4)?,
+        created_at: from_micros(row.get(5)?),
+        revoked_at: row.get::<_, Option<i64>>(6)?.map(from_micros),
+    })
 }
 
 const ACCESS_COLUMNS: &str = "position, person, at, disclosed_at, salt, details, hashes";

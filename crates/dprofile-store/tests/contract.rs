@@ -458,6 +458,75 @@ fn access_log_appends_in_order_and_hides_delayed_entries(store: &dyn Store) {
     );
 }
 
+fn api_keys_are_found_by_hash_listed_and_revoked(store: &dyn Store) {
+    let created = now();
+    let mut ids = Vec::new();
+    store
+        .write(&mut |tx| {
+            ids.push(tx.insert_api_key(&dprofile_store::NewApiKey {
+                name: "fns batch",
+                agency: "fns",
+                role: "tax_inspector",
+                token_hash: &[1; 32],
+                created_at: created,
+            })?);
+            ids.push(tx.insert_api_key(&dprofile_store::NewApiKey {
+                name: "border desk",
+                agency: "fsb-border",
+                role: "border_guard",
+                token_hash: &[2; 32],
+                created_at: created,
+            })?);
+            Ok(())
+        })
+        .unwrap();
+    assert!(ids[0] < ids[1], "ids grow: {ids:?}");
+    let found = store.api_key_by_hash(&[1; 32]).unwrap().expect("the key");
+    assert_eq!(
+        (
+            found.id,
+            found.name.as_str(),
+            found.agency.as_str(),
+            found.role.as_str()
+        ),
+        (ids[0], "fns batch", "fns", "tax_inspector")
+    );
+    assert_eq!(found.token_hash, vec![1; 32]);
+    assert_eq!(found.created_at, created);
+    assert_eq!(found.revoked_at, None);
+    assert_eq!(store.api_key_by_hash(&[3; 32]).unwrap(), None);
+
+    // A second key with the same hash is refused by the store, not silently kept.
+    let duplicate = store.write(&mut |tx| {
+        tx.insert_api_key(&dprofile_store::NewApiKey {
+            name: "again",
+            agency: "fns",
+            role: "tax_inspector",
+            token_hash: &[1; 32],
+            created_at: created,
+        })
+        .map(|_| ())
+    });
+    assert!(duplicate.is_err());
+
+    let revoked_at = created + chrono::Duration::hours(1);
+    let mut revoked = (false, false, false);
+    store
+        .write(&mut |tx| {
+            revoked.0 = tx.revoke_api_key(ids[0], revoked_at)?;
+            // Revoking again keeps the first time.
+            revoked.1 = tx.revoke_api_key(ids[0], revoked_at + chrono::Duration::hours(1))?;
+            revoked.2 = tx.revoke_api_key(9_999, revoked_at)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(revoked, (true, true, false));
+    let listed = store.api_keys().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].revoked_at, Some(revoked_at));
+    assert_eq!(listed[1].revoked_at, None);
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -484,6 +553,7 @@ contract_suite!(
     review_items_round_trip,
     assignments_list_every_key,
     access_log_appends_in_order_and_hides_delayed_entries,
+    api_keys_are_found_by_hash_listed_and_revoked,
 );
 
 #[test]

@@ -52,6 +52,9 @@ enum Command {
     /// The tamper-evident access log: checkpoints, the key to publish, verification.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Agency API keys: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Apikey(commands::apikey::ApiKeyCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Migrate => commands::migrate(&store_location),
         Command::Synth(args) => commands::synth::run(args),
         Command::Audit(command) => commands::audit::run(&store_location, command),
+        Command::Apikey(command) => commands::apikey::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

@@ -383,3 +383,73 @@ fn resolve_and_ingest_with_one_model_agree_on_postgres() {
         resolve_and_ingest_with_one_model_agree(store);
     }
 }
+
+/// `apikey create` prints the token once (only its hash is stored), `list` shows the key
+/// without it, `revoke` stamps it, and a role the policy does not give the agency is refused
+/// with what to do.
+#[test]
+fn apikey_create_list_revoke() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let created = dprofile(
+        &store,
+        &[
+            "apikey",
+            "create",
+            "--agency",
+            "fns",
+            "--role",
+            "tax_inspector",
+            "--name",
+            "fns batch",
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let token = stdout(&created).trim().to_owned();
+    assert!(token.starts_with("dpk_") && token.len() == 68, "{token}");
+    let key = test_store
+        .store
+        .api_key_by_hash(&dprofile_pipeline::api_keys::token_hash(&token))
+        .unwrap()
+        .expect("the key is stored by its hash");
+
+    let listed = stdout(&dprofile(&store, &["apikey", "list"], &[]));
+    assert!(
+        listed.contains("fns batch") && listed.contains("tax_inspector"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token), "the token is never shown again");
+
+    let revoked = dprofile(&store, &["apikey", "revoke", &key.id.to_string()], &[]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(
+        dprofile_pipeline::api_keys::authenticate(test_store.store.as_ref(), &token)
+            .unwrap()
+            .is_none()
+    );
+    let unknown = dprofile(&store, &["apikey", "revoke", "999"], &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("apikey list"));
+
+    let wrong_agency = dprofile(
+        &store,
+        &[
+            "apikey",
+            "create",
+            "--agency",
+            "gibdd",
+            "--role",
+            "tax_inspector",
+            "--name",
+            "x",
+        ],
+        &[],
+    );
+    assert!(!wrong_agency.status.success());
+    let message = String::from_utf8_lossy(&wrong_agency.stderr).into_owned();
+    assert!(
+        message.contains("gibdd") && message.contains("fns"),
+        "{message}"
+    );
+}

@@ -1,24 +1,31 @@
 //! Reading persons: one profile (as of a time, valid at a date), and search by document,
 //! identifier, or name with birth date. A name alone is never enough to search: that would let
 //! anyone fish for people by name.
+//!
+//! Both state a purpose and a case (`X-Purpose`, `X-Case-Ref`); the access policy decides with
+//! the caller's role and agency, the profile shows only what it allows, and every decision is
+//! in the access log before the answer leaves.
 
 use std::collections::BTreeSet;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
+use dprofile_audit::AccessAction;
 use dprofile_domain::Rule;
 use dprofile_domain::linking::{KeyKind, query_name_keys};
 use dprofile_domain::values::{
     DocumentNumber, EsiaId, Inn, PartialDate, Snils, ValueError, parse_full_date,
 };
 use dprofile_pipeline::profile::{ProfileLookup, load_profile};
+use dprofile_policy::Action;
 use dprofile_store::{PersonId, Store, StoreResult};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::auth::{self, AccessEvent, Caller, Purpose};
 use crate::problem::{ApiError, Problem};
 use crate::wire::{MergedBody, PersonLink, PersonSearchBody, ProfileBody, person_url};
 use crate::{ApiContext, run_blocking};
@@ -40,7 +47,9 @@ pub(crate) fn parse_person_id(text: &str) -> Result<PersonId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no person has id `{text}`")))
 }
 
-/// A person's profile.
+/// A person's profile, as far as the access policy shows it to the caller's role for the
+/// stated purpose: only the allowed categories, and in a narrowed category only the allowed
+/// fields. Allowed or refused, the read is in the access log.
 ///
 /// A person merged into another answers `308 Permanent Redirect` to the surviving person's
 /// URL (with the same query), and a `MergedBody` for clients that do not follow redirects.
@@ -48,17 +57,23 @@ pub(crate) fn parse_person_id(text: &str) -> Result<PersonId, ApiError> {
     get,
     path = "/v1/persons/{id}",
     tag = "persons",
-    params(("id" = i64, Path, description = "Person id."), ProfileQuery),
+    params(("id" = i64, Path, description = "Person id."), ProfileQuery,
+        ("X-Purpose" = String, Header, description = "Purpose of the read, one of the caller's role's purposes in the access policy (`stay_control`, `tax_administration`, …)."),
+        ("X-Case-Ref" = Option<String>, Header, description = "The case the read is made for; most purposes require one.")),
     responses(
-        (status = 200, description = "The profile.", body = ProfileBody),
+        (status = 200, description = "The profile, restricted to what the policy allows.", body = ProfileBody),
         (status = 308, description = "Merged into another person; `Location` names it.", body = MergedBody,
             headers(("location" = String, description = "The surviving person's URL."))),
         (status = 400, description = "`as_of` or `valid_at` malformed.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key (`auth.required`, `auth.invalid_key`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Refused by the access policy; `code` is its rule. Logged.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (or none yet at `as_of`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_person(
     State(context): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<ProfileQuery>, QueryRejection>,
     RawQuery(raw_query): RawQuery,
@@ -72,9 +87,50 @@ pub async fn get_person(
         .as_deref()
         .map(|text| parse_full_date(text).map_err(|error| value_error("valid_at", error)))
         .transpose()?;
-    let store = context.state.store.clone();
-    let lookup =
-        run_blocking(move || load_profile(store.as_ref(), person_id, as_of, valid_at)).await?;
+    let purpose = Purpose::from_headers(&headers);
+    let allowance = match auth::decide(&context, &caller, &purpose, Action::Read) {
+        Ok(allowance) => allowance,
+        Err(refusal) => {
+            return Err(auth::refuse(
+                &context,
+                &caller,
+                &purpose,
+                AccessAction::Read,
+                Some(person_id),
+                refusal,
+            )
+            .await);
+        }
+    };
+    let read_context = context.clone();
+    let lookup = run_blocking(move || {
+        let mut lookup = load_profile(
+            read_context.state.store.as_ref(),
+            person_id,
+            as_of,
+            valid_at,
+        )?;
+        let shown = match &mut lookup {
+            ProfileLookup::Found(profile) => {
+                auth::restrict_profile(profile, &allowance);
+                profile.facts.keys().cloned().collect()
+            }
+            ProfileLookup::Merged { .. } | ProfileLookup::NotFound => Vec::new(),
+        };
+        auth::log_access(
+            &read_context,
+            AccessEvent {
+                caller: &caller,
+                purpose: &purpose,
+                action: AccessAction::Read,
+                persons: vec![Some(person_id)],
+                categories: shown,
+                decision: Ok(allowance.disclosure_delay_days),
+            },
+        )?;
+        Ok::<_, ApiError>(lookup)
+    })
+    .await?;
     match lookup {
         ProfileLookup::Found(profile) => Ok(Json(ProfileBody::from(*profile)).into_response()),
         ProfileLookup::Merged { into } => {
@@ -149,24 +205,67 @@ enum Search {
 }
 
 /// Finds persons by document, identifier, or name with birth date (exactly one of the three).
+/// The policy decides the search for the stated purpose; each person found is an entry in the
+/// access log, and so is a refusal.
 #[utoipa::path(
     get,
     path = "/v1/persons",
     tag = "persons",
-    params(SearchQuery),
+    params(SearchQuery,
+        ("X-Purpose" = String, Header, description = "Purpose of the search, one of the caller's role's purposes in the access policy."),
+        ("X-Case-Ref" = Option<String>, Header, description = "The case the search is made for; most purposes require one.")),
     responses(
         (status = 200, description = "The persons found (at most 100), with their profile URLs.", body = PersonSearchBody),
         (status = 400, description = "No criterion, several, a malformed value, or a name without `birth_date`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key (`auth.required`, `auth.invalid_key`).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Refused by the access policy; `code` is its rule. Logged.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn search(
     State(context): State<ApiContext>,
+    caller: Caller,
+    headers: HeaderMap,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Json<PersonSearchBody>, ApiError> {
     let Query(query) = query.map_err(query_rejection)?;
     let search = plan_search(query)?;
-    let store = context.state.store.clone();
-    let persons = run_blocking(move || run_search(store.as_ref(), &search)).await?;
+    let purpose = Purpose::from_headers(&headers);
+    let allowance = match auth::decide(&context, &caller, &purpose, Action::Search) {
+        Ok(allowance) => allowance,
+        Err(refusal) => {
+            return Err(auth::refuse(
+                &context,
+                &caller,
+                &purpose,
+                AccessAction::Search,
+                None,
+                refusal,
+            )
+            .await);
+        }
+    };
+    let search_context = context.clone();
+    let persons = run_blocking(move || {
+        let persons = run_search(search_context.state.store.as_ref(), &search)?;
+        let logged: Vec<Option<PersonId>> = if persons.is_empty() {
+            vec![None]
+        } else {
+            persons.iter().copied().map(Some).collect()
+        };
+        auth::log_access(
+            &search_context,
+            AccessEvent {
+                caller: &caller,
+                purpose: &purpose,
+                action: AccessAction::Search,
+                persons: logged,
+                categories: Vec::new(),
+                decision: Ok(allowance.disclosure_delay_days),
+            },
+        )?;
+        Ok::<_, ApiError>(persons)
+    })
+    .await?;
     Ok(Json(PersonSearchBody {
         persons: persons
             .into_iter()

@@ -1,5 +1,6 @@
 //! The subcommands, one module each.
 
+pub mod apikey;
 pub mod audit;
 pub mod ingest;
 pub mod quarantine;

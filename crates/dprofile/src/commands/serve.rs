@@ -22,6 +22,8 @@ pub struct ServeArgs {
     /// Persons in the demo population.
     #[arg(long, default_value_t = 2000)]
     pub demo_persons: u64,
+    #[command(flatten)]
+    pub log_key: super::audit::KeyArgs,
 }
 
 pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -29,9 +31,24 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
     // Resolves probabilistically when the store holds a resolver model (`ingest --model`).
     let ingestor = Ingestor::from_store(store.clone(), Arc::new(SystemClock))
         .context("cannot load the store's resolver model")?;
-    if args.demo {
+    // Every read of personal data is logged: no log key, no server.
+    let log_key = args.log_key.load(location)?;
+    let demo_key = if args.demo {
         load_demo(&ingestor, args.demo_persons)?;
-    }
+        // A fresh key each start: the store keeps only hashes, so an old token cannot be shown.
+        let issued = dprofile_pipeline::api_keys::issue(
+            store.as_ref(),
+            &dprofile_policy::Policy::default_policy(),
+            "demo (serve --demo)",
+            "mvd-migration",
+            "migration_officer",
+            chrono::Utc::now(),
+        )
+        .context("cannot create the demo API key")?;
+        Some(issued.token)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,11 +64,20 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         );
         println!("  API docs:  http://{address}/docs");
         println!("  health:    http://{address}/healthz");
-        if args.demo {
-            println!("  a demo person: http://{address}/v1/persons?document=FA1234567");
+        if let Some(token) = &demo_key {
+            println!("  demo API key (migration_officer of mvd-migration): {token}");
+            println!(
+                "  a demo person: curl -H 'Authorization: Bearer {token}' -H 'X-Purpose: stay_control' -H 'X-Case-Ref: demo-1' 'http://{address}/v1/persons?document=FA1234567'"
+            );
+        } else {
+            println!("  API keys:  dprofile apikey create --agency … --role … --name …");
         }
-        let state =
-            dprofile_api::AppState::new(store, ingestor, dprofile_api::ApiConfig::default());
+        let state = dprofile_api::AppState::new(
+            store,
+            ingestor,
+            dprofile_api::ApiConfig::default(),
+            log_key,
+        );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
