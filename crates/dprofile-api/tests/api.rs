@@ -2299,7 +2299,18 @@ async fn sign_in_is_rate_limited_per_document_and_per_address() {
 
 #[tokio::test]
 async fn the_person_sees_every_access_with_proofs_and_law_enforcement_reads_after_the_delay() {
-    let app = TestApp::sqlite().await;
+    the_person_sees_every_access(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_person_sees_every_access_with_proofs_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    the_person_sees_every_access(&app).await;
+}
+
+async fn the_person_sees_every_access(app: &TestApp) {
     let person = app.post_for_person(&abdullayev("ME-4")).await;
     // A migration officer's read, and a police law-enforcement read (delayed by 90 days).
     assert_eq!(app.get_person(person, "").await.status(), StatusCode::OK);
