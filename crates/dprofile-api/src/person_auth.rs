@@ -46,6 +46,9 @@ pub struct SignInLimits {
     pub per_address: u32,
     /// Sign-ins per document number per window.
     pub per_document: u32,
+    /// Code checks per document number per window, over all its sign-ins: a new sign-in
+    /// resets the wrong-code count, this does not.
+    pub verify_per_document: u32,
     pub window: Duration,
 }
 
@@ -57,6 +60,7 @@ impl Default for SignInLimits {
             max_code_attempts: 5,
             per_address: 20,
             per_document: 5,
+            verify_per_document: 10,
             window: Duration::minutes(15),
         }
     }
@@ -73,12 +77,18 @@ pub enum VerifyError {
     WrongCode {
         attempts_left: u32,
     },
+    /// Too many code checks for the sign-in's document: seconds until the window ends.
+    RateLimited {
+        retry_after_seconds: u64,
+    },
 }
 
 struct PendingSignIn {
     /// `None` when the document and birth date matched nobody: the sign-in looks the same
     /// from outside and can never succeed.
     person: Option<PersonId>,
+    /// The normalised document number, the key of the per-document limit on code checks.
+    document: String,
     code_hash: [u8; 32],
     expires_at: DateTime<Utc>,
     failed_attempts: u32,
@@ -98,6 +108,7 @@ pub struct PersonSessions {
     /// Sign-in and verification requests per client address, and sign-ins per document.
     pub by_address: RateLimiter,
     pub by_document: RateLimiter,
+    verify_by_document: RateLimiter,
 }
 
 fn sha256(text: &str) -> [u8; 32] {
@@ -115,6 +126,7 @@ impl PersonSessions {
         PersonSessions {
             by_address: RateLimiter::new(limits.per_address, limits.window),
             by_document: RateLimiter::new(limits.per_document, limits.window),
+            verify_by_document: RateLimiter::new(limits.verify_per_document, limits.window),
             limits,
             pending: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
@@ -126,8 +138,9 @@ impl PersonSessions {
         &self.limits
     }
 
-    /// Starts a sign-in for `person` (or for nobody) and sends the code; returns the sign-in id.
-    pub fn start(&self, person: Option<PersonId>, now: DateTime<Utc>) -> String {
+    /// Starts a sign-in with `document` for `person` (or for nobody) and sends the code;
+    /// returns the sign-in id.
+    pub fn start(&self, document: &str, person: Option<PersonId>, now: DateTime<Utc>) -> String {
         let code = format!("{:06}", rand::random_range(0..1_000_000u32));
         let sign_in_id = random_hex(16);
         if let Some(person) = person {
@@ -142,6 +155,7 @@ impl PersonSessions {
             sign_in_id.clone(),
             PendingSignIn {
                 person,
+                document: document.to_owned(),
                 code_hash: sha256(&code),
                 expires_at: now + self.limits.code_lifetime,
                 failed_attempts: 0,
@@ -171,6 +185,11 @@ impl PersonSessions {
                 pending.remove(sign_in_id);
                 return Err(VerifyError::Expired);
             }
+            self.verify_by_document
+                .hit(&sign_in.document, now)
+                .map_err(|retry_after_seconds| VerifyError::RateLimited {
+                    retry_after_seconds,
+                })?;
             match sign_in.person {
                 Some(person) if sign_in.code_hash == sha256(code.trim()) => {
                     pending.remove(sign_in_id);

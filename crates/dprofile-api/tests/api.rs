@@ -2289,6 +2289,23 @@ async fn sign_in_is_rate_limited_per_document_and_per_address() {
         "rate_limited",
     )
     .await;
+    // Code checks per document, over all its sign-ins: a fresh sign-in does not reset them.
+    app.clock.advance(Duration::minutes(16));
+    app.post_for_person(&abdullayev("ME-5")).await;
+    for round in 0..3 {
+        let started = json_of(app.sign_in("FA1234567", "1991-07-14").await).await;
+        let sign_in_id = started["sign_in_id"].as_str().expect("an id").to_owned();
+        let (_, code) = app.codes.all().last().expect("a code").clone();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for attempt in 0..4 {
+            let response = app.verify_code(&sign_in_id, wrong).await;
+            if round * 4 + attempt < 10 {
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            } else {
+                assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+            }
+        }
+    }
     // The window passes.
     app.clock.advance(Duration::minutes(16));
     assert_eq!(

@@ -162,7 +162,7 @@ pub async fn sign_in(
     let store = context.state.store.clone();
     let number = document.as_str().to_owned();
     let person = run_blocking(move || find_person(store.as_ref(), &number, birth_date)).await?;
-    let sign_in_id = sessions.start(person, now);
+    let sign_in_id = sessions.start(document.as_str(), person, now);
     let body = SignInStarted {
         sign_in_id,
         code_expires_at: now + sessions.limits().code_lifetime,
@@ -232,7 +232,7 @@ pub struct SessionBody {
         (status = 401, description = "Wrong or expired code (`sign_in.wrong_code`, `sign_in.expired`).", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Too many wrong codes (`sign_in.locked`): start again.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such sign-in (`sign_in.unknown`).", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address (`rate_limited`, `Retry-After`).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this document (`rate_limited`, `Retry-After`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(
@@ -260,6 +260,11 @@ pub async fn verify(
             VerifyError::Locked => ApiError::SignInLocked,
             VerifyError::WrongCode { attempts_left: 0 } => ApiError::SignInLocked,
             VerifyError::WrongCode { attempts_left } => ApiError::WrongCode { attempts_left },
+            VerifyError::RateLimited {
+                retry_after_seconds,
+            } => ApiError::RateLimited {
+                retry_after_seconds,
+            },
         })?;
     Ok(Json(SessionBody { token, expires_at }))
 }
