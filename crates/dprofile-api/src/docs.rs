@@ -9,13 +9,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, persons, quarantine, records, review, system};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "dprofile",
-        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Every route under `/v1/` serves personal data and needs an agency API key: `Authorization: Bearer <key>` (`dprofile apikey create`); without one it answers 401 (`auth.required`, `auth.invalid_key`). Reads and searches of persons also state a purpose (`X-Purpose`) and a case (`X-Case-Ref`): the access policy decides with the key's role and agency, the profile shows only the categories (and fields) it allows, a refusal answers 403 with the policy's rule as `code`, and both are appended to the tamper-evident access log. The review desk (review items, merges, splits, histories, quarantine) needs a role with the `review` action for the stated purpose (`X-Purpose`, `X-Case-Ref`). Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until officer accounts come.",
+        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Every route under `/v1/` serves personal data and needs an agency API key: `Authorization: Bearer <key>` (`dprofile apikey create`); without one it answers 401 (`auth.required`, `auth.invalid_key`). Reads and searches of persons also state a purpose (`X-Purpose`) and a case (`X-Case-Ref`): the access policy decides with the key's role and agency, the profile shows only the categories (and fields) it allows, a refusal answers 403 with the policy's rule as `code`, and both are appended to the tamper-evident access log. The review desk (review items, merges, splits, histories, quarantine) needs a role with the `review` action for the stated purpose (`X-Purpose`, `X-Case-Ref`). The person's own routes (`/v1/me/profile`, `/v1/me/access-log`) take a person session instead (`POST /v1/me/sign-in`, `POST /v1/me/verify`; 401 `auth.invalid_session`); the sign-in routes and `/v1/access-log/key` are public by design. Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until officer accounts come.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -32,6 +32,11 @@ use crate::routes::{decisions, persons, quarantine, records, review, system};
         decisions::merge,
         decisions::split,
         decisions::history,
+        me::sign_in,
+        me::verify,
+        me::profile,
+        me::access_log,
+        me::log_key,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -45,6 +50,7 @@ use crate::routes::{decisions, persons, quarantine, records, review, system};
         (name = "quarantine", description = "Refused lines, their correction and replay."),
         (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
+        (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -52,6 +58,11 @@ pub struct ApiDoc;
 
 /// Name of the security scheme in the document.
 pub const SECURITY_SCHEME: &str = "agency_api_key";
+/// Name of the person's session scheme (`/v1/me/` data routes).
+pub const PERSON_SECURITY_SCHEME: &str = "person_session";
+/// Routes under `/v1/` that are public by design: the person's sign-in (it reveals nothing)
+/// and the log's verifier key (published so that anyone can check proofs).
+pub const PUBLIC_V1_PATHS: [&str; 3] = ["/v1/me/sign-in", "/v1/me/verify", "/v1/access-log/key"];
 
 /// Declares the bearer scheme and puts it, with its 401 answer, on every operation under
 /// `/v1/`: the same rule the router applies, so the document cannot claim a route is open.
@@ -67,10 +78,20 @@ impl Modify for BearerSecurity {
                 .to_owned(),
         );
         components.add_security_scheme(SECURITY_SCHEME, SecurityScheme::Http(scheme));
+        let mut person_scheme = Http::new(HttpAuthScheme::Bearer);
+        person_scheme.bearer_format = Some("dps_<64 hex digits>".to_owned());
+        person_scheme.description =
+            Some("A person's session token from `POST /v1/me/verify` (30 minutes).".to_owned());
+        components.add_security_scheme(PERSON_SECURITY_SCHEME, SecurityScheme::Http(person_scheme));
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if !path.starts_with("/v1/") {
+            if !path.starts_with("/v1/") || PUBLIC_V1_PATHS.contains(&path.as_str()) {
                 continue;
             }
+            let scheme_name = if path.starts_with("/v1/me/") {
+                PERSON_SECURITY_SCHEME
+            } else {
+                SECURITY_SCHEME
+            };
             let operations = [
                 item.get.as_mut(),
                 item.put.as_mut(),
@@ -80,7 +101,7 @@ impl Modify for BearerSecurity {
             ];
             for operation in operations.into_iter().flatten() {
                 operation.security = Some(vec![SecurityRequirement::new(
-                    SECURITY_SCHEME,
+                    scheme_name,
                     Vec::<String>::new(),
                 )]);
                 operation

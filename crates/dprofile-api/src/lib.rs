@@ -1,7 +1,7 @@
 //! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
 //! person search, the quarantine, review items and officers' identity decisions (confirm,
-//! reject, merge, split, history), health, metrics, and the OpenAPI document with its Swagger
-//! UI.
+//! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
+//! (`/v1/me/`, [`person_auth`]), health, metrics, and the OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod docs;
 mod metrics;
+pub mod person_auth;
 pub mod problem;
 mod routes;
 pub mod wire;
@@ -32,8 +33,9 @@ use dprofile_store::Store;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::Metrics;
+use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
-use crate::routes::{decisions, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, persons, quarantine, records, review, system};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -73,6 +75,8 @@ pub struct AppState {
     pub access_log: Arc<AccessLog>,
     /// Stamps access-log entries; the ingestor's clock, so that tests fix both.
     pub clock: Arc<dyn Clock>,
+    /// The persons' own sign-ins and sessions (`/v1/me/`), with their rate limits.
+    pub person_sessions: Arc<PersonSessions>,
 }
 
 impl AppState {
@@ -96,6 +100,7 @@ impl AppState {
             config,
             policy: Arc::new(Policy::default_policy()),
             clock,
+            person_sessions: default_person_sessions(),
         }
     }
 
@@ -115,7 +120,14 @@ impl AppState {
             config,
             policy: Arc::new(Policy::default_policy()),
             clock,
+            person_sessions: default_person_sessions(),
         }
+    }
+
+    /// The state with another delivery channel or other limits for the persons' sign-in.
+    pub fn with_person_sessions(mut self, sessions: PersonSessions) -> AppState {
+        self.person_sessions = Arc::new(sessions);
+        self
     }
 
     /// The state with another access policy than the shipped default.
@@ -123,6 +135,13 @@ impl AppState {
         self.policy = Arc::new(policy);
         self
     }
+}
+
+fn default_person_sessions() -> Arc<PersonSessions> {
+    Arc::new(PersonSessions::new(
+        SignInLimits::default(),
+        Box::new(LoggingCodeSender),
+    ))
 }
 
 /// The handlers' state: the caller's [`AppState`] and this router's own metrics (per router,
@@ -187,8 +206,22 @@ pub fn router(state: AppState) -> Router {
             context.clone(),
             auth::require_caller,
         ));
+    // The person's own data: a person session (not an agency key), checked before any handler.
+    let own_data = Router::new()
+        .route("/v1/me/profile", get(me::profile))
+        .route("/v1/me/access-log", get(me::access_log))
+        .route_layer(middleware::from_fn_with_state(
+            context.clone(),
+            me::require_person,
+        ));
     Router::new()
         .merge(personal_data)
+        .merge(own_data)
+        // Public by design: the sign-in says nothing about who exists, and the verifier key is
+        // published so that anyone can check the log's checkpoints.
+        .route("/v1/me/sign-in", post(me::sign_in))
+        .route("/v1/me/verify", post(me::verify))
+        .route("/v1/access-log/key", get(me::log_key))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))
@@ -219,7 +252,9 @@ pub async fn serve(
     // panics on an async worker: the last reference to the store is let go on the blocking
     // pool instead.
     let last_reference = state.clone();
-    let served = axum::serve(listener, router(state))
+    // The peer address is the key of the sign-in rate limit.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = tokio::task::spawn_blocking(move || drop(last_reference)).await;

@@ -30,8 +30,9 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine code, snake_case: `not_found`, `invalid_query`, `record_rejected`,
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
-    /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`
-    /// and `auth.invalid_key` (401); a refusal by the access policy (403) carries the policy's
+    /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
+    /// `auth.invalid_key` and `auth.invalid_session` (401); `rate_limited` (429, with `Retry-After`);
+    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
     /// What was wrong, field by field, where that is known.
@@ -86,6 +87,31 @@ pub enum ApiError {
         "the API key is not valid (unknown, revoked, or not `Authorization: Bearer <key>`): ask for a new key"
     )]
     InvalidKey,
+    /// No valid person session on a `/v1/me/` route (missing, unknown or expired token).
+    #[error(
+        "sign in first: `POST /v1/me/sign-in`, then `POST /v1/me/verify`, and send the session token as `Authorization: Bearer <token>`"
+    )]
+    InvalidSession,
+    /// Too many sign-in or verification requests from one address or for one document.
+    #[error("too many sign-in attempts: try again after {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: u64 },
+    /// The sign-in id names no pending sign-in.
+    #[error(
+        "no such sign-in (finished, expired or never started): start again with `POST /v1/me/sign-in`"
+    )]
+    SignInUnknown,
+    #[error("the code has expired: start again with `POST /v1/me/sign-in`")]
+    SignInExpired,
+    #[error("too many wrong codes: this sign-in is locked, start again with `POST /v1/me/sign-in`")]
+    SignInLocked,
+    #[error("the code is wrong: {attempts_left} attempts left")]
+    WrongCode { attempts_left: u32 },
+    /// A JSON request body that is not what the route takes; `errors` names the field.
+    #[error("{detail}")]
+    InvalidBody {
+        detail: String,
+        errors: Vec<Violation>,
+    },
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
@@ -111,6 +137,12 @@ impl ApiError {
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::Refused(_) => StatusCode::FORBIDDEN,
+            ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SignInUnknown => StatusCode::NOT_FOUND,
+            ApiError::SignInExpired | ApiError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::SignInLocked => StatusCode::FORBIDDEN,
+            ApiError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +162,13 @@ impl ApiError {
             ApiError::AuthRequired => "auth.required",
             ApiError::InvalidKey => "auth.invalid_key",
             ApiError::Refused(refusal) => refusal.code,
+            ApiError::InvalidSession => "auth.invalid_session",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::SignInUnknown => "sign_in.unknown",
+            ApiError::SignInExpired => "sign_in.expired",
+            ApiError::SignInLocked => "sign_in.locked",
+            ApiError::WrongCode { .. } => "sign_in.wrong_code",
+            ApiError::InvalidBody { .. } => "invalid_body",
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -149,6 +188,13 @@ impl ApiError {
             ApiError::AuthRequired => "authentication required",
             ApiError::InvalidKey => "invalid API key",
             ApiError::Refused(_) => "refused by the access policy",
+            ApiError::InvalidSession => "no valid session",
+            ApiError::RateLimited { .. } => "too many requests",
+            ApiError::SignInUnknown => "no such sign-in",
+            ApiError::SignInExpired => "code expired",
+            ApiError::SignInLocked => "sign-in locked",
+            ApiError::WrongCode { .. } => "wrong code",
+            ApiError::InvalidBody { .. } => "invalid body",
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }
@@ -188,9 +234,9 @@ impl ApiError {
     pub fn to_problem(&self) -> Problem {
         let code = self.code();
         let (errors, quarantine_id) = match self {
-            ApiError::InvalidQuery { errors, .. } | ApiError::InvalidDecision { errors, .. } => {
-                (errors.clone(), None)
-            }
+            ApiError::InvalidQuery { errors, .. }
+            | ApiError::InvalidDecision { errors, .. }
+            | ApiError::InvalidBody { errors, .. } => (errors.clone(), None),
             ApiError::RecordRejected {
                 quarantine_id,
                 errors,
@@ -219,9 +265,18 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
         // RFC 6750: a 401 names the scheme the client should use.
+        if let ApiError::RateLimited {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
         let challenge = match self {
             ApiError::AuthRequired => Some("Bearer realm=\"dprofile\""),
             ApiError::InvalidKey => Some("Bearer realm=\"dprofile\", error=\"invalid_token\""),
+            ApiError::InvalidSession => Some("Bearer realm=\"dprofile-person\""),
             _ => None,
         };
         if let Some(challenge) = challenge {

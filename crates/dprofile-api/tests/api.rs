@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use dprofile_api::person_auth::{CodeSender, PersonSessions, SignInLimits};
 use dprofile_api::{ApiConfig, AppState};
 use dprofile_pipeline::FixedClock;
 use dprofile_policy::Policy;
@@ -24,6 +25,25 @@ fn start_instant() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
         .map(|instant| instant.with_timezone(&Utc))
         .expect("a valid instant")
+}
+
+/// Stands for the SMS / e-mail gateway: keeps every code sent, for the test to read.
+#[derive(Clone, Default)]
+struct CapturedCodes(Arc<std::sync::Mutex<Vec<(i64, String)>>>);
+
+impl CodeSender for CapturedCodes {
+    fn send(&self, person: i64, code: &str) {
+        self.0
+            .lock()
+            .expect("the codes")
+            .push((person, code.to_owned()));
+    }
+}
+
+impl CapturedCodes {
+    fn all(&self) -> Vec<(i64, String)> {
+        self.0.lock().expect("the codes").clone()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +65,8 @@ struct TestApp {
     /// The server's store, to read the access log and revoke keys.
     store: Option<Arc<dyn Store>>,
     clock: Arc<FixedClock>,
+    /// The one-time codes the server sent to persons, in order.
+    codes: CapturedCodes,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server_thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -77,6 +99,8 @@ impl TestApp {
         let (address_sender, address_receiver) = tokio::sync::oneshot::channel::<Option<Started>>();
         let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
         let server_clock = clock.clone();
+        let codes = CapturedCodes::default();
+        let server_codes = codes.clone();
         let server_thread = std::thread::spawn(move || {
             let test_store = match backend {
                 Backend::Sqlite => TestStore::sqlite(),
@@ -113,7 +137,11 @@ impl TestApp {
                 })
                 .collect();
             let state =
-                AppState::with_clock(test_store.store.clone(), server_clock, config, log_key);
+                AppState::with_clock(test_store.store.clone(), server_clock, config, log_key)
+                    .with_person_sessions(PersonSessions::new(
+                        SignInLimits::default(),
+                        Box::new(server_codes),
+                    ));
             let store = test_store.store.clone();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -147,6 +175,7 @@ impl TestApp {
             keys,
             store: Some(store),
             clock,
+            codes,
             shutdown: Some(shutdown_sender),
             server_thread: Some(server_thread),
         })
@@ -1489,6 +1518,11 @@ async fn the_openapi_document_lists_every_route() {
             "/healthz",
             "/metrics",
             "/openapi.json",
+            "/v1/access-log/key",
+            "/v1/me/access-log",
+            "/v1/me/profile",
+            "/v1/me/sign-in",
+            "/v1/me/verify",
             "/v1/persons",
             "/v1/persons/{id}",
             "/v1/persons/{id}/history",
@@ -1593,7 +1627,17 @@ async fn the_docs_page_and_its_vendored_assets_are_served() {
 // Authentication, purpose-bound reads, and the access log.
 
 /// Routes that serve no personal data and stay open.
-const OPEN_PATHS: [&str; 4] = ["/docs", "/healthz", "/metrics", "/openapi.json"];
+/// Open by design: documentation and operations, the person's sign-in (it says nothing about
+/// who exists) and the access log's published verifier key.
+const OPEN_PATHS: [&str; 7] = [
+    "/docs",
+    "/healthz",
+    "/metrics",
+    "/openapi.json",
+    "/v1/me/sign-in",
+    "/v1/me/verify",
+    "/v1/access-log/key",
+];
 
 async fn assert_unauthorised(response: reqwest::Response, code: &str, what: &str) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
@@ -1650,11 +1694,17 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
                 .send()
                 .await
                 .expect("the server answers");
-            assert_unauthorised(response, "auth.invalid_key", &what).await;
+            // The person's routes take a session, not an agency key.
+            let invalid_code = if path.starts_with("/v1/me/") {
+                "auth.invalid_session"
+            } else {
+                "auth.invalid_key"
+            };
+            assert_unauthorised(response, invalid_code, &what).await;
             called += 1;
         }
     }
-    assert_eq!(called, 13, "every operation under /v1/ was called");
+    assert_eq!(called, 15, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -1979,4 +2029,348 @@ async fn the_review_desk_needs_a_role_that_reviews_and_refusals_are_logged() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].outcome, dprofile_audit::AccessOutcome::Allowed);
     assert_eq!(entries[0].action, dprofile_audit::AccessAction::Review);
+}
+
+// --- The person's own rights: sign-in, own profile, own access log -------------------------
+
+impl TestApp {
+    async fn sign_in(&self, document_number: &str, birth_date: &str) -> reqwest::Response {
+        self.anonymous
+            .post(self.url("/v1/me/sign-in"))
+            .json(&json!({"document_number": document_number, "birth_date": birth_date}))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    async fn verify_code(&self, sign_in_id: &str, code: &str) -> reqwest::Response {
+        self.anonymous
+            .post(self.url("/v1/me/verify"))
+            .json(&json!({"sign_in_id": sign_in_id, "code": code}))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Signs in as the holder of the document and returns a client with the session token.
+    async fn person_session(&self, document_number: &str, birth_date: &str) -> reqwest::Client {
+        let sent_before = self.codes.all().len();
+        let started = self.sign_in(document_number, birth_date).await;
+        assert_eq!(started.status(), StatusCode::ACCEPTED);
+        let sign_in_id = json_of(started).await["sign_in_id"]
+            .as_str()
+            .expect("a sign-in id")
+            .to_owned();
+        let codes = self.codes.all();
+        assert_eq!(codes.len(), sent_before + 1, "one code was sent");
+        let (_, code) = codes.last().expect("a code").clone();
+        let verified = self.verify_code(&sign_in_id, &code).await;
+        assert_eq!(verified.status(), StatusCode::OK);
+        let token = json_of(verified).await["token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        TestApp::client_with(&[("authorization", &format!("Bearer {token}"))])
+    }
+
+    /// The person's access log, each entry's proof checked offline against only the published
+    /// verifier key.
+    async fn my_verified_access_log(&self, session: &reqwest::Client) -> Vec<Value> {
+        let key = json_of(
+            self.anonymous
+                .get(self.url("/v1/access-log/key"))
+                .send()
+                .await
+                .expect("an answer"),
+        )
+        .await;
+        let origin = key["origin"].as_str().expect("an origin");
+        let trusted =
+            dprofile_audit::TrustedLogKeys::new([key["verifier_key"].as_str().expect("a key")])
+                .expect("a verifier key");
+        let response = session
+            .get(self.url("/v1/me/access-log"))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::OK);
+        let entries = json_of(response).await["entries"]
+            .as_array()
+            .expect("entries")
+            .clone();
+        for entry in &entries {
+            let proven: dprofile_audit::ProvenEntry =
+                serde_json::from_value(entry["proof"].clone()).expect("a proven entry");
+            let (checked, _) = proven
+                .verify(origin, &trusted)
+                .unwrap_or_else(|error| panic!("the proof of {entry} verifies: {error}"));
+            assert_eq!(
+                checked.purpose,
+                entry["purpose"].as_str().expect("a purpose")
+            );
+            assert_eq!(checked.role, entry["role"].as_str().expect("a role"));
+        }
+        entries
+    }
+}
+
+fn namesake(source_ref: &str) -> Value {
+    let mut record = abdullayev(source_ref);
+    record["subject"]["documents"][0]["number"] = json!("FB7654321");
+    record["subject"]["identifiers"] = json!({});
+    record["subject"]["birth_date"] = json!("1985-02-03");
+    record
+}
+
+#[tokio::test]
+async fn a_person_signs_in_with_a_code_and_reads_their_whole_profile() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("ME-1")).await;
+    let other = app.post_for_person(&namesake("ME-2")).await;
+    assert_ne!(person, other);
+
+    // A document and birth date that match nobody: the same answer, and no code sent.
+    let unknown = app.sign_in("ZZ9999999", "1991-07-14").await;
+    assert_eq!(unknown.status(), StatusCode::ACCEPTED);
+    let wrong_birth = app.sign_in("FA1234567", "1991-07-15").await;
+    assert_eq!(wrong_birth.status(), StatusCode::ACCEPTED);
+    let unknown_body = json_of(unknown).await;
+    assert!(unknown_body["sign_in_id"].is_string());
+    assert!(app.codes.all().is_empty(), "no code for nobody");
+
+    let session = app.person_session("FA 123-4567", "1991-07-14").await;
+    assert_eq!(app.codes.all()[0].0, person, "the code went to the holder");
+    let before = app.access_log_size();
+    let response = session
+        .get(app.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let profile = json_of(response).await;
+    assert_eq!(profile["person_id"], person);
+    assert!(profile["facts"]["tax_debt"].is_array(), "{profile}");
+    // The person's own read is logged as theirs.
+    let logged = app.access_entries(before);
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].actor, format!("person:{person}"));
+    assert_eq!(logged[0].role, "person");
+    assert_eq!(logged[0].purpose, "own_data");
+    assert_eq!(logged[0].person, Some(person));
+
+    // The session is no agency key: the agency routes refuse it.
+    for path in [
+        format!("/v1/persons/{other}"),
+        format!("/v1/persons/{person}"),
+    ] {
+        let response = session.get(app.url(&path)).send().await.expect("an answer");
+        assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_key").await;
+    }
+    // Another person's reads are not in this person's log.
+    app.get_person(other, "").await;
+    let entries = app.my_verified_access_log(&session).await;
+    assert!(!entries.is_empty());
+    for entry in &entries {
+        let (_, checked) = dprofile_audit::AccessEntry::from_canonical(
+            entry["proof"]["canonical"]
+                .as_str()
+                .expect("canonical")
+                .as_bytes(),
+        )
+        .expect("an entry");
+        assert_eq!(checked.person, Some(person), "{entry}");
+    }
+    // A session ends after its lifetime.
+    app.clock.advance(Duration::minutes(31));
+    let response = session
+        .get(app.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_sign_in() {
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("ME-3")).await;
+    let started = json_of(app.sign_in("FA1234567", "1991-07-14").await).await;
+    let sign_in_id = started["sign_in_id"].as_str().expect("an id");
+    let (_, code) = app.codes.all()[0].clone();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for attempts_left in (1..=4).rev() {
+        let problem = assert_problem(
+            app.verify_code(sign_in_id, wrong).await,
+            StatusCode::UNAUTHORIZED,
+            "sign_in.wrong_code",
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains(&format!("{attempts_left} attempts left"))),
+            "{problem}"
+        );
+    }
+    assert_problem(
+        app.verify_code(sign_in_id, wrong).await,
+        StatusCode::FORBIDDEN,
+        "sign_in.locked",
+    )
+    .await;
+    // Locked: even the right code does not open it now.
+    assert_problem(
+        app.verify_code(sign_in_id, &code).await,
+        StatusCode::FORBIDDEN,
+        "sign_in.locked",
+    )
+    .await;
+    // A code expires after five minutes.
+    let started = json_of(app.sign_in("FA1234567", "1991-07-14").await).await;
+    let (_, code) = app.codes.all()[1].clone();
+    app.clock.advance(Duration::minutes(6));
+    assert_problem(
+        app.verify_code(started["sign_in_id"].as_str().expect("an id"), &code)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "sign_in.expired",
+    )
+    .await;
+    // A malformed request names the field.
+    let problem = assert_problem(
+        app.sign_in("FA1234567", "14.07.1991").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/birth_date", "{problem}");
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_document_and_per_address() {
+    let app = TestApp::sqlite().await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.sign_in("FA1234567", "1991-07-14").await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let response = app.sign_in("FA1234567", "1991-07-14").await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ASCII")
+        .parse()
+        .expect("seconds");
+    assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Other documents from the same address: 20 sign-in requests per window in all, the
+    // refused one included.
+    for number in 0..14 {
+        assert_eq!(
+            app.sign_in(&format!("FC{:07}", 1_000_000 + number), "1990-01-01")
+                .await
+                .status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let response = app.sign_in("FD1234567", "1990-01-01").await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Verification has its own limit per address.
+    for _ in 0..20 {
+        assert_eq!(
+            app.verify_code("nothing", "123456").await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_problem(
+        app.verify_code("nothing", "123456").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    // Code checks per document, over all its sign-ins: a fresh sign-in does not reset them.
+    app.clock.advance(Duration::minutes(16));
+    app.post_for_person(&abdullayev("ME-5")).await;
+    for round in 0..3 {
+        let started = json_of(app.sign_in("FA1234567", "1991-07-14").await).await;
+        let sign_in_id = started["sign_in_id"].as_str().expect("an id").to_owned();
+        let (_, code) = app.codes.all().last().expect("a code").clone();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for attempt in 0..4 {
+            let response = app.verify_code(&sign_in_id, wrong).await;
+            if round * 4 + attempt < 10 {
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            } else {
+                assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+            }
+        }
+    }
+    // The window passes.
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        app.sign_in("FA1234567", "1991-07-14").await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn the_person_sees_every_access_with_proofs_and_law_enforcement_reads_after_the_delay() {
+    the_person_sees_every_access(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_person_sees_every_access_with_proofs_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    the_person_sees_every_access(&app).await;
+}
+
+async fn the_person_sees_every_access(app: &TestApp) {
+    let person = app.post_for_person(&abdullayev("ME-4")).await;
+    // A migration officer's read, and a police law-enforcement read (delayed by 90 days).
+    assert_eq!(app.get_person(person, "").await.status(), StatusCode::OK);
+    let police = app.client_as("police_officer", "law_enforcement");
+    let response = police
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let entries = app.my_verified_access_log(&session).await;
+    let roles: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["role"].as_str().expect("a role"))
+        .collect();
+    assert!(roles.contains(&"migration_officer"), "{roles:?}");
+    assert!(!roles.contains(&"police_officer"), "not yet: {roles:?}");
+    let officer = entries
+        .iter()
+        .find(|entry| entry["role"] == "migration_officer")
+        .expect("the officer's read");
+    assert_eq!(officer["purpose"], "identity_review");
+    assert_eq!(officer["outcome"], "allowed");
+    assert_eq!(officer["action"], "read");
+
+    // A day before the delay ends: still hidden; after it: shown, and its proof verifies.
+    app.clock.advance(Duration::days(89));
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let entries = app.my_verified_access_log(&session).await;
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry["role"] != "police_officer")
+    );
+    app.clock.advance(Duration::days(1));
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let entries = app.my_verified_access_log(&session).await;
+    let police_read = entries
+        .iter()
+        .find(|entry| entry["role"] == "police_officer")
+        .expect("the police read, after its delay");
+    assert_eq!(police_read["purpose"], "law_enforcement");
+    assert_eq!(police_read["agency"], "mvd-offences");
 }

@@ -1,6 +1,7 @@
 //! The HTTP handlers, one module per resource.
 
 pub mod decisions;
+pub mod me;
 pub mod persons;
 pub mod quarantine;
 pub mod records;
