@@ -119,12 +119,7 @@ impl AccessLog {
 
     /// The log's size and root now.
     pub fn head(&self) -> Result<(u64, Hash), AccessLogError> {
-        let range = match self.store.access_head()? {
-            None => dprofile_audit::CompactRange::new(),
-            Some(bytes) => dprofile_audit::CompactRange::decode(&bytes).ok_or_else(|| {
-                StoreError::Corrupt("the access log's head does not decode".to_owned())
-            })?,
-        };
+        let range = dprofile_store::access_log::decode_head(self.store.access_head()?)?;
         Ok((range.size(), range.root()))
     }
 

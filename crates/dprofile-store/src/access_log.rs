@@ -76,18 +76,22 @@ impl AccessRow {
     }
 }
 
+/// The log's right edge from its stored head (`None`: the empty log).
+pub fn decode_head(head: Option<Vec<u8>>) -> StoreResult<CompactRange> {
+    match head {
+        None => Ok(CompactRange::new()),
+        Some(bytes) => CompactRange::decode(&bytes)
+            .ok_or_else(|| StoreError::Corrupt("the access log's head does not decode".to_owned())),
+    }
+}
+
 /// Appends `entries` inside `tx`, in order; returns their positions. The head row is locked
 /// for the transaction, so concurrent appenders queue and positions never repeat.
 pub fn append_access(tx: &mut dyn WriteTx, entries: &[AccessAppend]) -> StoreResult<Vec<u64>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let mut range = match tx.lock_access_head()? {
-        None => CompactRange::new(),
-        Some(bytes) => CompactRange::decode(&bytes).ok_or_else(|| {
-            StoreError::Corrupt("the access log's head does not decode".to_owned())
-        })?,
-    };
+    let mut range = decode_head(tx.lock_access_head()?)?;
     let mut rows = Vec::with_capacity(entries.len());
     let mut positions = Vec::with_capacity(entries.len());
     for append in entries {
