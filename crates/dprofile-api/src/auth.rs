@@ -1,4 +1,5 @@
-//! Who is calling, and for what: the agency API key in `Authorization: Bearer <key>`, checked
+//! Who is calling, and for what: the agency API key or the officer's session token in
+//! `Authorization: Bearer <token>`, checked
 //! before any handler of a route with personal data runs, and the purpose and case of a read
 //! (`X-Purpose`, `X-Case-Ref`) that the access policy decides on.
 //!
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome};
 use dprofile_pipeline::access_log::AccessRecord;
+use dprofile_pipeline::officers;
 use dprofile_pipeline::profile::Profile;
 use dprofile_policy::{AccessRequest, Action, Allowance, Refusal};
 use dprofile_store::PersonId;
@@ -25,23 +27,38 @@ pub const PURPOSE_HEADER: &str = "x-purpose";
 /// Header naming the case a read or search is made for.
 pub const CASE_HEADER: &str = "x-case-ref";
 
-/// The agency system behind a request: the API key it presented.
+/// Who is behind a request: an agency system with its API key, or an officer signed in with
+/// a session. Either acts for one agency in one role of the access policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub key_id: i64,
+    pub principal: Principal,
     pub agency: String,
     pub role: String,
 }
 
+/// The credential a caller presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An agency API key (`dpk_…`), by its id.
+    ApiKey { key_id: i64 },
+    /// An officer's session (`dpo_…`): the officer's account.
+    Officer { officer_id: i64, login: String },
+}
+
 impl Caller {
-    /// How the access log names the caller.
+    /// How the access log names the caller: `apikey:<id>` or `officer:<login>`, so that the
+    /// person sees which officer looked.
     pub fn actor(&self) -> String {
-        format!("apikey:{}", self.key_id)
+        match &self.principal {
+            Principal::ApiKey { key_id } => format!("apikey:{key_id}"),
+            Principal::Officer { login, .. } => format!("officer:{login}"),
+        }
     }
 }
 
-/// Reads and checks the bearer key. A request that already passed [`require_caller`] carries
-/// its caller in the extensions and is not checked twice.
+/// Reads and checks the bearer token: an agency API key or an officer's session, told apart
+/// by their prefixes. A request that already passed [`require_caller`] carries its caller in
+/// the extensions and is not checked twice.
 impl FromRequestParts<ApiContext> for Caller {
     type Rejection = ApiError;
 
@@ -54,21 +71,39 @@ impl FromRequestParts<ApiContext> for Caller {
         }
         let token = bearer_token(&parts.headers)?.to_owned();
         let store = context.state.store.clone();
-        let key =
-            run_blocking(move || dprofile_pipeline::api_keys::authenticate(store.as_ref(), &token))
-                .await?
-                .ok_or(ApiError::InvalidKey)?;
-        let caller = Caller {
-            key_id: key.id,
-            agency: key.agency,
-            role: key.role,
+        let caller = if token.starts_with(officers::SESSION_TOKEN_PREFIX) {
+            let config = context.state.officer_auth.config.clone();
+            let now = context.state.clock.now();
+            let officer =
+                run_blocking(move || officers::authenticate(store.as_ref(), &config, &token, now))
+                    .await?
+                    .ok_or(ApiError::OfficerSessionEnded)?;
+            Caller {
+                principal: Principal::Officer {
+                    officer_id: officer.id,
+                    login: officer.login,
+                },
+                agency: officer.agency,
+                role: officer.role,
+            }
+        } else {
+            let key = run_blocking(move || {
+                dprofile_pipeline::api_keys::authenticate(store.as_ref(), &token)
+            })
+            .await?
+            .ok_or(ApiError::InvalidKey)?;
+            Caller {
+                principal: Principal::ApiKey { key_id: key.id },
+                agency: key.agency,
+                role: key.role,
+            }
         };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or(ApiError::AuthRequired)?;
@@ -80,7 +115,8 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// Middleware over every route with personal data: no valid key, no handler.
+/// Middleware over every route with personal data: no valid key or officer session, no
+/// handler.
 pub(crate) async fn require_caller(
     State(context): State<ApiContext>,
     request: Request,

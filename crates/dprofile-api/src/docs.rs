@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, officer, persons, quarantine, records, review, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,8 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         me::profile,
         me::access_log,
         me::log_key,
+        officer::sign_in,
+        officer::sign_out,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -51,6 +53,7 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
+        (name = "officer", description = "Officers' sign-in with login and password (argon2id; lock-out after repeated failures) and sign-out. The session token is accepted by the `/v1/` routes like an agency API key, with the officer's agency and role, and the access log names the officer (`officer:<login>`)."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -60,9 +63,17 @@ pub struct ApiDoc;
 pub const SECURITY_SCHEME: &str = "agency_api_key";
 /// Name of the person's session scheme (`/v1/me/` data routes).
 pub const PERSON_SECURITY_SCHEME: &str = "person_session";
-/// Routes under `/v1/` that are public by design: the person's sign-in (it reveals nothing)
+/// Routes under `/v1/` that are public by design: the person's and the officer's sign-ins
+/// (they reveal nothing)
 /// and the log's verifier key (published so that anyone can check proofs).
-pub const PUBLIC_V1_PATHS: [&str; 3] = ["/v1/me/sign-in", "/v1/me/verify", "/v1/access-log/key"];
+pub const PUBLIC_V1_PATHS: [&str; 4] = [
+    "/v1/me/sign-in",
+    "/v1/me/verify",
+    "/v1/officer/sign-in",
+    "/v1/access-log/key",
+];
+/// Name of the officer's session scheme, accepted wherever an agency API key is.
+pub const OFFICER_SECURITY_SCHEME: &str = "officer_session";
 
 /// Declares the bearer scheme and puts it, with its 401 answer, on every operation under
 /// `/v1/`: the same rule the router applies, so the document cannot claim a route is open.
@@ -83,14 +94,25 @@ impl Modify for BearerSecurity {
         person_scheme.description =
             Some("A person's session token from `POST /v1/me/verify` (30 minutes).".to_owned());
         components.add_security_scheme(PERSON_SECURITY_SCHEME, SecurityScheme::Http(person_scheme));
+        let mut officer_scheme = Http::new(HttpAuthScheme::Bearer);
+        officer_scheme.bearer_format = Some("dpo_<64 hex digits>".to_owned());
+        officer_scheme.description = Some(
+            "An officer's session token from `POST /v1/officer/sign-in`: accepted wherever an agency API key is, with the officer's agency and role (8 hours at most, 30 minutes idle by default)."
+                .to_owned(),
+        );
+        components.add_security_scheme(
+            OFFICER_SECURITY_SCHEME,
+            SecurityScheme::Http(officer_scheme),
+        );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/v1/") || PUBLIC_V1_PATHS.contains(&path.as_str()) {
                 continue;
             }
-            let scheme_name = if path.starts_with("/v1/me/") {
-                PERSON_SECURITY_SCHEME
+            // Alternatives: an agency key or an officer session, except on the person's own.
+            let scheme_names: &[&str] = if path.starts_with("/v1/me/") {
+                &[PERSON_SECURITY_SCHEME]
             } else {
-                SECURITY_SCHEME
+                &[SECURITY_SCHEME, OFFICER_SECURITY_SCHEME]
             };
             let operations = [
                 item.get.as_mut(),
@@ -100,10 +122,12 @@ impl Modify for BearerSecurity {
                 item.patch.as_mut(),
             ];
             for operation in operations.into_iter().flatten() {
-                operation.security = Some(vec![SecurityRequirement::new(
-                    scheme_name,
-                    Vec::<String>::new(),
-                )]);
+                operation.security = Some(
+                    scheme_names
+                        .iter()
+                        .map(|name| SecurityRequirement::new(*name, Vec::<String>::new()))
+                        .collect(),
+                );
                 operation
                     .responses
                     .responses

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod docs;
 mod metrics;
+pub mod officer_auth;
 pub mod person_auth;
 pub mod problem;
 mod routes;
@@ -33,9 +34,10 @@ use dprofile_store::Store;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::Metrics;
+use crate::officer_auth::OfficerAuth;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, officer, persons, quarantine, records, review, system};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -77,6 +79,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The persons' own sign-ins and sessions (`/v1/me/`), with their rate limits.
     pub person_sessions: Arc<PersonSessions>,
+    /// Officers' session rules and the sign-in rate limit.
+    pub officer_auth: Arc<OfficerAuth>,
 }
 
 impl AppState {
@@ -101,6 +105,7 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            officer_auth: Arc::new(OfficerAuth::default()),
         }
     }
 
@@ -121,12 +126,19 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            officer_auth: Arc::new(OfficerAuth::default()),
         }
     }
 
     /// The state with another delivery channel or other limits for the persons' sign-in.
     pub fn with_person_sessions(mut self, sessions: PersonSessions) -> AppState {
         self.person_sessions = Arc::new(sessions);
+        self
+    }
+
+    /// The state with other officer session lifetimes, lock-out or sign-in rate limit.
+    pub fn with_officer_auth(mut self, officer_auth: OfficerAuth) -> AppState {
+        self.officer_auth = Arc::new(officer_auth);
         self
     }
 
@@ -201,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/records/batch", post(records::post_batch))
         .route("/v1/persons", get(persons::search))
         .route("/v1/persons/{id}", get(persons::get_person))
+        .route("/v1/officer/sign-out", post(officer::sign_out))
         .merge(review_desk)
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
@@ -217,10 +230,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(personal_data)
         .merge(own_data)
-        // Public by design: the sign-in says nothing about who exists, and the verifier key is
+        // Public by design: the sign-ins say nothing about who exists, and the verifier key is
         // published so that anyone can check the log's checkpoints.
         .route("/v1/me/sign-in", post(me::sign_in))
         .route("/v1/me/verify", post(me::verify))
+        .route("/v1/officer/sign-in", post(officer::sign_in))
         .route("/v1/access-log/key", get(me::log_key))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))

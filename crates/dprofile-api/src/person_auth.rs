@@ -6,14 +6,15 @@
 //! the one-time code here; an OpenID Connect provider (the national e-government login) would
 //! be another caller of it, not a rewrite. Codes and tokens are kept only as SHA-256 hashes.
 //!
-//! State is in memory: a restart ends every pending sign-in and session (the person signs in
-//! again), and several API processes do not share it.
+//! Pending sign-ins (the code's hash, the wrong codes so far) and sessions are in the store
+//! (`person_sign_ins`, `person_sessions`): a restart keeps them, and several API processes
+//! share them. The rate limits are counters in each process's memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
-use dprofile_store::PersonId;
+use dprofile_store::{PersonId, PersonSessionRow, PersonSignInRow, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 /// Delivers a one-time code to the person, by the contact the registry holds for them.
@@ -81,29 +82,21 @@ pub enum VerifyError {
     RateLimited {
         retry_after_seconds: u64,
     },
+    /// The store failed (logged); nothing was decided.
+    StoreUnavailable,
 }
 
-struct PendingSignIn {
-    /// `None` when the document and birth date matched nobody: the sign-in looks the same
-    /// from outside and can never succeed.
-    person: Option<PersonId>,
-    /// The normalised document number, the key of the per-document limit on code checks.
-    document: String,
-    code_hash: [u8; 32],
-    expires_at: DateTime<Utc>,
-    failed_attempts: u32,
+impl From<StoreError> for VerifyError {
+    fn from(error: StoreError) -> VerifyError {
+        tracing::error!(error = %error, "the store cannot check a sign-in code");
+        VerifyError::StoreUnavailable
+    }
 }
 
-struct Session {
-    person: PersonId,
-    expires_at: DateTime<Utc>,
-}
-
-/// Pending sign-ins and open sessions, keyed by hashes.
+/// The rules of the persons' sign-ins and sessions (their rows are in the store), the code
+/// delivery channel and the rate limits.
 pub struct PersonSessions {
     limits: SignInLimits,
-    pending: Mutex<HashMap<String, PendingSignIn>>,
-    sessions: Mutex<HashMap<[u8; 32], Session>>,
     sender: Box<dyn CodeSender>,
     /// Sign-in and verification requests per client address, and sign-ins per document.
     pub by_address: RateLimiter,
@@ -128,8 +121,6 @@ impl PersonSessions {
             by_document: RateLimiter::new(limits.per_document, limits.window),
             verify_by_document: RateLimiter::new(limits.verify_per_document, limits.window),
             limits,
-            pending: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
             sender,
         }
     }
@@ -139,100 +130,131 @@ impl PersonSessions {
     }
 
     /// Starts a sign-in with `document` for `person` (or for nobody) and sends the code;
-    /// returns the sign-in id.
-    pub fn start(&self, document: &str, person: Option<PersonId>, now: DateTime<Utc>) -> String {
+    /// returns the sign-in id. Blocks on the store.
+    pub fn start(
+        &self,
+        store: &dyn Store,
+        document: &str,
+        person: Option<PersonId>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         let code = format!("{:06}", rand::random_range(0..1_000_000u32));
         let sign_in_id = random_hex(16);
+        let row = PersonSignInRow {
+            id_hash: sha256(&sign_in_id).to_vec(),
+            person_id: person,
+            document: document.to_owned(),
+            code_hash: sha256(&code).to_vec(),
+            expires_at: now + self.limits.code_lifetime,
+            failed_attempts: 0,
+        };
+        store.write(&mut |tx| {
+            tx.delete_expired_sessions(now)?;
+            tx.insert_person_sign_in(&row)
+        })?;
+        // Sent once the sign-in is kept: a code that cannot be checked is never sent.
         if let Some(person) = person {
             self.sender.send(person, &code);
         }
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        pending.retain(|_, sign_in| sign_in.expires_at > now);
-        pending.insert(
-            sign_in_id.clone(),
-            PendingSignIn {
-                person,
-                document: document.to_owned(),
-                code_hash: sha256(&code),
-                expires_at: now + self.limits.code_lifetime,
-                failed_attempts: 0,
-            },
-        );
-        sign_in_id
+        Ok(sign_in_id)
     }
 
     /// Checks the code of a sign-in; a right code ends the sign-in and opens a session.
-    /// Returns the session token and its expiry.
+    /// Returns the session token and its expiry. Blocks on the store.
     pub fn verify(
         &self,
+        store: &dyn Store,
         sign_in_id: &str,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), VerifyError> {
-        let person = {
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            let sign_in = pending.get_mut(sign_in_id).ok_or(VerifyError::Unknown)?;
-            if sign_in.failed_attempts >= self.limits.max_code_attempts {
-                return Err(VerifyError::Locked);
-            }
-            if sign_in.expires_at <= now {
-                pending.remove(sign_in_id);
-                return Err(VerifyError::Expired);
-            }
-            self.verify_by_document
-                .hit(&sign_in.document, now)
-                .map_err(|retry_after_seconds| VerifyError::RateLimited {
-                    retry_after_seconds,
+        let id_hash = sha256(sign_in_id);
+        let sign_in = store
+            .person_sign_in(&id_hash)?
+            .ok_or(VerifyError::Unknown)?;
+        if sign_in.failed_attempts >= self.limits.max_code_attempts {
+            return Err(VerifyError::Locked);
+        }
+        if sign_in.expires_at <= now {
+            store.write(&mut |tx| tx.take_person_sign_in(&id_hash).map(|_| ()))?;
+            return Err(VerifyError::Expired);
+        }
+        self.verify_by_document
+            .hit(&sign_in.document, now)
+            .map_err(|retry_after_seconds| VerifyError::RateLimited {
+                retry_after_seconds,
+            })?;
+        match sign_in.person_id {
+            Some(person) if sign_in.code_hash == sha256(code.trim()) => {
+                let (token, session) = self.new_session(person, now);
+                let mut taken = false;
+                store.write(&mut |tx| {
+                    // Taken and replaced by the session in one transaction: a code opens
+                    // one session, even when two processes check it at once.
+                    taken = tx.take_person_sign_in(&id_hash)?;
+                    if taken {
+                        tx.insert_person_session(&session)?;
+                    }
+                    Ok(())
                 })?;
-            match sign_in.person {
-                Some(person) if sign_in.code_hash == sha256(code.trim()) => {
-                    pending.remove(sign_in_id);
-                    person
+                if !taken {
+                    return Err(VerifyError::Unknown);
                 }
-                _ => {
-                    sign_in.failed_attempts += 1;
-                    return Err(VerifyError::WrongCode {
-                        attempts_left: self
-                            .limits
-                            .max_code_attempts
-                            .saturating_sub(sign_in.failed_attempts),
-                    });
-                }
+                Ok((token, session.expires_at))
             }
+            _ => {
+                let mut failed = 0;
+                store.write(&mut |tx| {
+                    failed = tx.add_person_sign_in_failed_attempt(&id_hash)?;
+                    Ok(())
+                })?;
+                Err(VerifyError::WrongCode {
+                    attempts_left: self.limits.max_code_attempts.saturating_sub(failed),
+                })
+            }
+        }
+    }
+
+    fn new_session(&self, person: PersonId, now: DateTime<Utc>) -> (String, PersonSessionRow) {
+        let token = format!("dps_{}", random_hex(32));
+        let row = PersonSessionRow {
+            token_hash: sha256(&token).to_vec(),
+            person_id: person,
+            expires_at: now + self.limits.session_lifetime,
         };
-        Ok(self.open_session(person, now))
+        (token, row)
     }
 
     /// Opens a session for a person whose identity was proven (by a code, or by another
-    /// authenticator); returns the token, shown once, and its expiry.
-    pub fn open_session(&self, person: PersonId, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
-        let token = format!("dps_{}", random_hex(32));
-        let expires_at = now + self.limits.session_lifetime;
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        sessions.retain(|_, session| session.expires_at > now);
-        sessions.insert(sha256(&token), Session { person, expires_at });
-        (token, expires_at)
+    /// authenticator); returns the token, shown once, and its expiry. Blocks on the store.
+    pub fn open_session(
+        &self,
+        store: &dyn Store,
+        person: PersonId,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), StoreError> {
+        let (token, session) = self.new_session(person, now);
+        store.write(&mut |tx| {
+            tx.delete_expired_sessions(now)?;
+            tx.insert_person_session(&session)
+        })?;
+        Ok((token, session.expires_at))
     }
 
-    /// The person a session token is bound to, if it is open.
-    pub fn session_person(&self, token: &str, now: DateTime<Utc>) -> Option<PersonId> {
-        let sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        sessions
-            .get(&sha256(token))
+    /// The person a session token is bound to, if it is open. Blocks on the store.
+    pub fn session_person(
+        &self,
+        store: &dyn Store,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PersonId>, StoreError> {
+        if !token.starts_with("dps_") {
+            return Ok(None);
+        }
+        Ok(store
+            .person_session(&sha256(token))?
             .filter(|session| session.expires_at > now)
-            .map(|session| session.person)
+            .map(|session| session.person_id))
     }
 }
 

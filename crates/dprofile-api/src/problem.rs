@@ -31,7 +31,8 @@ pub struct Problem {
     /// Stable machine code, snake_case: `not_found`, `invalid_query`, `record_rejected`,
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
     /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
-    /// `auth.invalid_key` and `auth.invalid_session` (401); `rate_limited` (429, with `Retry-After`);
+    /// `auth.invalid_key`, `auth.invalid_session`, `auth.officer_session_ended` and
+    /// `officer.sign_in_failed` (401); `auth.not_an_officer_session` (400); `rate_limited` (429, with `Retry-After`);
     /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
@@ -87,6 +88,22 @@ pub enum ApiError {
         "the API key is not valid (unknown, revoked, or not `Authorization: Bearer <key>`): ask for a new key"
     )]
     InvalidKey,
+    /// An officer's session token that is unknown, ended, expired or idle too long.
+    #[error(
+        "the officer session has ended (signed out, expired, idle too long, or the account was disabled): sign in again with `POST /v1/officer/sign-in`"
+    )]
+    OfficerSessionEnded,
+    /// An officer's sign-in refused: unknown login, wrong password, locked or disabled
+    /// account, all alike (nobody learns which logins exist).
+    #[error(
+        "the login or password is wrong, or the account is locked for a while after repeated failures or disabled: check both and try again later, or ask your administrator"
+    )]
+    OfficerSignInFailed,
+    /// Sign-out with something that is not an officer's session (an agency key).
+    #[error(
+        "only an officer's session signs out: an agency API key is revoked with `dprofile apikey revoke`"
+    )]
+    NotAnOfficerSession,
     /// No valid person session on a `/v1/me/` route (missing, unknown or expired token).
     #[error(
         "sign in first: `POST /v1/me/sign-in`, then `POST /v1/me/verify`, and send the session token as `Authorization: Bearer <token>`"
@@ -138,6 +155,10 @@ impl ApiError {
             ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::Refused(_) => StatusCode::FORBIDDEN,
             ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
+            ApiError::OfficerSessionEnded | ApiError::OfficerSignInFailed => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::NotAnOfficerSession => StatusCode::BAD_REQUEST,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SignInUnknown => StatusCode::NOT_FOUND,
             ApiError::SignInExpired | ApiError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
@@ -163,6 +184,9 @@ impl ApiError {
             ApiError::InvalidKey => "auth.invalid_key",
             ApiError::Refused(refusal) => refusal.code,
             ApiError::InvalidSession => "auth.invalid_session",
+            ApiError::OfficerSessionEnded => "auth.officer_session_ended",
+            ApiError::OfficerSignInFailed => "officer.sign_in_failed",
+            ApiError::NotAnOfficerSession => "auth.not_an_officer_session",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::SignInUnknown => "sign_in.unknown",
             ApiError::SignInExpired => "sign_in.expired",
@@ -189,6 +213,9 @@ impl ApiError {
             ApiError::InvalidKey => "invalid API key",
             ApiError::Refused(_) => "refused by the access policy",
             ApiError::InvalidSession => "no valid session",
+            ApiError::OfficerSessionEnded => "officer session ended",
+            ApiError::OfficerSignInFailed => "sign-in failed",
+            ApiError::NotAnOfficerSession => "not an officer session",
             ApiError::RateLimited { .. } => "too many requests",
             ApiError::SignInUnknown => "no such sign-in",
             ApiError::SignInExpired => "code expired",
@@ -277,6 +304,9 @@ impl IntoResponse for ApiError {
             ApiError::AuthRequired => Some("Bearer realm=\"dprofile\""),
             ApiError::InvalidKey => Some("Bearer realm=\"dprofile\", error=\"invalid_token\""),
             ApiError::InvalidSession => Some("Bearer realm=\"dprofile-person\""),
+            ApiError::OfficerSessionEnded => {
+                Some("Bearer realm=\"dprofile\", error=\"invalid_token\"")
+            }
             _ => None,
         };
         if let Some(challenge) = challenge {

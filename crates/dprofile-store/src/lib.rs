@@ -6,7 +6,10 @@
 //! to is decided by `dprofile-pipeline` and handed over as rows inside one write transaction.
 
 pub mod access_log;
+pub mod auth;
+mod postgres_auth;
 mod postgres_backend;
+mod sqlite_auth;
 mod sqlite_backend;
 pub mod testing;
 
@@ -19,6 +22,7 @@ use dprofile_domain::profile::VersionView;
 use serde::Serialize;
 
 pub use access_log::{AccessAppend, AccessRow, AccessRowWrite, StoreHashReader};
+pub use auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 pub use postgres_backend::PostgresStore;
 pub use sqlite_backend::SqliteStore;
 
@@ -461,6 +465,44 @@ pub trait WriteTx {
     /// first time.
     fn revoke_api_key(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
 
+    /// Keeps a new officer; returns its id. A login already taken is a constraint error:
+    /// look it up first.
+    fn insert_officer(&mut self, officer: &NewOfficer<'_>) -> StoreResult<i64>;
+    /// Replaces an officer's password hash; `false` when no officer has that id.
+    fn set_officer_password(
+        &mut self,
+        id: i64,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Disables (`Some(at)`) or enables (`None`) an officer; `false` when there is none.
+    fn set_officer_disabled(&mut self, id: i64, at: Option<DateTime<Utc>>) -> StoreResult<bool>;
+    /// Counts one failed sign-in, atomically; returns the count after it.
+    fn add_officer_failed_attempt(&mut self, id: i64) -> StoreResult<u32>;
+    /// Sets the failed-sign-in count and the lock-out (a success resets both).
+    fn set_officer_lock(
+        &mut self,
+        id: i64,
+        failed_attempts: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    fn insert_officer_session(&mut self, session: &OfficerSessionRow) -> StoreResult<()>;
+    /// Moves a session's last use to `at` (the idle timeout counts from it).
+    fn touch_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends one session; `false` when it is unknown or already ended.
+    fn end_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Ends every open session of an officer; returns how many.
+    fn end_officer_sessions_of(&mut self, officer_id: i64, at: DateTime<Utc>) -> StoreResult<u64>;
+    fn insert_person_sign_in(&mut self, sign_in: &PersonSignInRow) -> StoreResult<()>;
+    /// Counts one wrong code, atomically; returns the count after it (0: no such sign-in).
+    fn add_person_sign_in_failed_attempt(&mut self, id_hash: &[u8]) -> StoreResult<u32>;
+    /// Removes a sign-in; `false` when it was already gone (a code is used once).
+    fn take_person_sign_in(&mut self, id_hash: &[u8]) -> StoreResult<bool>;
+    fn insert_person_session(&mut self, session: &PersonSessionRow) -> StoreResult<()>;
+    /// Deletes sign-ins and person sessions that expired by `now`, and officer sessions
+    /// whose absolute expiry passed.
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()>;
+
     /// The frozen resolver model (JSON), if one was set.
     fn resolver_model(&mut self) -> StoreResult<Option<String>>;
     /// Sets the resolver model (JSON).
@@ -551,6 +593,17 @@ pub trait Store: Send + Sync {
     fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>>;
     /// Every API key, by id.
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>>;
+
+    fn officer_by_login(&self, login: &str) -> StoreResult<Option<OfficerRow>>;
+    /// Every officer, by id.
+    fn officers(&self) -> StoreResult<Vec<OfficerRow>>;
+    /// The session whose token hashes to `token_hash` (ended or not) and its officer.
+    fn officer_session(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(OfficerSessionRow, OfficerRow)>>;
+    fn person_sign_in(&self, id_hash: &[u8]) -> StoreResult<Option<PersonSignInRow>>;
+    fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

@@ -12,6 +12,8 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
+use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
+use crate::postgres_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
     KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
@@ -39,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/postgres/0004_auth.sql"),
+    ),
+    (
+        7,
+        "officers",
+        include_str!("../migrations/postgres/0007_officers.sql"),
     ),
 ];
 
@@ -737,6 +744,72 @@ impl WriteTx for PostgresTx<'_, '_> {
         Ok(changed > 0)
     }
 
+    fn insert_officer(&mut self, officer: &NewOfficer<'_>) -> StoreResult<i64> {
+        postgres_auth::insert_officer(&mut *self.transaction, officer)
+    }
+
+    fn set_officer_password(
+        &mut self,
+        id: i64,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        postgres_auth::set_officer_password(&mut *self.transaction, id, password_hash, at)
+    }
+
+    fn set_officer_disabled(&mut self, id: i64, at: Option<DateTime<Utc>>) -> StoreResult<bool> {
+        postgres_auth::set_officer_disabled(&mut *self.transaction, id, at)
+    }
+
+    fn add_officer_failed_attempt(&mut self, id: i64) -> StoreResult<u32> {
+        postgres_auth::add_officer_failed_attempt(&mut *self.transaction, id)
+    }
+
+    fn set_officer_lock(
+        &mut self,
+        id: i64,
+        failed_attempts: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        postgres_auth::set_officer_lock(&mut *self.transaction, id, failed_attempts, locked_until)
+    }
+
+    fn insert_officer_session(&mut self, session: &OfficerSessionRow) -> StoreResult<()> {
+        postgres_auth::insert_officer_session(&mut *self.transaction, session)
+    }
+
+    fn touch_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
+        postgres_auth::touch_officer_session(&mut *self.transaction, token_hash, at)
+    }
+
+    fn end_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<bool> {
+        postgres_auth::end_officer_session(&mut *self.transaction, token_hash, at)
+    }
+
+    fn end_officer_sessions_of(&mut self, officer_id: i64, at: DateTime<Utc>) -> StoreResult<u64> {
+        postgres_auth::end_officer_sessions_of(&mut *self.transaction, officer_id, at)
+    }
+
+    fn insert_person_sign_in(&mut self, sign_in: &PersonSignInRow) -> StoreResult<()> {
+        postgres_auth::insert_person_sign_in(&mut *self.transaction, sign_in)
+    }
+
+    fn add_person_sign_in_failed_attempt(&mut self, id_hash: &[u8]) -> StoreResult<u32> {
+        postgres_auth::add_person_sign_in_failed_attempt(&mut *self.transaction, id_hash)
+    }
+
+    fn take_person_sign_in(&mut self, id_hash: &[u8]) -> StoreResult<bool> {
+        postgres_auth::take_person_sign_in(&mut *self.transaction, id_hash)
+    }
+
+    fn insert_person_session(&mut self, session: &PersonSessionRow) -> StoreResult<()> {
+        postgres_auth::insert_person_session(&mut *self.transaction, session)
+    }
+
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
+        postgres_auth::delete_expired_sessions(&mut *self.transaction, now)
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1194,6 +1267,29 @@ impl Store for PostgresStore {
             )?;
             Ok(rows.iter().map(api_key_from).collect())
         })
+    }
+
+    fn officer_by_login(&self, login: &str) -> StoreResult<Option<OfficerRow>> {
+        self.with_client(|connection| postgres_auth::officer_by_login(connection, login))
+    }
+
+    fn officers(&self) -> StoreResult<Vec<OfficerRow>> {
+        self.with_client(|connection| postgres_auth::officers(connection))
+    }
+
+    fn officer_session(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(OfficerSessionRow, OfficerRow)>> {
+        self.with_client(|connection| postgres_auth::officer_session(connection, token_hash))
+    }
+
+    fn person_sign_in(&self, id_hash: &[u8]) -> StoreResult<Option<PersonSignInRow>> {
+        self.with_client(|connection| postgres_auth::person_sign_in(connection, id_hash))
+    }
+
+    fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>> {
+        self.with_client(|connection| postgres_auth::person_session(connection, token_hash))
     }
 }
 

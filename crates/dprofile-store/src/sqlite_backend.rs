@@ -11,6 +11,8 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
+use crate::sqlite_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
     KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
@@ -38,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/sqlite/0004_auth.sql"),
+    ),
+    (
+        7,
+        "officers",
+        include_str!("../migrations/sqlite/0007_officers.sql"),
     ),
 ];
 
@@ -750,6 +757,72 @@ impl WriteTx for SqliteTx<'_> {
         Ok(changed > 0)
     }
 
+    fn insert_officer(&mut self, officer: &NewOfficer<'_>) -> StoreResult<i64> {
+        sqlite_auth::insert_officer(self.transaction, officer)
+    }
+
+    fn set_officer_password(
+        &mut self,
+        id: i64,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        sqlite_auth::set_officer_password(self.transaction, id, password_hash, at)
+    }
+
+    fn set_officer_disabled(&mut self, id: i64, at: Option<DateTime<Utc>>) -> StoreResult<bool> {
+        sqlite_auth::set_officer_disabled(self.transaction, id, at)
+    }
+
+    fn add_officer_failed_attempt(&mut self, id: i64) -> StoreResult<u32> {
+        sqlite_auth::add_officer_failed_attempt(self.transaction, id)
+    }
+
+    fn set_officer_lock(
+        &mut self,
+        id: i64,
+        failed_attempts: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlite_auth::set_officer_lock(self.transaction, id, failed_attempts, locked_until)
+    }
+
+    fn insert_officer_session(&mut self, session: &OfficerSessionRow) -> StoreResult<()> {
+        sqlite_auth::insert_officer_session(self.transaction, session)
+    }
+
+    fn touch_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
+        sqlite_auth::touch_officer_session(self.transaction, token_hash, at)
+    }
+
+    fn end_officer_session(&mut self, token_hash: &[u8], at: DateTime<Utc>) -> StoreResult<bool> {
+        sqlite_auth::end_officer_session(self.transaction, token_hash, at)
+    }
+
+    fn end_officer_sessions_of(&mut self, officer_id: i64, at: DateTime<Utc>) -> StoreResult<u64> {
+        sqlite_auth::end_officer_sessions_of(self.transaction, officer_id, at)
+    }
+
+    fn insert_person_sign_in(&mut self, sign_in: &PersonSignInRow) -> StoreResult<()> {
+        sqlite_auth::insert_person_sign_in(self.transaction, sign_in)
+    }
+
+    fn add_person_sign_in_failed_attempt(&mut self, id_hash: &[u8]) -> StoreResult<u32> {
+        sqlite_auth::add_person_sign_in_failed_attempt(self.transaction, id_hash)
+    }
+
+    fn take_person_sign_in(&mut self, id_hash: &[u8]) -> StoreResult<bool> {
+        sqlite_auth::take_person_sign_in(self.transaction, id_hash)
+    }
+
+    fn insert_person_session(&mut self, session: &PersonSessionRow) -> StoreResult<()> {
+        sqlite_auth::insert_person_session(self.transaction, session)
+    }
+
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlite_auth::delete_expired_sessions(self.transaction, now)
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1262,6 +1335,29 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
+    }
+
+    fn officer_by_login(&self, login: &str) -> StoreResult<Option<OfficerRow>> {
+        self.read(|connection| sqlite_auth::officer_by_login(connection, login))
+    }
+
+    fn officers(&self) -> StoreResult<Vec<OfficerRow>> {
+        self.read(|connection| sqlite_auth::officers(connection))
+    }
+
+    fn officer_session(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(OfficerSessionRow, OfficerRow)>> {
+        self.read(|connection| sqlite_auth::officer_session(connection, token_hash))
+    }
+
+    fn person_sign_in(&self, id_hash: &[u8]) -> StoreResult<Option<PersonSignInRow>> {
+        self.read(|connection| sqlite_auth::person_sign_in(connection, id_hash))
+    }
+
+    fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>> {
+        self.read(|connection| sqlite_auth::person_session(connection, token_hash))
     }
 }
 

@@ -55,6 +55,9 @@ enum Command {
     /// Agency API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Apikey(commands::apikey::ApiKeyCommand),
+    /// Officers' accounts: create, list, disable, set-password.
+    #[command(subcommand)]
+    Officer(commands::officer::OfficerCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Audit(command) => commands::audit::run(&store_location, command),
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
+        Command::Officer(command) => commands::officer::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

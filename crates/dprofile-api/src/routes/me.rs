@@ -45,7 +45,7 @@ pub(crate) async fn require_person(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    match session_person(&parts, &context) {
+    match session_person(&parts, &context).await {
         Ok(person) => {
             parts.extensions.insert(SignedInPerson(person));
             next.run(Request::from_parts(parts, body)).await
@@ -54,7 +54,7 @@ pub(crate) async fn require_person(
     }
 }
 
-fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId, ApiError> {
+async fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId, ApiError> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -64,12 +64,13 @@ fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId, ApiEr
         .ok()
         .and_then(|text| text.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
+        .map(|(_, token)| token.trim().to_owned())
         .ok_or(ApiError::InvalidSession)?;
-    context
-        .state
-        .person_sessions
-        .session_person(token, context.state.clock.now())
+    let sessions = context.state.person_sessions.clone();
+    let store = context.state.store.clone();
+    let now = context.state.clock.now();
+    run_blocking(move || sessions.session_person(store.as_ref(), &token, now))
+        .await?
         .ok_or(ApiError::InvalidSession)
 }
 
@@ -161,8 +162,12 @@ pub async fn sign_in(
         .map_err(limited)?;
     let store = context.state.store.clone();
     let number = document.as_str().to_owned();
-    let person = run_blocking(move || find_person(store.as_ref(), &number, birth_date)).await?;
-    let sign_in_id = sessions.start(document.as_str(), person, now);
+    let started_sessions = sessions.clone();
+    let sign_in_id = run_blocking(move || {
+        let person = find_person(store.as_ref(), &number, birth_date)?;
+        started_sessions.start(store.as_ref(), &number, person, now)
+    })
+    .await?;
     let body = SignInStarted {
         sign_in_id,
         code_expires_at: now + sessions.limits().code_lifetime,
@@ -252,20 +257,25 @@ pub async fn verify(
         .map_err(|retry_after_seconds| ApiError::RateLimited {
             retry_after_seconds,
         })?;
-    let (token, expires_at) = sessions
-        .verify(&request.sign_in_id, &request.code, now)
-        .map_err(|error| match error {
-            VerifyError::Unknown => ApiError::SignInUnknown,
-            VerifyError::Expired => ApiError::SignInExpired,
-            VerifyError::Locked => ApiError::SignInLocked,
-            VerifyError::WrongCode { attempts_left: 0 } => ApiError::SignInLocked,
-            VerifyError::WrongCode { attempts_left } => ApiError::WrongCode { attempts_left },
-            VerifyError::RateLimited {
-                retry_after_seconds,
-            } => ApiError::RateLimited {
-                retry_after_seconds,
-            },
-        })?;
+    let verifying = sessions.clone();
+    let store = context.state.store.clone();
+    let (token, expires_at) = tokio::task::spawn_blocking(move || {
+        verifying.verify(store.as_ref(), &request.sign_in_id, &request.code, now)
+    })
+    .await?
+    .map_err(|error| match error {
+        VerifyError::StoreUnavailable => ApiError::StoreUnavailable,
+        VerifyError::Unknown => ApiError::SignInUnknown,
+        VerifyError::Expired => ApiError::SignInExpired,
+        VerifyError::Locked => ApiError::SignInLocked,
+        VerifyError::WrongCode { attempts_left: 0 } => ApiError::SignInLocked,
+        VerifyError::WrongCode { attempts_left } => ApiError::WrongCode { attempts_left },
+        VerifyError::RateLimited {
+            retry_after_seconds,
+        } => ApiError::RateLimited {
+            retry_after_seconds,
+        },
+    })?;
     Ok(Json(SessionBody { token, expires_at }))
 }
 
@@ -356,6 +366,9 @@ fn signed_in(request: &Request) -> Result<SignedInPerson, ApiError> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyAccessEntry {
     pub at: DateTime<Utc>,
+    /// Who exactly: `officer:<login>` for a signed-in officer, `apikey:<id>` for an agency
+    /// system, `person:<id>` for the person's own reads.
+    pub actor: String,
     /// Who: the agency and the role of its user or system (`person` for the person's own).
     pub agency: String,
     pub role: String,
@@ -426,6 +439,7 @@ pub async fn access_log(
         };
         entries.push(MyAccessEntry {
             at: entry.at,
+            actor: entry.actor,
             agency: entry.agency,
             role: entry.role,
             purpose: entry.purpose,

@@ -3,6 +3,7 @@
 pub mod apikey;
 pub mod audit;
 pub mod ingest;
+pub mod officer;
 pub mod quarantine;
 pub mod resolve;
 pub mod serve;

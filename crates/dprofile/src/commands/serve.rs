@@ -24,6 +24,34 @@ pub struct ServeArgs {
     pub demo_persons: u64,
     #[command(flatten)]
     pub log_key: super::audit::KeyArgs,
+    /// Officers' sessions end this many minutes after sign-in, however active.
+    #[arg(long, env = "DPROFILE_OFFICER_SESSION_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub officer_session_minutes: u32,
+    /// Officers' sessions end after this many minutes without a request.
+    #[arg(long, env = "DPROFILE_OFFICER_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub officer_idle_minutes: u32,
+    /// Failed sign-ins after which an officer's account is locked.
+    #[arg(long, env = "DPROFILE_OFFICER_MAX_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub officer_max_failures: u32,
+    /// Minutes a locked officer account refuses every sign-in.
+    #[arg(long, env = "DPROFILE_OFFICER_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub officer_lockout_minutes: u32,
+}
+
+impl ServeArgs {
+    fn officer_auth(&self) -> dprofile_api::officer_auth::OfficerAuth {
+        let minutes = |value: u32| chrono::Duration::minutes(i64::from(value));
+        dprofile_api::officer_auth::OfficerAuth::new(
+            dprofile_pipeline::officers::OfficerAuthConfig {
+                session_lifetime: minutes(self.officer_session_minutes),
+                idle_timeout: minutes(self.officer_idle_minutes),
+                max_failed_attempts: self.officer_max_failures,
+                lockout: minutes(self.officer_lockout_minutes),
+            },
+            dprofile_api::officer_auth::DEFAULT_SIGN_INS_PER_ADDRESS,
+            chrono::Duration::minutes(15),
+        )
+    }
 }
 
 pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +77,7 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
     } else {
         None
     };
+    let officer_auth = args.officer_auth();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,12 +101,14 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         } else {
             println!("  API keys:  dprofile apikey create --agency … --role … --name …");
         }
+        println!("  officers:  dprofile officer create --login … --agency … --role …");
         let state = dprofile_api::AppState::new(
             store,
             ingestor,
             dprofile_api::ApiConfig::default(),
             log_key,
-        );
+        )
+        .with_officer_auth(officer_auth);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
