@@ -527,6 +527,277 @@ fn api_keys_are_found_by_hash_listed_and_revoked(store: &dyn Store) {
     assert_eq!(listed[1].revoked_at, None);
 }
 
+fn new_officer<'a>(login: &'a str, hash: &'a str) -> dprofile_store::NewOfficer<'a> {
+    dprofile_store::NewOfficer {
+        login,
+        display_name: "Irina Petrova",
+        agency: "mvd-migration",
+        role: "migration_officer",
+        password_hash: hash,
+        created_at: now(),
+    }
+}
+
+fn officers_keep_accounts_failures_and_lock_outs(store: &dyn Store) {
+    let mut ids = Vec::new();
+    store
+        .write(&mut |tx| {
+            ids.push(tx.insert_officer(&new_officer("i.petrova", "$argon2id$first"))?);
+            ids.push(tx.insert_officer(&new_officer("a.sidorov", "$argon2id$second"))?);
+            Ok(())
+        })
+        .unwrap();
+    assert!(ids[0] < ids[1], "ids grow: {ids:?}");
+    let found = store
+        .officer_by_login("i.petrova")
+        .unwrap()
+        .expect("the officer");
+    assert_eq!(
+        (
+            found.id,
+            found.display_name.as_str(),
+            found.agency.as_str(),
+            found.role.as_str(),
+            found.password_hash.as_str()
+        ),
+        (
+            ids[0],
+            "Irina Petrova",
+            "mvd-migration",
+            "migration_officer",
+            "$argon2id$first"
+        )
+    );
+    assert_eq!(found.created_at, now());
+    assert_eq!(found.password_changed_at, now());
+    assert_eq!(
+        (found.failed_attempts, found.locked_until, found.disabled_at),
+        (0, None, None)
+    );
+    assert_eq!(store.officer_by_login("nobody").unwrap(), None);
+
+    // A login is taken once.
+    let duplicate = store.write(&mut |tx| {
+        tx.insert_officer(&new_officer("i.petrova", "$argon2id$third"))
+            .map(|_| ())
+    });
+    assert!(duplicate.is_err());
+
+    // Failures count up atomically; a lock-out stamps a time and resets the count.
+    let mut counts = Vec::new();
+    let locked_until = now() + chrono::Duration::minutes(15);
+    store
+        .write(&mut |tx| {
+            counts.push(tx.add_officer_failed_attempt(ids[0])?);
+            counts.push(tx.add_officer_failed_attempt(ids[0])?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(counts, vec![1, 2]);
+    assert_eq!(
+        store
+            .officer_by_login("i.petrova")
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        2
+    );
+    store
+        .write(&mut |tx| tx.set_officer_lock(ids[0], 0, Some(locked_until)))
+        .unwrap();
+    let locked = store.officer_by_login("i.petrova").unwrap().unwrap();
+    assert_eq!(
+        (locked.failed_attempts, locked.locked_until),
+        (0, Some(locked_until))
+    );
+
+    // A new password lifts the lock-out; disabling and enabling stamp and clear.
+    let later = now() + chrono::Duration::hours(1);
+    let mut changed = (false, false, false, false);
+    store
+        .write(&mut |tx| {
+            changed.0 = tx.set_officer_password(ids[0], "$argon2id$new", later)?;
+            changed.1 = tx.set_officer_password(9_999, "$argon2id$new", later)?;
+            changed.2 = tx.set_officer_disabled(ids[1], Some(later))?;
+            changed.3 = tx.set_officer_disabled(9_999, Some(later))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(changed, (true, false, true, false));
+    let renewed = store.officer_by_login("i.petrova").unwrap().unwrap();
+    assert_eq!(renewed.password_hash, "$argon2id$new");
+    assert_eq!(renewed.password_changed_at, later);
+    assert_eq!((renewed.failed_attempts, renewed.locked_until), (0, None));
+    let listed = store.officers().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|officer| officer.login.as_str())
+            .collect::<Vec<_>>(),
+        vec!["i.petrova", "a.sidorov"]
+    );
+    assert_eq!(listed[1].disabled_at, Some(later));
+    store
+        .write(&mut |tx| tx.set_officer_disabled(ids[1], None).map(|_| ()))
+        .unwrap();
+    assert_eq!(
+        store
+            .officer_by_login("a.sidorov")
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        None
+    );
+}
+
+fn officer_sessions_are_found_touched_ended_and_expired(store: &dyn Store) {
+    let mut officer = 0;
+    store
+        .write(&mut |tx| {
+            officer = tx.insert_officer(&new_officer("i.petrova", "$argon2id$x"))?;
+            Ok(())
+        })
+        .unwrap();
+    let session = |hash: u8, hours: i64| dprofile_store::OfficerSessionRow {
+        token_hash: vec![hash; 32],
+        officer_id: officer,
+        created_at: now(),
+        expires_at: now() + chrono::Duration::hours(hours),
+        last_seen_at: now(),
+        ended_at: None,
+    };
+    store
+        .write(&mut |tx| {
+            tx.insert_officer_session(&session(1, 8))?;
+            tx.insert_officer_session(&session(2, 8))?;
+            tx.insert_officer_session(&session(3, 1))?;
+            Ok(())
+        })
+        .unwrap();
+    let (found, found_officer) = store.officer_session(&[1; 32]).unwrap().expect("a session");
+    assert_eq!(found, session(1, 8));
+    assert_eq!(found_officer.login, "i.petrova");
+    assert_eq!(store.officer_session(&[9; 32]).unwrap(), None);
+
+    // Touching moves the last use forward, never back.
+    let later = now() + chrono::Duration::minutes(10);
+    store
+        .write(&mut |tx| {
+            tx.touch_officer_session(&[1; 32], later)?;
+            tx.touch_officer_session(&[1; 32], now())
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .officer_session(&[1; 32])
+            .unwrap()
+            .unwrap()
+            .0
+            .last_seen_at,
+        later
+    );
+
+    // Ending one, then all of the officer's.
+    let mut ended = (false, false, 0);
+    store
+        .write(&mut |tx| {
+            ended.0 = tx.end_officer_session(&[1; 32], later)?;
+            ended.1 = tx.end_officer_session(&[1; 32], later)?;
+            ended.2 = tx.end_officer_sessions_of(officer, later)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ended, (true, false, 2));
+    assert_eq!(
+        store.officer_session(&[2; 32]).unwrap().unwrap().0.ended_at,
+        Some(later)
+    );
+
+    // Past its absolute expiry a session's row goes.
+    store
+        .write(&mut |tx| tx.delete_expired_sessions(now() + chrono::Duration::hours(2)))
+        .unwrap();
+    assert_eq!(store.officer_session(&[3; 32]).unwrap(), None);
+    assert!(store.officer_session(&[2; 32]).unwrap().is_some());
+}
+
+fn person_sign_ins_and_sessions_are_kept_until_they_expire(store: &dyn Store) {
+    let expires_at = now() + chrono::Duration::minutes(5);
+    let sign_in = |hash: u8, person: Option<i64>| dprofile_store::PersonSignInRow {
+        id_hash: vec![hash; 32],
+        person_id: person,
+        document: "FA1234567".to_owned(),
+        code_hash: vec![7; 32],
+        expires_at,
+        failed_attempts: 0,
+    };
+    store
+        .write(&mut |tx| {
+            tx.insert_person_sign_in(&sign_in(1, Some(42)))?;
+            tx.insert_person_sign_in(&sign_in(2, None))
+        })
+        .unwrap();
+    assert_eq!(
+        store.person_sign_in(&[1; 32]).unwrap(),
+        Some(sign_in(1, Some(42)))
+    );
+    assert_eq!(
+        store.person_sign_in(&[2; 32]).unwrap(),
+        Some(sign_in(2, None))
+    );
+    assert_eq!(store.person_sign_in(&[3; 32]).unwrap(), None);
+    let mut failures = Vec::new();
+    store
+        .write(&mut |tx| {
+            failures.push(tx.add_person_sign_in_failed_attempt(&[1; 32])?);
+            failures.push(tx.add_person_sign_in_failed_attempt(&[1; 32])?);
+            failures.push(tx.add_person_sign_in_failed_attempt(&[3; 32])?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(failures, vec![1, 2, 0]);
+    assert_eq!(
+        store
+            .person_sign_in(&[1; 32])
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        2
+    );
+    // A sign-in is taken once.
+    let mut taken = (false, false);
+    store
+        .write(&mut |tx| {
+            taken.0 = tx.take_person_sign_in(&[1; 32])?;
+            taken.1 = tx.take_person_sign_in(&[1; 32])?;
+            tx.insert_person_session(&dprofile_store::PersonSessionRow {
+                token_hash: vec![5; 32],
+                person_id: 42,
+                expires_at: now() + chrono::Duration::minutes(30),
+            })
+        })
+        .unwrap();
+    assert_eq!(taken, (true, false));
+    assert_eq!(store.person_sign_in(&[1; 32]).unwrap(), None);
+    assert_eq!(
+        store
+            .person_session(&[5; 32])
+            .unwrap()
+            .map(|session| session.person_id),
+        Some(42)
+    );
+    // Expired rows go, open ones stay.
+    store
+        .write(&mut |tx| tx.delete_expired_sessions(expires_at))
+        .unwrap();
+    assert_eq!(store.person_sign_in(&[2; 32]).unwrap(), None);
+    assert!(store.person_session(&[5; 32]).unwrap().is_some());
+    store
+        .write(&mut |tx| tx.delete_expired_sessions(now() + chrono::Duration::minutes(30)))
+        .unwrap();
+    assert_eq!(store.person_session(&[5; 32]).unwrap(), None);
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -554,6 +825,9 @@ contract_suite!(
     assignments_list_every_key,
     access_log_appends_in_order_and_hides_delayed_entries,
     api_keys_are_found_by_hash_listed_and_revoked,
+    officers_keep_accounts_failures_and_lock_outs,
+    officer_sessions_are_found_touched_ended_and_expired,
+    person_sign_ins_and_sessions_are_kept_until_they_expire,
 );
 
 #[test]
