@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use dprofile_api::person_auth::{CodeSender, PersonSessions, SignInLimits};
 use dprofile_api::{ApiConfig, AppState};
-use dprofile_pipeline::FixedClock;
+use dprofile_pipeline::{Clock as _, FixedClock};
 use dprofile_policy::Policy;
 use dprofile_store::Store;
 use dprofile_store::testing::TestStore;
@@ -1523,6 +1523,8 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/me/profile",
             "/v1/me/sign-in",
             "/v1/me/verify",
+            "/v1/officer/sign-in",
+            "/v1/officer/sign-out",
             "/v1/persons",
             "/v1/persons/{id}",
             "/v1/persons/{id}/history",
@@ -1629,13 +1631,14 @@ async fn the_docs_page_and_its_vendored_assets_are_served() {
 /// Routes that serve no personal data and stay open.
 /// Open by design: documentation and operations, the person's sign-in (it says nothing about
 /// who exists) and the access log's published verifier key.
-const OPEN_PATHS: [&str; 7] = [
+const OPEN_PATHS: [&str; 8] = [
     "/docs",
     "/healthz",
     "/metrics",
     "/openapi.json",
     "/v1/me/sign-in",
     "/v1/me/verify",
+    "/v1/officer/sign-in",
     "/v1/access-log/key",
 ];
 
@@ -1650,6 +1653,12 @@ async fn assert_unauthorised(response: reqwest::Response, code: &str, what: &str
         .to_owned();
     assert!(challenge.starts_with("Bearer"), "{what}: {challenge}");
     assert_problem(response, StatusCode::UNAUTHORIZED, code).await;
+}
+
+/// The method of a `"{method} {path}"` description.
+fn method_again(what: &str) -> reqwest::Method {
+    let method = what.split_once(' ').map_or(what, |(method, _)| method);
+    reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method")
 }
 
 #[tokio::test]
@@ -1701,10 +1710,24 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
                 "auth.invalid_key"
             };
             assert_unauthorised(response, invalid_code, &what).await;
+            // An officer session that is not one: refused before any handler too.
+            let response = app
+                .anonymous
+                .request(method_again(&what), &url)
+                .header("authorization", "Bearer dpo_0000")
+                .send()
+                .await
+                .expect("the server answers");
+            let invalid_code = if path.starts_with("/v1/me/") {
+                "auth.invalid_session"
+            } else {
+                "auth.officer_session_ended"
+            };
+            assert_unauthorised(response, invalid_code, &what).await;
             called += 1;
         }
     }
-    assert_eq!(called, 15, "every operation under /v1/ was called");
+    assert_eq!(called, 16, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -2373,4 +2396,396 @@ async fn the_person_sees_every_access(app: &TestApp) {
         .expect("the police read, after its delay");
     assert_eq!(police_read["purpose"], "law_enforcement");
     assert_eq!(police_read["agency"], "mvd-offences");
+}
+
+// --- Officers: accounts, sign-in, lock-out, sessions; durable person sessions ---------------
+
+/// The right password of every test officer.
+const OFFICER_PASSWORD: &str = "correct horse battery staple";
+
+/// Another API process (or the same one restarted) on the test app's store: a fresh router
+/// and fresh in-memory state, the same store, clock and log key.
+struct SecondProcess {
+    base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SecondProcess {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Drop for SecondProcess {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl TestApp {
+    /// Creates an officer of `role` (for the role's first agency) with [`OFFICER_PASSWORD`].
+    fn create_officer(&self, login: &str, role: &str) -> dprofile_store::OfficerRow {
+        let policy = Policy::default_policy();
+        let agency = policy.role_agencies(role).next().expect("an agency");
+        dprofile_pipeline::officers::create(
+            self.store(),
+            &policy,
+            &dprofile_pipeline::officers::NewOfficerAccount {
+                login,
+                display_name: "Irina Petrova",
+                agency,
+                role,
+                password: OFFICER_PASSWORD,
+            },
+            start_instant(),
+        )
+        .expect("an officer")
+    }
+
+    async fn officer_sign_in(&self, login: &str, password: &str) -> reqwest::Response {
+        self.anonymous
+            .post(self.url("/v1/officer/sign-in"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Signs the officer in and returns the token.
+    async fn officer_token(&self, login: &str) -> String {
+        let response = self.officer_sign_in(login, OFFICER_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = json_of(response).await;
+        assert_eq!(body["officer"]["login"], login);
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    fn second_process(&self) -> SecondProcess {
+        let store = self.store.clone().expect("the store");
+        let clock = self.clock.clone();
+        let (address_sender, address_receiver) = std::sync::mpsc::channel();
+        let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a server runtime");
+            let log_key =
+                dprofile_audit::LogKey::from_seed("dprofile/test-log", [7; 32]).expect("a log key");
+            let state = AppState::with_clock(store, clock, ApiConfig::default(), log_key);
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a free port");
+                let _ = address_sender.send(listener.local_addr().expect("an address"));
+                let shutdown = async move {
+                    let _ = shutdown_receiver.await;
+                };
+                dprofile_api::serve(listener, state, shutdown)
+                    .await
+                    .expect("the second server runs");
+            });
+        });
+        let address = address_receiver.recv().expect("the second server started");
+        SecondProcess {
+            base_url: format!("http://{address}"),
+            shutdown: Some(shutdown_sender),
+            thread: Some(thread),
+        }
+    }
+}
+
+fn officer_client(token: &str, purpose: &str) -> reqwest::Client {
+    TestApp::client_with(&[
+        ("authorization", &format!("Bearer {token}")),
+        ("x-purpose", purpose),
+        ("x-case-ref", "case-2026-077"),
+    ])
+}
+
+#[tokio::test]
+async fn an_officer_signs_in_reads_a_profile_and_the_person_sees_which_officer_looked() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("OFF-1")).await;
+    app.create_officer("i.petrova", "migration_officer");
+    let token = app.officer_token("i.petrova").await;
+    assert!(token.starts_with("dpo_"), "{token}");
+
+    // The session acts like the agency key of the officer's agency and role.
+    let officer = officer_client(&token, "stay_control");
+    let before = app.access_log_size();
+    let response = officer
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(json_of(response).await["facts"]["tax_debt"].is_array());
+    let logged = app.access_entries(before);
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].actor, "officer:i.petrova");
+    assert_eq!(logged[0].role, "migration_officer");
+    assert_eq!(logged[0].agency, "mvd-migration");
+    assert_eq!(logged[0].purpose, "stay_control");
+    assert_eq!(logged[0].case_ref.as_deref(), Some("case-2026-077"));
+    assert_eq!(logged[0].person, Some(person));
+    // The policy decides for the officer's role as for a key: no purpose, no data.
+    let no_purpose = TestApp::client_with(&[("authorization", &format!("Bearer {token}"))]);
+    let response = no_purpose
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::FORBIDDEN, "policy.purpose_required").await;
+
+    // The person sees which officer looked, with a proof.
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let entries = app.my_verified_access_log(&session).await;
+    let read = entries
+        .iter()
+        .find(|entry| entry["actor"] == "officer:i.petrova" && entry["outcome"] == "allowed")
+        .expect("the officer's read");
+    assert_eq!(read["purpose"], "stay_control");
+    assert_eq!(read["role"], "migration_officer");
+
+    // Sign-out ends the session; an agency key cannot sign out.
+    let response = app
+        .client
+        .post(app.url("/v1/officer/sign-out"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        response,
+        StatusCode::BAD_REQUEST,
+        "auth.not_an_officer_session",
+    )
+    .await;
+    let response = officer
+        .post(app.url("/v1/officer/sign-out"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = officer
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert_problem(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "auth.officer_session_ended",
+    )
+    .await;
+    // An officer's token is no person session.
+    let token = app.officer_token("i.petrova").await;
+    let response = officer_client(&token, "stay_control")
+        .get(app.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_answers_like_an_unknown_login_and_failures_lock_the_account() {
+    let app = TestApp::sqlite().await;
+    app.create_officer("i.petrova", "migration_officer");
+    let unknown = assert_problem(
+        app.officer_sign_in("nobody.here", OFFICER_PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "officer.sign_in_failed",
+    )
+    .await;
+    let wrong = assert_problem(
+        app.officer_sign_in("i.petrova", "not the right password")
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "officer.sign_in_failed",
+    )
+    .await;
+    assert_eq!(unknown, wrong, "nobody learns which logins exist");
+    // A missing field is named.
+    let problem = assert_problem(
+        app.officer_sign_in("i.petrova", "").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/password", "{problem}");
+
+    // Four more failures (five in all) lock the account: even the right password is refused,
+    // with the same answer, on this process and on another one.
+    for _ in 0..4 {
+        let refused = json_of(
+            app.officer_sign_in("i.petrova", "still not it at all")
+                .await,
+        )
+        .await;
+        assert_eq!(refused, wrong);
+    }
+    let locked = app.officer_sign_in("i.petrova", OFFICER_PASSWORD).await;
+    assert_eq!(json_of(locked).await, wrong);
+    let restarted = app.second_process();
+    let response = app
+        .anonymous
+        .post(restarted.url("/v1/officer/sign-in"))
+        .json(&json!({"login": "i.petrova", "password": OFFICER_PASSWORD}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(json_of(response).await, wrong, "the lock-out is stored");
+    let stored = app
+        .store()
+        .officer_by_login("i.petrova")
+        .expect("the store")
+        .expect("the officer");
+    assert_eq!(
+        stored.locked_until,
+        Some(start_instant() + Duration::minutes(15))
+    );
+
+    // Still locked a minute before the cool-down ends; released after it.
+    app.clock.advance(Duration::minutes(14));
+    let refused = app.officer_sign_in("i.petrova", OFFICER_PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    app.clock.advance(Duration::minutes(1));
+    app.officer_token("i.petrova").await;
+    // A success resets the count: four failures do not lock again.
+    for _ in 0..4 {
+        app.officer_sign_in("i.petrova", "wrong once more").await;
+    }
+    app.officer_token("i.petrova").await;
+
+    // A disabled officer cannot sign in, and open sessions end.
+    let token = app.officer_token("i.petrova").await;
+    dprofile_pipeline::officers::disable(app.store(), "i.petrova", app.clock.now())
+        .expect("disabled");
+    let disabled = app.officer_sign_in("i.petrova", OFFICER_PASSWORD).await;
+    assert_eq!(json_of(disabled).await, wrong);
+    let response = officer_client(&token, "stay_control")
+        .get(app.url("/v1/persons?document=FA1234567"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "auth.officer_session_ended",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn officer_sign_in_is_rate_limited_per_address() {
+    let app = TestApp::sqlite().await;
+    for attempt in 0..30 {
+        let response = app
+            .officer_sign_in(&format!("someone.{attempt}"), OFFICER_PASSWORD)
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = app.officer_sign_in("someone.else", OFFICER_PASSWORD).await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn officer_sessions_end_when_idle_and_at_their_absolute_expiry() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("OFF-2")).await;
+    app.create_officer("i.petrova", "migration_officer");
+    let read = |token: String| {
+        let url = app.url(&format!("/v1/persons/{person}"));
+        async move {
+            officer_client(&token, "stay_control")
+                .get(url)
+                .send()
+                .await
+                .expect("an answer")
+        }
+    };
+    // Activity keeps a session open past the idle timeout...
+    let token = app.officer_token("i.petrova").await;
+    for _ in 0..3 {
+        app.clock.advance(Duration::minutes(29));
+        assert_eq!(read(token.clone()).await.status(), StatusCode::OK);
+    }
+    // ...and 30 minutes without a request end it.
+    app.clock.advance(Duration::minutes(31));
+    assert_problem(
+        read(token).await,
+        StatusCode::UNAUTHORIZED,
+        "auth.officer_session_ended",
+    )
+    .await;
+
+    // However active, a session ends 8 hours after sign-in.
+    let token = app.officer_token("i.petrova").await;
+    for _ in 0..19 {
+        app.clock.advance(Duration::minutes(25));
+        assert_eq!(read(token.clone()).await.status(), StatusCode::OK);
+    }
+    app.clock.advance(Duration::minutes(5));
+    assert_problem(
+        read(token).await,
+        StatusCode::UNAUTHORIZED,
+        "auth.officer_session_ended",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_and_pending_sign_ins_survive_a_restart_of_the_api() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("OFF-3")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    // A sign-in started before the restart is finished after it.
+    let started = json_of(app.sign_in("FA1234567", "1991-07-14").await).await;
+    let (_, code) = app.codes.all().last().expect("a code").clone();
+    app.create_officer("i.petrova", "migration_officer");
+    let officer_token = app.officer_token("i.petrova").await;
+
+    let restarted = app.second_process();
+    let response = session
+        .get(restarted.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(response).await["person_id"], person);
+    let verified = app
+        .anonymous
+        .post(restarted.url("/v1/me/verify"))
+        .json(&json!({"sign_in_id": started["sign_in_id"], "code": code}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(verified.status(), StatusCode::OK);
+    // The code was used: it opens no second session, on either process.
+    let again = app.verify_code(started["sign_in_id"].as_str().expect("an id"), &code);
+    assert_problem(again.await, StatusCode::NOT_FOUND, "sign_in.unknown").await;
+    let response = officer_client(&officer_token, "stay_control")
+        .get(restarted.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    // The person's session still ends after its lifetime.
+    app.clock.advance(Duration::minutes(31));
+    let response = session
+        .get(restarted.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
 }

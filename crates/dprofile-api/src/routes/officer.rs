@@ -60,6 +60,7 @@ fn invalid_field(field: &str, message: String) -> ApiError {
 #[utoipa::path(
     post,
     path = "/v1/officer/sign-in",
+    operation_id = "officer_sign_in",
     tag = "officer",
     request_body = OfficerSignInRequest,
     responses(
@@ -152,6 +153,7 @@ pub async fn sign_in(
 #[utoipa::path(
     post,
     path = "/v1/officer/sign-out",
+    operation_id = "officer_sign_out",
     tag = "officer",
     responses(
         (status = 204, description = "Signed out."),
