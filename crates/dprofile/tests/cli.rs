@@ -453,3 +453,168 @@ fn apikey_create_list_revoke() {
         "{message}"
     );
 }
+
+/// `dprofile` with `input` on standard input.
+fn dprofile_with_input(store: &StoreArgs, arguments: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dprofile"))
+        .args(&store.0)
+        .args(arguments)
+        .env_remove("DATABASE_URL")
+        .env("DPROFILE_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run dprofile");
+    child
+        .stdin
+        .take()
+        .expect("a stdin")
+        .write_all(input.as_bytes())
+        .expect("the password is written");
+    child.wait_with_output().expect("dprofile ends")
+}
+
+fn officer_signs_in(test_store: &TestStore, login: &str, password: &str) -> bool {
+    match dprofile_pipeline::officers::sign_in(
+        test_store.store.as_ref(),
+        &dprofile_pipeline::officers::OfficerAuthConfig::default(),
+        login,
+        password,
+        chrono::Utc::now(),
+    ) {
+        Ok(session) => {
+            assert!(session.token.starts_with("dpo_"));
+            true
+        }
+        Err(dprofile_pipeline::officers::OfficerError::SignInRefused) => false,
+        Err(other) => panic!("sign-in failed: {other}"),
+    }
+}
+
+fn arguments(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
+/// `officer create` takes the password from standard input (refusing weak ones with the rule
+/// broken) or generates one and prints it once; the officer then signs in. `list` shows the
+/// account without any password, `disable` stops sign-ins, `set-password` replaces it.
+#[test]
+fn officer_create_sign_in_list_disable_set_password() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let create = |login: &str| {
+        vec![
+            "officer".to_owned(),
+            "create".to_owned(),
+            "--login".to_owned(),
+            login.to_owned(),
+            "--agency".to_owned(),
+            "mvd-migration".to_owned(),
+            "--role".to_owned(),
+            "migration_officer".to_owned(),
+        ]
+    };
+    let with_stdin = |login: &str| {
+        let mut arguments = create(login);
+        arguments.push("--password-stdin".to_owned());
+        arguments
+    };
+
+    for (password, expected) in [
+        ("short one", "at least 12"),
+        ("i.petrova", "at least 12"),
+        ("I.Petrova.Long", "not valid"),
+    ] {
+        let login = if expected == "not valid" {
+            "I.Petrova.Long"
+        } else {
+            "i.petrova"
+        };
+        let refused = dprofile_with_input(&store, &arguments(&with_stdin(login)), password);
+        assert!(!refused.status.success());
+        let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+        assert!(message.contains(expected), "{message}");
+    }
+    let equal = dprofile_with_input(
+        &store,
+        &arguments(&with_stdin("i.petrova.long")),
+        "i.petrova.long\n",
+    );
+    let message = String::from_utf8_lossy(&equal.stderr).into_owned();
+    assert!(message.contains("password is the login"), "{message}");
+    let mut wrong_role = create("i.petrova");
+    wrong_role[7] = "tax_inspector".to_owned();
+    let refused = dprofile(&store, &arguments(&wrong_role), &[]);
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        message.contains("mvd-migration") && message.contains("fns"),
+        "{message}"
+    );
+    assert!(test_store.store.officers().unwrap().is_empty());
+
+    let created = dprofile_with_input(
+        &store,
+        &arguments(&with_stdin("i.petrova")),
+        "a long passphrase of mine\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    assert!(
+        stdout(&created).is_empty(),
+        "a given password is not echoed"
+    );
+    assert!(officer_signs_in(
+        &test_store,
+        "i.petrova",
+        "a long passphrase of mine"
+    ));
+    assert!(!officer_signs_in(
+        &test_store,
+        "i.petrova",
+        "another passphrase"
+    ));
+    let taken = dprofile_with_input(
+        &store,
+        &arguments(&with_stdin("i.petrova")),
+        "a long passphrase of mine\n",
+    );
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("is taken"));
+
+    let generated = dprofile(&store, &arguments(&create("a.sidorov")), &[]);
+    assert!(generated.status.success(), "{generated:?}");
+    let password = stdout(&generated).trim().to_owned();
+    assert_eq!(password.chars().count(), 20, "{password}");
+    assert!(officer_signs_in(&test_store, "a.sidorov", &password));
+
+    let listed = stdout(&dprofile(&store, &["officer", "list"], &[]));
+    assert!(
+        listed.contains("i.petrova") && listed.contains("a.sidorov"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&password) && !listed.contains("argon2"));
+
+    let disabled = dprofile(&store, &["officer", "disable", "a.sidorov"], &[]);
+    assert!(disabled.status.success(), "{disabled:?}");
+    assert!(!officer_signs_in(&test_store, "a.sidorov", &password));
+    assert!(stdout(&dprofile(&store, &["officer", "list"], &[])).contains("disabled"));
+    let unknown = dprofile(&store, &["officer", "disable", "nobody"], &[]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("officer list"));
+
+    let changed = dprofile_with_input(
+        &store,
+        &["officer", "set-password", "i.petrova", "--password-stdin"],
+        "a brand new passphrase\n",
+    );
+    assert!(changed.status.success(), "{changed:?}");
+    assert!(officer_signs_in(
+        &test_store,
+        "i.petrova",
+        "a brand new passphrase"
+    ));
+    assert!(!officer_signs_in(
+        &test_store,
+        "i.petrova",
+        "a long passphrase of mine"
+    ));
+}
