@@ -1062,3 +1062,36 @@ mod incremental {
         an_officer_split_survives_probabilistic_reresolution(&TestStore::postgres);
     }
 }
+
+/// Passwords are hashed with argon2id at OWASP's parameters, salted (two hashes of one
+/// password differ), and checked against the rules with the rule named.
+#[test]
+fn officer_passwords_are_argon2id_hashes_and_follow_the_rules() {
+    use dprofile_pipeline::officers::{
+        OfficerError, check_password, hash_password, verify_password,
+    };
+    let first = hash_password("a long passphrase of mine").unwrap();
+    let second = hash_password("a long passphrase of mine").unwrap();
+    assert!(
+        first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{first}"
+    );
+    assert_ne!(first, second, "each hash has its own salt");
+    assert!(verify_password("a long passphrase of mine", &first));
+    assert!(!verify_password("a long passphrase of mind", &first));
+    assert!(!verify_password("a long passphrase of mine", "not a hash"));
+    let rule = |login: &str, password: &str| match check_password(login, password) {
+        Ok(()) => "ok",
+        Err(OfficerError::Password { rule, .. }) => rule,
+        Err(other) => panic!("{other}"),
+    };
+    assert_eq!(rule("i.petrova", "elevenchars"), "password.too_short");
+    assert_eq!(rule("i.petrova", "twelve chars"), "ok");
+    assert_eq!(
+        rule("i.petrova.long", "I.Petrova.Long"),
+        "password.equals_login"
+    );
+    assert_eq!(rule("i.petrova", &"x".repeat(257)), "password.too_long");
+    // Characters, not bytes: twelve Cyrillic letters are enough.
+    assert_eq!(rule("i.petrova", "абвгдеёжзийк"), "ok");
+}

@@ -1274,7 +1274,7 @@ impl Store for PostgresStore {
     }
 
     fn officers(&self) -> StoreResult<Vec<OfficerRow>> {
-        self.with_client(|connection| postgres_auth::officers(connection))
+        self.with_client(postgres_auth::officers)
     }
 
     fn officer_session(

@@ -1342,7 +1342,7 @@ impl Store for SqliteStore {
     }
 
     fn officers(&self) -> StoreResult<Vec<OfficerRow>> {
-        self.read(|connection| sqlite_auth::officers(connection))
+        self.read(sqlite_auth::officers)
     }
 
     fn officer_session(
