@@ -212,8 +212,8 @@ impl TestApp {
 
     /// The access log's entries from `from` on.
     fn access_entries(&self, from: u64) -> Vec<dprofile_audit::AccessEntry> {
-        self.store()
-            .access_rows(from, 100_000)
+        let store = self.store();
+        off_runtime(move || store.access_rows(from, 100_000))
             .expect("the access log")
             .into_iter()
             .map(|row| {
@@ -226,8 +226,8 @@ impl TestApp {
     }
 
     fn access_log_size(&self) -> u64 {
-        self.store()
-            .access_rows(0, 1_000_000)
+        let store = self.store();
+        off_runtime(move || store.access_rows(0, 1_000_000))
             .expect("the access log")
             .len() as u64
     }
@@ -2428,23 +2428,31 @@ impl Drop for SecondProcess {
     }
 }
 
+/// Runs blocking store work on a thread of its own: the PostgreSQL client blocks on a runtime
+/// of its own, which must not be nested in the test's.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().expect("the store work ends"))
+}
+
 impl TestApp {
     /// Creates an officer of `role` (for the role's first agency) with [`OFFICER_PASSWORD`].
     fn create_officer(&self, login: &str, role: &str) -> dprofile_store::OfficerRow {
         let policy = Policy::default_policy();
         let agency = policy.role_agencies(role).next().expect("an agency");
-        dprofile_pipeline::officers::create(
-            self.store(),
-            &policy,
-            &dprofile_pipeline::officers::NewOfficerAccount {
-                login,
-                display_name: "Irina Petrova",
-                agency,
-                role,
-                password: OFFICER_PASSWORD,
-            },
-            start_instant(),
-        )
+        off_runtime(|| {
+            dprofile_pipeline::officers::create(
+                self.store(),
+                &policy,
+                &dprofile_pipeline::officers::NewOfficerAccount {
+                    login,
+                    display_name: "Irina Petrova",
+                    agency,
+                    role,
+                    password: OFFICER_PASSWORD,
+                },
+                start_instant(),
+            )
+        })
         .expect("an officer")
     }
 
@@ -2512,7 +2520,19 @@ fn officer_client(token: &str, purpose: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn an_officer_signs_in_reads_a_profile_and_the_person_sees_which_officer_looked() {
-    let app = TestApp::sqlite().await;
+    an_officer_reads_and_the_person_sees_which_officer(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn an_officer_signs_in_reads_a_profile_and_the_person_sees_which_officer_looked_on_postgres()
+{
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    an_officer_reads_and_the_person_sees_which_officer(&app).await;
+}
+
+async fn an_officer_reads_and_the_person_sees_which_officer(app: &TestApp) {
     let person = app.post_for_person(&abdullayev("OFF-1")).await;
     app.create_officer("i.petrova", "migration_officer");
     let token = app.officer_token("i.petrova").await;
@@ -2598,7 +2618,19 @@ async fn an_officer_signs_in_reads_a_profile_and_the_person_sees_which_officer_l
 
 #[tokio::test]
 async fn a_wrong_password_answers_like_an_unknown_login_and_failures_lock_the_account() {
-    let app = TestApp::sqlite().await;
+    failures_lock_the_officer_account(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_answers_like_an_unknown_login_and_failures_lock_the_account_on_postgres()
+{
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    failures_lock_the_officer_account(&app).await;
+}
+
+async fn failures_lock_the_officer_account(app: &TestApp) {
     app.create_officer("i.petrova", "migration_officer");
     let unknown = assert_problem(
         app.officer_sign_in("nobody.here", OFFICER_PASSWORD).await,
@@ -2644,9 +2676,7 @@ async fn a_wrong_password_answers_like_an_unknown_login_and_failures_lock_the_ac
         .await
         .expect("an answer");
     assert_eq!(json_of(response).await, wrong, "the lock-out is stored");
-    let stored = app
-        .store()
-        .officer_by_login("i.petrova")
+    let stored = off_runtime(|| app.store().officer_by_login("i.petrova"))
         .expect("the store")
         .expect("the officer");
     assert_eq!(
@@ -2668,7 +2698,7 @@ async fn a_wrong_password_answers_like_an_unknown_login_and_failures_lock_the_ac
 
     // A disabled officer cannot sign in, and open sessions end.
     let token = app.officer_token("i.petrova").await;
-    dprofile_pipeline::officers::disable(app.store(), "i.petrova", app.clock.now())
+    off_runtime(|| dprofile_pipeline::officers::disable(app.store(), "i.petrova", app.clock.now()))
         .expect("disabled");
     let disabled = app.officer_sign_in("i.petrova", OFFICER_PASSWORD).await;
     assert_eq!(json_of(disabled).await, wrong);
@@ -2746,7 +2776,18 @@ async fn officer_sessions_end_when_idle_and_at_their_absolute_expiry() {
 
 #[tokio::test]
 async fn sessions_and_pending_sign_ins_survive_a_restart_of_the_api() {
-    let app = TestApp::sqlite().await;
+    sessions_survive_a_restart(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn sessions_and_pending_sign_ins_survive_a_restart_of_the_api_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    sessions_survive_a_restart(&app).await;
+}
+
+async fn sessions_survive_a_restart(app: &TestApp) {
     let person = app.post_for_person(&abdullayev("OFF-3")).await;
     let session = app.person_session("FA1234567", "1991-07-14").await;
     // A sign-in started before the restart is finished after it.
