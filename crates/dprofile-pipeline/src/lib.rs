@@ -13,6 +13,7 @@ mod ingest;
 pub mod linker;
 pub mod profile;
 pub mod resolution;
+pub mod retention;
 pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};
