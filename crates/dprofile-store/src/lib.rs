@@ -518,8 +518,11 @@ pub trait WriteTx {
         name_rows: &[(String, i32)],
     ) -> StoreResult<IndexRemovals>;
     /// Retention: replaces a decision's evidence (after quoted content was erased from it).
-    fn update_decision_evidence(&mut self, id: i64, evidence: &serde_json::Value)
-    -> StoreResult<()>;
+    fn update_decision_evidence(
+        &mut self,
+        id: i64,
+        evidence: &serde_json::Value,
+    ) -> StoreResult<()>;
     /// Retention: removes persons with nothing left, and the persons merged into them, their
     /// `cannot_link` pairs and the decisions between removed persons only; notes when each was
     /// erased (`retention_erasures`). Returns the removed person ids.

@@ -13,10 +13,10 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
+    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -846,10 +846,7 @@ impl WriteTx for PostgresTx<'_, '_> {
         }
         let transaction = &mut *self.transaction;
         let record_ids: Vec<RecordId> = transaction
-            .query(
-                "SELECT id FROM records WHERE key_id = ANY($1)",
-                &[&key_ids],
-            )?
+            .query("SELECT id FROM records WHERE key_id = ANY($1)", &[&key_ids])?
             .iter()
             .map(|row| row.get(0))
             .collect();
@@ -867,8 +864,10 @@ impl WriteTx for PostgresTx<'_, '_> {
             "DELETE FROM resolver_blocks WHERE key_id = ANY($1)",
             &[&key_ids],
         )?;
-        erased.keys =
-            transaction.execute("DELETE FROM record_keys WHERE key_id = ANY($1)", &[&key_ids])?;
+        erased.keys = transaction.execute(
+            "DELETE FROM record_keys WHERE key_id = ANY($1)",
+            &[&key_ids],
+        )?;
         Ok(erased)
     }
 

@@ -12,10 +12,11 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
+    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -868,15 +869,18 @@ impl WriteTx for SqliteTx<'_> {
     fn erase_keys(&mut self, key_ids: &[KeyId]) -> StoreResult<ErasedKeys> {
         let transaction = self.transaction;
         let mut erased = ErasedKeys::default();
-        let mut versions_of = transaction.prepare_cached("SELECT id FROM records WHERE key_id = ?1")?;
+        let mut versions_of =
+            transaction.prepare_cached("SELECT id FROM records WHERE key_id = ?1")?;
         let mut uncite = transaction
             .prepare_cached("UPDATE link_decisions SET record_id = NULL WHERE record_id = ?1")?;
         let mut drop_items =
             transaction.prepare_cached("DELETE FROM review_items WHERE record_id = ?1")?;
-        let mut drop_versions = transaction.prepare_cached("DELETE FROM records WHERE key_id = ?1")?;
+        let mut drop_versions =
+            transaction.prepare_cached("DELETE FROM records WHERE key_id = ?1")?;
         let mut drop_blocks =
             transaction.prepare_cached("DELETE FROM resolver_blocks WHERE key_id = ?1")?;
-        let mut drop_key = transaction.prepare_cached("DELETE FROM record_keys WHERE key_id = ?1")?;
+        let mut drop_key =
+            transaction.prepare_cached("DELETE FROM record_keys WHERE key_id = ?1")?;
         for key_id in key_ids {
             let record_ids: Vec<RecordId> = versions_of
                 .query_map([key_id], |row| row.get(0))?
@@ -901,7 +905,9 @@ impl WriteTx for SqliteTx<'_> {
         let transaction = self.transaction;
         let mut removals = IndexRemovals::default();
         let held: Vec<(String, String)> = transaction
-            .prepare_cached("SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value")?
+            .prepare_cached(
+                "SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value",
+            )?
             .query_map([person], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         let mut drop_identifier = transaction.prepare_cached(
@@ -975,9 +981,9 @@ impl WriteTx for SqliteTx<'_> {
             )?;
             let mut found = Vec::new();
             for person in &removed {
-                for row in statement.query_map([person], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })? {
+                for row in statement
+                    .query_map([person], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                {
                     found.push(row?);
                 }
             }

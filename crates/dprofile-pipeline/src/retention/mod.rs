@@ -390,7 +390,10 @@ fn erase_person(
         .collect();
     let (identifiers, name_rows) = index_of(&remaining);
     let decisions = store.person_decisions(person)?;
-    let pairs: Vec<(&str, &str)> = keys.iter().map(|key| (key.source, key.source_ref)).collect();
+    let pairs: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|key| (key.source, key.source_ref))
+        .collect();
     let mut erasure = PersonErasure::default();
     write(store, dry_run, &mut |tx| {
         erasure = PersonErasure::default();
@@ -446,7 +449,11 @@ fn erase_person(
         erasure.name_rows = removals.name_rows.len() as u64;
         let erased = Erased {
             key_ids: &erased_ids,
-            identifiers: removals.identifiers.iter().map(ToString::to_string).collect(),
+            identifiers: removals
+                .identifiers
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             identifier_pairs: removals
                 .identifiers
                 .iter()

@@ -243,7 +243,9 @@ impl Schedule {
                 Err(error(
                     format!("{key}.{field}"),
                     "retention.years_range",
-                    format!("{years} years is out of range: write a whole number of years, 1 to {MAX_YEARS}"),
+                    format!(
+                        "{years} years is out of range: write a whole number of years, 1 to {MAX_YEARS}"
+                    ),
                 ))
             }
         };
@@ -351,12 +353,22 @@ mod tests {
             "retention.missing_category",
         );
         check_error(
-            |text| text.replace("[categories.tax_debt]\nanchor = \"valid_to\"\nyears = 5", "[categories.tax_debt]\nanchor = \"valid_to\"\nyears = 0"),
+            |text| {
+                text.replace(
+                    "[categories.tax_debt]\nanchor = \"valid_to\"\nyears = 5",
+                    "[categories.tax_debt]\nanchor = \"valid_to\"\nyears = 0",
+                )
+            },
             "categories.tax_debt.years",
             "retention.years_range",
         );
         check_error(
-            |text| text.replace("[categories.vehicle]\nanchor = \"valid_to\"", "[categories.vehicle]\nanchor = \"last_exit\""),
+            |text| {
+                text.replace(
+                    "[categories.vehicle]\nanchor = \"valid_to\"",
+                    "[categories.vehicle]\nanchor = \"last_exit\"",
+                )
+            },
             "categories.vehicle.anchor",
             "retention.anchor_not_applicable",
         );
@@ -366,12 +378,22 @@ mod tests {
             "retention.overstay_shorter",
         );
         check_error(
-            |text| text.replace("[categories.vehicle]\nanchor = \"valid_to\"\nyears = 3", "[categories.vehicle]\nanchor = \"valid_to\"\nyears = 3\noverstay_years = 5"),
+            |text| {
+                text.replace(
+                    "[categories.vehicle]\nanchor = \"valid_to\"\nyears = 3",
+                    "[categories.vehicle]\nanchor = \"valid_to\"\nyears = 3\noverstay_years = 5",
+                )
+            },
             "categories.vehicle.overstay_years",
             "retention.anchor_not_applicable",
         );
         check_error(
-            |text| text.replace("[categories.snils]\nanchor = \"valid_to\"\nyears = 10", "[categories.snils]\nanchor = \"valid_to\"\nyeras = 10"),
+            |text| {
+                text.replace(
+                    "[categories.snils]\nanchor = \"valid_to\"\nyears = 10",
+                    "[categories.snils]\nanchor = \"valid_to\"\nyeras = 10",
+                )
+            },
             "categories.snils.yeras",
             "retention.shape",
         );
@@ -401,8 +423,14 @@ mod tests {
     fn periods_are_calendar_years_from_the_end_of_the_anchor_day() {
         let anchor = end_of_day(NaiveDate::from_ymd_opt(2023, 3, 14).unwrap());
         assert_eq!(anchor.to_rfc3339(), "2023-03-15T00:00:00+00:00");
-        assert_eq!(years_after(anchor, 3).to_rfc3339(), "2026-03-15T00:00:00+00:00");
+        assert_eq!(
+            years_after(anchor, 3).to_rfc3339(),
+            "2026-03-15T00:00:00+00:00"
+        );
         let leap = end_of_day(NaiveDate::from_ymd_opt(2024, 2, 28).unwrap());
-        assert_eq!(years_after(leap, 1).to_rfc3339(), "2025-02-28T00:00:00+00:00");
+        assert_eq!(
+            years_after(leap, 1).to_rfc3339(),
+            "2025-02-28T00:00:00+00:00"
+        );
     }
 }
