@@ -533,12 +533,12 @@ pub trait WriteTx {
     ) -> StoreResult<Vec<PersonId>>;
     /// Retention: erases the details and salt of every access-log entry about these persons
     /// (the leaf and tree hashes stay) and notes it in `retention_erasures`. Returns the
-    /// number of entries erased.
+    /// positions erased, in order.
     fn erase_access_details(
         &mut self,
         persons: &[PersonId],
         now: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<u64>>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.

@@ -965,20 +965,26 @@ impl WriteTx for PostgresTx<'_, '_> {
         &mut self,
         persons: &[PersonId],
         now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<u64>> {
         if persons.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let erased = self.transaction.execute(
-            "UPDATE access_log SET details = NULL, salt = NULL
-             WHERE person = ANY($1) AND details IS NOT NULL",
-            &[&persons],
-        )?;
+        let mut positions: Vec<u64> = self
+            .transaction
+            .query(
+                "UPDATE access_log SET details = NULL, salt = NULL
+                 WHERE person = ANY($1) AND details IS NOT NULL RETURNING position",
+                &[&persons],
+            )?
+            .iter()
+            .map(|row| row.get::<_, i64>(0) as u64)
+            .collect();
         self.transaction.execute(
             "UPDATE retention_erasures SET log_details_erased_at = $2 WHERE person_id = ANY($1)",
             &[&persons, &now],
         )?;
-        Ok(erased)
+        positions.sort_unstable();
+        Ok(positions)
     }
 }
 

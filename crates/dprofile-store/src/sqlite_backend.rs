@@ -1015,21 +1015,24 @@ impl WriteTx for SqliteTx<'_> {
         &mut self,
         persons: &[PersonId],
         now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<u64>> {
         let transaction = self.transaction;
         let mut erase = transaction.prepare_cached(
             "UPDATE access_log SET details = NULL, salt = NULL
-             WHERE person = ?1 AND details IS NOT NULL",
+             WHERE person = ?1 AND details IS NOT NULL RETURNING position",
         )?;
         let mut note = transaction.prepare_cached(
             "UPDATE retention_erasures SET log_details_erased_at = ?2 WHERE person_id = ?1",
         )?;
-        let mut erased = 0u64;
+        let mut positions = Vec::new();
         for person in persons {
-            erased += erase.execute([person])? as u64;
+            for position in erase.query_map([person], |row| row.get::<_, i64>(0))? {
+                positions.push(position? as u64);
+            }
             note.execute(params![person, micros(now)])?;
         }
-        Ok(erased)
+        positions.sort_unstable();
+        Ok(positions)
     }
 }
 

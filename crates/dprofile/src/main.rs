@@ -55,6 +55,9 @@ enum Command {
     /// Agency API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Apikey(commands::apikey::ApiKeyCommand),
+    /// The retention schedule: erase what expired (with tombstones in the access log).
+    #[command(subcommand)]
+    Retention(commands::retention::RetentionCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Audit(command) => commands::audit::run(&store_location, command),
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
+        Command::Retention(command) => commands::retention::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome};
+use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome, erasure};
 use dprofile_domain::linking::{StrongKey, name_keys, strong_keys};
 use dprofile_domain::payload::{CrossingDirection, Payload};
 use dprofile_domain::{Action, Category, ParseMode, parse_record};
@@ -29,8 +29,7 @@ use serde::Serialize;
 use crate::access_log::{AccessLog, AccessLogError, AccessRecord};
 pub use schedule::{Anchor, DEFAULT_SCHEDULE, Rule, Schedule, ScheduleError};
 
-/// The actor of every erasure in the access log.
-pub const RETENTION_ACTOR: &str = "system:retention";
+pub use dprofile_audit::erasure::RETENTION_ACTOR;
 /// Persons read per page while looking for what expired.
 const PERSON_PAGE: usize = 1_000;
 /// The reason a dry run's transactions give to roll back.
@@ -162,7 +161,9 @@ fn border_crossings_expire(
             // no exit, the person overstayed (art. 34(3)); before it, nothing expires yet.
             let visa_free = entry + Duration::days(i64::from(schedule.stay.visa_free_days));
             let stay_ends = authorised_until.map_or(visa_free, |until| until.max(visa_free));
-            (stay_ends <= now).then(|| schedule::years_after(stay_ends, rule.overstay_years))
+            (stay_ends <= now).then(|| {
+                schedule::years_after(stay_ends, rule.overstay_years.unwrap_or(rule.years))
+            })
         }
         _ => last_exit.map(|exit| schedule::years_after(exit, rule.years)),
     }
@@ -517,7 +518,8 @@ fn erase_person(
 }
 
 /// Erases the access-log details about persons whose data went at least
-/// `schedule.log_details_after` ago, with one tombstone (about no person) for the batch.
+/// `schedule.log_details_after()` ago, with one retention record (about no person) naming the
+/// positions erased, so that `audit verify` can tell them from details removed by hand.
 fn erase_log_details(
     store: &dyn Store,
     schedule: &Schedule,
@@ -525,39 +527,35 @@ fn erase_log_details(
     dry_run: bool,
     report: &mut RetentionReport,
 ) -> Result<(), RetentionError> {
-    let persons = store.persons_erased_before(now - schedule.log_details_after)?;
+    let persons = store.persons_erased_before(now - schedule.log_details_after())?;
     if persons.is_empty() {
         return Ok(());
     }
     let mut entries = 0u64;
     write(store, dry_run, &mut |tx| {
-        entries = tx.erase_access_details(&persons, now)?;
-        let tombstone = AccessEntry {
-            at: now,
-            actor: RETENTION_ACTOR.to_owned(),
-            agency: "dprofile".to_owned(),
-            role: "retention".to_owned(),
-            purpose: "retention_schedule".to_owned(),
-            case_ref: Some(format!(
-                "retention/log-details/persons={}/entries={entries}",
-                persons.len()
-            )),
-            action: AccessAction::Erase,
-            person: None,
-            categories: vec!["access_log".to_owned()],
-            outcome: AccessOutcome::Allowed,
-        };
-        AccessLog::record_in(
-            tx,
-            &[AccessRecord {
-                entry: tombstone,
-                disclosure_delay: Duration::zero(),
-            }],
-        )?;
+        entries = erase_access_details(tx, &persons, now)?;
         Ok(())
     })?;
     report.log_details_persons += persons.len() as u64;
     report.log_details_entries += entries;
     report.tombstones += 1;
     Ok(())
+}
+
+/// Erases the details of every access-log entry about `persons` inside `tx` and appends the
+/// retention record naming their positions; returns how many were erased.
+pub fn erase_access_details(
+    tx: &mut dyn WriteTx,
+    persons: &[PersonId],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let positions = tx.erase_access_details(persons, now)?;
+    AccessLog::record_in(
+        tx,
+        &[AccessRecord {
+            entry: erasure::details_erasure(now, &positions),
+            disclosure_delay: Duration::zero(),
+        }],
+    )?;
+    Ok(positions.len() as u64)
 }

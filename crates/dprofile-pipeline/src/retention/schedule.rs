@@ -43,8 +43,10 @@ impl Anchor {
 pub struct Rule {
     pub anchor: Anchor,
     pub years: u32,
-    /// `last_exit` only: the period when the person overstayed (no exit after the stay ended).
-    pub overstay_years: u32,
+    /// `last_exit` only: the period when the person overstayed (no exit after the stay ended);
+    /// `years` when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overstay_years: Option<u32>,
 }
 
 /// What says how long a person may stay, for the overstay rule of border crossings.
@@ -63,9 +65,9 @@ pub struct Schedule {
     /// Keys none of whose versions names a category.
     pub uncategorised: Rule,
     pub stay: StayRule,
-    /// How long after a person's data was erased entirely the details of the access-log
+    /// How many days after a person's data was erased entirely the details of the access-log
     /// entries about them are erased too.
-    pub log_details_after: Duration,
+    pub log_details_after_days: u32,
 }
 
 /// A schedule file that cannot be used: which key, which rule, what to do.
@@ -231,7 +233,7 @@ impl Schedule {
                 authorised_by,
                 visa_free_days: raw.stay.visa_free_days,
             },
-            log_details_after: Duration::days(i64::from(raw.access_log.details_after_days)),
+            log_details_after_days: raw.access_log.details_after_days,
         })
     }
 
@@ -262,9 +264,9 @@ impl Schedule {
                         ),
                     ));
                 }
-                overstay
+                Some(overstay)
             }
-            (Anchor::LastExit, None) => years,
+            (Anchor::LastExit, None) => None,
             (_, Some(_)) => {
                 return Err(error(
                     format!("{key}.overstay_years"),
@@ -272,13 +274,18 @@ impl Schedule {
                     "overstay_years applies to the `last_exit` anchor only: remove it or set anchor = \"last_exit\"",
                 ));
             }
-            (_, None) => years,
+            (_, None) => None,
         };
         Ok(Rule {
             anchor: raw.anchor,
             years,
             overstay_years,
         })
+    }
+
+    /// How long after a person's data was erased the access log's details about them go.
+    pub fn log_details_after(&self) -> Duration {
+        Duration::days(i64::from(self.log_details_after_days))
     }
 
     /// The rule of a category (`None`: a key without one).
@@ -324,9 +331,9 @@ mod tests {
         let border = schedule.rule_of(Some(Category::BorderCrossing));
         assert_eq!(
             (border.anchor, border.years, border.overstay_years),
-            (Anchor::LastExit, 3, 5)
+            (Anchor::LastExit, 3, Some(5))
         );
-        assert_eq!(schedule.log_details_after, Duration::days(365));
+        assert_eq!(schedule.log_details_after(), Duration::days(365));
         assert_eq!(schedule.rule_of(None).anchor, Anchor::Received);
     }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ingest;
 pub mod quarantine;
 pub mod resolve;
+pub mod retention;
 pub mod serve;
 pub mod synth;
 
