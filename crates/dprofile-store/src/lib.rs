@@ -374,6 +374,8 @@ pub struct ErasedKeys {
     pub versions: u64,
     /// Review items that cited one of those versions.
     pub review_items: u64,
+    /// Quarantined lines replayed into one of those versions (the same data, as first sent).
+    pub quarantine_items: u64,
     /// Decisions that cited one of those versions (the citation is cleared, the decision kept).
     pub decisions_uncited: u64,
 }
@@ -507,7 +509,8 @@ pub trait WriteTx {
 
     /// Retention: erases these keys with every version of them (the one exception to
     /// append-only `records`), their resolver blocking keys, the review items that cite one of
-    /// their versions, and the citation of those versions in decisions.
+    /// their versions, the quarantined lines replayed into them, and the citation of those
+    /// versions in decisions.
     fn erase_keys(&mut self, key_ids: &[KeyId]) -> StoreResult<ErasedKeys>;
     /// Retention: removes the person's identifier and name-index rows that are not among
     /// `identifiers` / `name_rows` (what its remaining records still carry); returns them.

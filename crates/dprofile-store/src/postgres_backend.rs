@@ -858,6 +858,10 @@ impl WriteTx for PostgresTx<'_, '_> {
             "DELETE FROM review_items WHERE record_id = ANY($1)",
             &[&record_ids],
         )?;
+        erased.quarantine_items = transaction.execute(
+            "DELETE FROM quarantine WHERE resolved_record_id = ANY($1)",
+            &[&record_ids],
+        )?;
         erased.versions =
             transaction.execute("DELETE FROM records WHERE key_id = ANY($1)", &[&key_ids])?;
         transaction.execute(

@@ -875,6 +875,8 @@ impl WriteTx for SqliteTx<'_> {
             .prepare_cached("UPDATE link_decisions SET record_id = NULL WHERE record_id = ?1")?;
         let mut drop_items =
             transaction.prepare_cached("DELETE FROM review_items WHERE record_id = ?1")?;
+        let mut drop_replayed =
+            transaction.prepare_cached("DELETE FROM quarantine WHERE resolved_record_id = ?1")?;
         let mut drop_versions =
             transaction.prepare_cached("DELETE FROM records WHERE key_id = ?1")?;
         let mut drop_blocks =
@@ -888,6 +890,7 @@ impl WriteTx for SqliteTx<'_> {
             for record_id in &record_ids {
                 erased.decisions_uncited += uncite.execute([record_id])? as u64;
                 erased.review_items += drop_items.execute([record_id])? as u64;
+                erased.quarantine_items += drop_replayed.execute([record_id])? as u64;
             }
             erased.versions += drop_versions.execute([key_id])? as u64;
             drop_blocks.execute([key_id])?;

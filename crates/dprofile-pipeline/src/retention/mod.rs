@@ -65,6 +65,8 @@ pub struct RetentionReport {
     pub identifiers_removed: u64,
     pub name_rows_removed: u64,
     pub review_items_removed: u64,
+    /// Quarantined lines that were replayed into erased versions.
+    pub quarantine_items_removed: u64,
     /// Decisions whose evidence quoted erased identifiers or cited erased versions.
     pub decisions_redacted: u64,
     /// Tombstones appended to the access log.
@@ -294,6 +296,7 @@ pub fn run(
         identifiers_removed: 0,
         name_rows_removed: 0,
         review_items_removed: 0,
+        quarantine_items_removed: 0,
         decisions_redacted: 0,
         tombstones: 0,
         log_details_persons: 0,
@@ -348,6 +351,7 @@ struct PersonErasure {
     identifiers: u64,
     name_rows: u64,
     review_items: u64,
+    quarantine_items: u64,
     decisions: u64,
     removed: u64,
 }
@@ -442,6 +446,7 @@ fn erase_person(
             count.versions += counted.versions;
             versions_erased += counted.versions;
             erasure.review_items += counted.review_items;
+            erasure.quarantine_items += counted.quarantine_items;
             erasure.decisions += counted.decisions_uncited;
             categories_erased.insert(code);
         }
@@ -512,6 +517,7 @@ fn erase_person(
     report.identifiers_removed += erasure.identifiers;
     report.name_rows_removed += erasure.name_rows;
     report.review_items_removed += erasure.review_items;
+    report.quarantine_items_removed += erasure.quarantine_items;
     report.decisions_redacted += erasure.decisions;
     report.tombstones += 1;
     Ok(())

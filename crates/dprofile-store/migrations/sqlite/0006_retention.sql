@@ -10,8 +10,11 @@ CREATE TABLE retention_erasures (
 CREATE INDEX retention_erasures_pending ON retention_erasures (erased_at)
     WHERE log_details_erased_at IS NULL;
 
--- Erasing a key finds what cites its versions, and removing a person the persons merged into
--- it, by index rather than by scanning the tables.
+-- Erasing a key finds what cites its versions (and the quarantined lines replayed into them,
+-- copies of the same data), and removing a person the persons merged into it, by index
+-- rather than by scanning the tables.
 CREATE INDEX review_items_record ON review_items (record_id) WHERE record_id IS NOT NULL;
+CREATE INDEX quarantine_resolved_record ON quarantine (resolved_record_id)
+    WHERE resolved_record_id IS NOT NULL;
 CREATE INDEX link_decisions_record ON link_decisions (record_id) WHERE record_id IS NOT NULL;
 CREATE INDEX persons_merged_into ON persons (merged_into) WHERE merged_into IS NOT NULL;
