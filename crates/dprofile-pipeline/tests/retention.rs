@@ -162,7 +162,7 @@ const SNILS: &str = "112-233-445 95";
 
 /// The persons of the scenario, each just inside or just outside a rule.
 struct Persons {
-    /// Last exit 3 years minus a day ago: crossings kept.
+    /// Last exit 3 years minus a day ago: crossings kept; a withdrawn tax record erased.
     exit_inside: PersonId,
     /// Last exit 3 years plus a day ago: crossings erased; a recent tax record keeps the
     /// person, whose SNILS (only on the crossings) goes with them.
@@ -263,6 +263,16 @@ fn scenario(harness: &Harness) -> Persons {
     );
     let received_inside =
         harness.ingest("2025-06-02T00:00:00Z", &[tax("tax-in", 2, &taxed_in, -5.0)])[0];
+    // A withdrawn record is kept for the period of the data it withdrew, not from the
+    // withdrawal: received 5 years and 12 days ago, withdrawn last year.
+    harness.ingest(
+        "2025-05-20T00:00:00Z",
+        &[tax("tax-withdrawn", 1, &inside, -3.0)],
+    );
+    harness.ingest(
+        "2029-06-01T00:00:00Z",
+        &[json!({"source": "fns", "source_ref": "tax-withdrawn", "revision": 2, "action": "retract"})],
+    );
     // A recent record keeps the person whose crossings expire.
     harness.ingest(
         "2030-01-01T00:00:00Z",
@@ -303,7 +313,7 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
     // A dry run says what would go and changes nothing.
     let dry = harness.run(now(), true);
     assert!(dry.dry_run);
-    assert_eq!(dry.keys_erased(), 7);
+    assert_eq!(dry.keys_erased(), 8);
     assert_eq!(harness.store().counts().unwrap(), counts_before);
     assert_eq!(harness.versions(persons.received_outside).len(), 1);
 
@@ -311,7 +321,7 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
     let expected: BTreeMap<String, retention::CategoryCount> = [
         ("border_crossing", 3, 3),
         ("phone_number", 2, 2),
-        ("tax_debt", 1, 2),
+        ("tax_debt", 2, 4),
         ("visa", 1, 1),
     ]
     .into_iter()
@@ -319,8 +329,8 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
     .collect();
     assert_eq!(report.categories, expected, "{report:#?}");
     assert_eq!(dry.categories, report.categories);
-    assert_eq!(report.persons_erased_from, 4);
-    assert_eq!(report.tombstones, 4);
+    assert_eq!(report.persons_erased_from, 5);
+    assert_eq!(report.tombstones, 5);
     assert_eq!(report.persons_changed_during_run, 0);
 
     // Just inside: untouched.
@@ -405,7 +415,7 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
         .filter_map(|row| row.entry())
         .filter(|entry| entry.action == AccessAction::Erase)
         .collect();
-    assert_eq!(tombstones.len(), 4);
+    assert_eq!(tombstones.len(), 5);
     let of_overstayer = tombstones
         .iter()
         .find(|entry| entry.person == Some(persons.overstay_outside))

@@ -93,12 +93,13 @@ struct KeyVersions<'a> {
 }
 
 impl<'a> KeyVersions<'a> {
-    /// The version in force: the highest revision (a lower one arriving later is stale).
+    /// The version in force, ordered as ingest orders them: the highest revision, and at one
+    /// revision a retraction over an upsert (a lower one arriving later is stale).
     fn in_force(&self) -> &'a StoredVersion {
         self.versions
             .iter()
             .copied()
-            .max_by_key(|version| (version.revision, version.record_id))
+            .max_by_key(|version| (version.revision, version.action == Action::Retract))
             .unwrap_or(self.versions[0])
     }
 
