@@ -147,6 +147,14 @@ fn visa(source_ref: &str, subject: &Value, valid_to: &str) -> Value {
                     "valid_to": valid_to, "issuing_post": "Посольство России в Ташкенте"}})
 }
 
+fn registration(source_ref: &str, subject: &Value, valid_to: &str) -> Value {
+    json!({"source": "mvd-migration", "source_ref": source_ref, "category": "migration_registration",
+           "valid_from": "2024-06-02", "valid_to": valid_to, "subject": subject,
+           "data": {"registered_on": "2024-06-02", "expires_on": valid_to,
+                    "address": {"region": "77", "city": "Москва", "street": "ул. Профсоюзная, д. 56"},
+                    "host": {"kind": "organisation", "name": "ООО «СтройМонтаж»", "inn": "7728012340"}}})
+}
+
 fn phone(source_ref: &str, subject: &Value, valid_to: &str) -> Value {
     json!({"source": "rossvyaz", "source_ref": source_ref, "category": "phone_number",
            "valid_from": "2025-01-01", "valid_to": valid_to, "subject": subject,
@@ -170,6 +178,10 @@ struct Persons {
     /// No exit after the authorised stay ended 4 years ago: kept five years (overstay), though
     /// three would have passed.
     overstay_inside: PersonId,
+    /// No exit after a registration ended the stay 3.5 years ago: the registration's own
+    /// period (3 years) has run out, but the crossings are counted from it, so it is kept with
+    /// them (erasing it would shorten the stay to the visa-free 90 days on the next run).
+    overstay_held: PersonId,
     /// No exit after the stay ended 5 years and a day ago: crossings and visa erased, person
     /// removed.
     overstay_outside: PersonId,
@@ -191,6 +203,7 @@ fn scenario(harness: &Harness) -> Persons {
     outside_with_snils["identifiers"] = json!({"snils": "123-456-789 64"});
     let overstay_in = subject("Overstay", "FA1000003");
     let overstay_out = subject("Longgone", "FA1000004");
+    let overstay_registered = subject("Registered", "FA1000008");
     let phones = subject("Phones", "FA1000005");
     let snils_only = json!({"names": [{"script": "Latn", "family": "Phones", "given": "Rustam"}],
                             "birth_date": "1990-04-02", "identifiers": {"snils": SNILS}});
@@ -228,6 +241,18 @@ fn scenario(harness: &Harness) -> Persons {
         &[
             visa("visa-ov-in", &overstay_in, "2026-06-30"),
             crossing("bc-ov-in", &overstay_in, "entry", "2026-01-10T08:00:00Z"),
+        ],
+    )[0];
+    let overstay_held = harness.ingest(
+        "2024-06-02T12:00:00Z",
+        &[
+            registration("reg-held", &overstay_registered, "2026-12-31"),
+            crossing(
+                "bc-held",
+                &overstay_registered,
+                "entry",
+                "2024-06-01T08:00:00Z",
+            ),
         ],
     )[0];
     let overstay_outside = harness.ingest(
@@ -282,6 +307,7 @@ fn scenario(harness: &Harness) -> Persons {
         exit_inside,
         exit_outside,
         overstay_inside,
+        overstay_held,
         overstay_outside,
         valid_to,
         received_outside,
@@ -346,6 +372,8 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
         harness.versions(persons.received_inside),
         refs(&[("tax-in", 2)])
     );
+    let held = refs(&[("bc-held", 1), ("reg-held", 1)]);
+    assert_eq!(harness.versions(persons.overstay_held), held);
 
     // Just outside: gone, with what was derived from them.
     assert_eq!(
@@ -434,6 +462,7 @@ fn erases_exactly_what_the_schedule_says(harness: Harness) {
     let again = harness.run(now(), false);
     assert_eq!(again.keys_erased(), 0);
     assert_eq!(again.tombstones, 0);
+    assert_eq!(harness.versions(persons.overstay_held), held);
 
     // A year on, the log's details about the removed persons are gone; their leaves stay.
     let one_year_later = now() + Duration::days(365);

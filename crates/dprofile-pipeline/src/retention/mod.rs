@@ -121,17 +121,28 @@ impl<'a> KeyVersions<'a> {
     }
 }
 
-/// When a person's border crossings expire (EES art. 34), from the crossings in force.
-fn border_crossings_expire(
+/// When a person's border crossings expire (EES art. 34), read from the crossings in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BorderCrossings {
+    /// `None`: not yet (the person is in the country, and the stay has not ended).
+    expiry: Option<DateTime<Utc>>,
+    /// The stay record whose validity ended the authorised stay of an overstayer: kept as long
+    /// as the crossings, since their period is counted from it (erasing it first would make the
+    /// stay look shorter, and the crossings expire earlier, on the next run).
+    stay_key: Option<usize>,
+}
+
+/// `None` when the person has no crossing in force.
+fn border_crossings(
     schedule: &Schedule,
     keys: &[KeyVersions<'_>],
     rule: Rule,
     now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+) -> Option<BorderCrossings> {
     let mut last_entry: Option<DateTime<Utc>> = None;
     let mut last_exit: Option<DateTime<Utc>> = None;
-    let mut authorised_until: Option<DateTime<Utc>> = None;
-    for key in keys {
+    let mut authorised_until: Option<(DateTime<Utc>, usize)> = None;
+    for (index, key) in keys.iter().enumerate() {
         let in_force = key.in_force();
         if in_force.action != Action::Upsert {
             continue;
@@ -151,25 +162,50 @@ fn border_crossings_expire(
             }
             Some(category) if schedule.stay.authorised_by.contains(&category) => {
                 if let Some(valid_to) = in_force.valid_to {
-                    authorised_until = authorised_until.max(Some(schedule::end_of_day(valid_to)));
+                    let until = (schedule::end_of_day(valid_to), index);
+                    authorised_until = authorised_until.max(Some(until));
                 }
             }
             _ => {}
         }
     }
-    match last_entry {
+    if last_entry.is_none() && last_exit.is_none() {
+        return None;
+    }
+    Some(match last_entry {
         Some(entry) if last_exit.is_none_or(|exit| entry > exit) => {
             // In the country since the last entry: the stay is authorised until the latest
             // validity of a stay record, or the visa-free stay after that entry. Past it with
             // no exit, the person overstayed (art. 34(3)); before it, nothing expires yet.
             let visa_free = entry + Duration::days(i64::from(schedule.stay.visa_free_days));
-            let stay_ends = authorised_until.map_or(visa_free, |until| until.max(visa_free));
-            (stay_ends <= now).then(|| {
-                schedule::years_after(stay_ends, rule.overstay_years.unwrap_or(rule.years))
-            })
+            let (stay_ends, stay_key) = match authorised_until {
+                Some((until, index)) if until > visa_free => (until, Some(index)),
+                _ => (visa_free, None),
+            };
+            let overstay_years = rule.overstay_years.unwrap_or(rule.years);
+            BorderCrossings {
+                expiry: (stay_ends <= now)
+                    .then(|| schedule::years_after(stay_ends, overstay_years)),
+                stay_key,
+            }
         }
-        _ => last_exit.map(|exit| schedule::years_after(exit, rule.years)),
-    }
+        _ => BorderCrossings {
+            expiry: last_exit.map(|exit| schedule::years_after(exit, rule.years)),
+            stay_key: None,
+        },
+    })
+}
+
+/// When a key expires by its own rule, from its latest upsert's validity or receipt.
+fn own_expiry(key: &KeyVersions<'_>, rule: Rule) -> DateTime<Utc> {
+    let basis = key.basis();
+    let anchor = match rule.anchor {
+        Anchor::ValidTo => basis
+            .valid_to
+            .map_or(basis.received_at, schedule::end_of_day),
+        Anchor::Received | Anchor::LastExit => basis.received_at,
+    };
+    schedule::years_after(anchor, rule.years)
 }
 
 /// When each of a person's keys may be erased (`None`: not yet known to expire).
@@ -178,24 +214,34 @@ fn expiries(
     keys: &[KeyVersions<'_>],
     now: DateTime<Utc>,
 ) -> Vec<Option<DateTime<Utc>>> {
-    let mut border: Option<Option<DateTime<Utc>>> = None;
-    keys.iter()
+    let border_rule = schedule.rule_of(Some(Category::BorderCrossing));
+    let border = if border_rule.anchor == Anchor::LastExit {
+        border_crossings(schedule, keys, border_rule, now)
+    } else {
+        None
+    };
+    let mut expiries: Vec<Option<DateTime<Utc>>> = keys
+        .iter()
         .map(|key| {
             let rule = schedule.rule_of(key.category());
-            let basis = key.basis();
-            match rule.anchor {
-                Anchor::Received => Some(schedule::years_after(basis.received_at, rule.years)),
-                Anchor::ValidTo => {
-                    let anchor = basis
-                        .valid_to
-                        .map_or(basis.received_at, schedule::end_of_day);
-                    Some(schedule::years_after(anchor, rule.years))
-                }
-                Anchor::LastExit => *border
-                    .get_or_insert_with(|| border_crossings_expire(schedule, keys, rule, now)),
+            match (rule.anchor, border) {
+                (Anchor::LastExit, Some(crossings)) => crossings.expiry,
+                // Crossings all withdrawn: each by its own receipt.
+                _ => Some(own_expiry(key, rule)),
             }
         })
-        .collect()
+        .collect();
+    if let Some(BorderCrossings {
+        expiry,
+        stay_key: Some(index),
+    }) = border
+    {
+        expiries[index] = match (expiries[index], expiry) {
+            (Some(own), Some(crossings)) => Some(own.max(crossings)),
+            _ => None,
+        };
+    }
+    expiries
 }
 
 /// What a person's remaining versions still carry: identifiers and name-index rows.
