@@ -2830,3 +2830,55 @@ async fn sessions_survive_a_restart(app: &TestApp) {
         .expect("an answer");
     assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
 }
+
+/// After retention erased a record, the person's own profile no longer shows it, and their
+/// access log shows the erasure (with a proof, like every entry).
+#[tokio::test]
+async fn the_person_sees_what_retention_left_and_the_erasure() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("RET-1")).await;
+    let mut phone = abdullayev("RET-2");
+    phone["source"] = json!("rossvyaz");
+    phone["category"] = json!("phone_number");
+    phone["valid_from"] = json!("2020-01-01");
+    // Three years after this, the phone record's period ran out before the clock's now.
+    phone["valid_to"] = json!("2022-12-31");
+    phone["data"] = json!({"number": "+79161234567", "registered_on": "2020-01-01"});
+    assert_eq!(app.post_for_person(&phone).await, person);
+
+    let store = app.store.clone().expect("the store");
+    let log = dprofile_pipeline::access_log::AccessLog::new(
+        store.clone(),
+        dprofile_audit::LogKey::from_seed("dprofile/test-log", [7; 32]).expect("a log key"),
+    );
+    let report = dprofile_pipeline::retention::run(
+        &store,
+        &log,
+        &dprofile_pipeline::retention::Schedule::default_schedule(),
+        start_instant(),
+        false,
+    )
+    .expect("retention runs");
+    assert_eq!(report.keys_erased(), 1);
+
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let response = session
+        .get(app.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let profile = json_of(response).await;
+    let categories: Vec<&String> = profile["facts"]
+        .as_object()
+        .expect("facts")
+        .keys()
+        .collect();
+    assert_eq!(categories, vec!["tax_debt"], "{profile}");
+    let entries = app.my_verified_access_log(&session).await;
+    let erasure = entries
+        .iter()
+        .find(|entry| entry["action"] == json!("erase"))
+        .unwrap_or_else(|| panic!("an erasure among {entries:?}"));
+    assert_eq!(erasure["categories"], json!(["phone_number"]));
+}

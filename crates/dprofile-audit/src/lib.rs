@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod erasure;
 pub mod proven;
 pub mod tree;
 pub mod verify;

@@ -8,12 +8,16 @@
 //! - a deleted entry: a gap in the positions ([`Problem::Missing`]), or, when the rows after it
 //!   were renumbered, entries whose hashed position is not their place ([`Problem::Misplaced`]);
 //! - swapped entries: both are misplaced;
-//! - a rewritten checkpoint: its signature fails ([`Problem::CheckpointInvalid`]).
+//! - a rewritten checkpoint: its signature fails ([`Problem::CheckpointInvalid`]);
+//! - details removed from an entry: its stored leaf still chains, but no retention record in
+//!   the log names its position ([`Problem::ErasedWithoutRecord`]); retention's own erasures
+//!   are named by such a record (`crate::erasure`) and verify as intact.
 
 use serde::Serialize;
 
 use crate::checkpoint::{CheckpointError, SignedCheckpoint, TrustedLogKeys};
-use crate::entry::LeafInput;
+use crate::entry::{AccessEntry, LeafInput};
+use crate::erasure;
 use crate::tree::{CompactRange, Hash};
 
 /// One stored entry of the log, in position order.
@@ -47,6 +51,8 @@ pub enum Problem {
     CheckpointRoot { size: u64, after: u64 },
     /// A signed checkpoint covers more entries than the log holds: entries were removed.
     CheckpointBeyondLog { size: u64, entries: u64 },
+    /// The entry has no details and no retention record in the log names it as erased.
+    ErasedWithoutRecord { position: u64 },
 }
 
 impl std::fmt::Display for Problem {
@@ -88,6 +94,10 @@ impl std::fmt::Display for Problem {
             Problem::CheckpointBeyondLog { size, entries } => write!(
                 formatter,
                 "checkpoint at size {size}: the log holds only {entries} entries"
+            ),
+            Problem::ErasedWithoutRecord { position } => write!(
+                formatter,
+                "entry {position}: details removed, and no retention record names it as erased"
             ),
         }
     }
@@ -152,6 +162,10 @@ pub fn verify_log(
     // The empty tree needs no rows: a checkpoint of size 0 is checked before any.
     check_reached(&range, &mut pending, &mut problems);
     let mut expected = 0u64;
+    // Entries without details, and the positions retention records say it erased: checked
+    // against each other at the end, since a record comes after what it erased.
+    let mut without_details: Vec<u64> = Vec::new();
+    let mut erased_by_retention: Vec<(u64, u64)> = Vec::new();
     for row in rows {
         if row.position < expected {
             problems.push(Problem::OutOfOrder {
@@ -181,11 +195,18 @@ pub fn verify_log(
                     problems.push(Problem::Edited {
                         position: row.position,
                     });
+                } else if let Some(ranges) = AccessEntry::from_canonical(&input.canonical)
+                    .and_then(|(_, entry)| erasure::erased_ranges(&entry))
+                {
+                    erased_by_retention.extend(ranges);
                 }
                 leaf
             }
             None => match stored_leaf {
-                Some(leaf) => leaf,
+                Some(leaf) => {
+                    without_details.push(row.position);
+                    leaf
+                }
                 None => {
                     problems.push(Problem::StoredHashes {
                         position: row.position,
@@ -201,6 +222,25 @@ pub fn verify_log(
             });
         }
         check_reached(&range, &mut pending, &mut problems);
+    }
+    // Sorted and merged, the ranges are disjoint: the one that can hold a position is the
+    // last starting at or before it.
+    erased_by_retention.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(erased_by_retention.len());
+    for (first, last) in erased_by_retention {
+        match merged.last_mut() {
+            Some(previous) if first <= previous.1.saturating_add(1) => {
+                previous.1 = previous.1.max(last);
+            }
+            _ => merged.push((first, last)),
+        }
+    }
+    for position in without_details {
+        let candidate = merged.partition_point(|(first, _)| *first <= position);
+        let covered = candidate > 0 && merged[candidate - 1].1 >= position;
+        if !covered {
+            problems.push(Problem::ErasedWithoutRecord { position });
+        }
     }
     for checkpoint in pending {
         problems.push(Problem::CheckpointBeyondLog {
@@ -402,12 +442,88 @@ mod tests {
         );
     }
 
+    /// Appends retention's record of erasing `positions` (no checkpoint covers it).
+    fn record_erasure(fixture: &mut Fixture, positions: &[u64]) {
+        let mut range = CompactRange::new();
+        for row in &fixture.rows {
+            range.append(row.stored_hashes[0]);
+        }
+        let position = range.size();
+        let at = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        let input =
+            crate::erasure::details_erasure(at, positions).leaf_input(position, [9; SALT_LEN]);
+        let stored_hashes = range.append(input.hash());
+        fixture.rows.push(LogRow {
+            position,
+            stored_hashes,
+            leaf_input: Some(input),
+        });
+    }
+
     #[test]
     fn erased_details_keep_the_log_verifiable() {
         let mut fixture = fixture();
         for row in fixture.rows.iter_mut().take(20) {
             row.leaf_input = None;
         }
+        record_erasure(&mut fixture, &(0..20).collect::<Vec<_>>());
         assert_eq!(verify(&fixture).problems, vec![]);
+    }
+
+    #[test]
+    fn details_removed_without_a_retention_record_are_named() {
+        let mut fixture = fixture();
+        for row in fixture.rows.iter_mut().take(4) {
+            row.leaf_input = None;
+        }
+        fixture.rows[30].leaf_input = None;
+        record_erasure(&mut fixture, &[0, 1, 2, 3]);
+        assert_eq!(
+            verify(&fixture).problems,
+            vec![Problem::ErasedWithoutRecord { position: 30 }]
+        );
+    }
+
+    #[test]
+    fn tampering_beside_erased_entries_is_still_named_by_position() {
+        let mut fixture = fixture();
+        let erased: Vec<u64> = (0..40).step_by(4).collect();
+        for &position in &erased {
+            fixture.rows[position as usize].leaf_input = None;
+        }
+        record_erasure(&mut fixture, &erased);
+        assert_eq!(verify(&fixture).problems, vec![]);
+
+        let mut edited = entry(17);
+        edited.purpose = "curiosity".into();
+        let mut tampered = fixture.rows.clone();
+        tampered[17].leaf_input = Some(edited.leaf_input(17, [17; SALT_LEN]));
+        let report = verify_rows(&fixture, tampered);
+        assert!(report.problems.contains(&Problem::Edited { position: 17 }));
+
+        let mut deleted = fixture.rows.clone();
+        deleted.remove(12);
+        let report = verify_rows(&fixture, deleted);
+        assert!(
+            report
+                .problems
+                .contains(&Problem::Missing { from: 12, to: 12 })
+        );
+
+        let mut swapped = fixture.rows.clone();
+        let (left, right) = (swapped[5].clone(), swapped[6].clone());
+        swapped[5].leaf_input = right.leaf_input;
+        swapped[5].stored_hashes = right.stored_hashes;
+        swapped[6].leaf_input = left.leaf_input;
+        swapped[6].stored_hashes = left.stored_hashes;
+        let report = verify_rows(&fixture, swapped);
+        assert!(report.problems.contains(&Problem::Misplaced {
+            position: 5,
+            claims: Some(6)
+        }));
+    }
+
+    fn verify_rows(fixture: &Fixture, rows: Vec<LogRow>) -> VerifyReport {
+        verify_log(rows, &fixture.notes, ORIGIN, &fixture.trusted)
     }
 }

@@ -10,7 +10,7 @@ use dprofile_audit::{
     AccessEntry, CheckpointError, Hash, LogKey, LogRow, ProofError, ProvenEntry, SALT_LEN,
     SignedCheckpoint, TrustedLogKeys, VerifyReport, verify_log,
 };
-use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader};
+use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader, WriteTx};
 use rand::TryRngCore as _;
 
 /// The origin (and key name) of the log unless configured otherwise.
@@ -106,15 +106,27 @@ impl AccessLog {
 
     /// Appends events with fresh salts, in one transaction; returns their positions.
     pub fn record(&self, records: &[AccessRecord]) -> Result<Vec<u64>, AccessLogError> {
-        let appends: Vec<AccessAppend> = records
+        Ok(self.store.append_access(&Self::appends(records))?)
+    }
+
+    /// Appends events inside the caller's transaction, with fresh salts: for a write whose log
+    /// entry must commit with it or not at all (retention's tombstones).
+    pub fn record_in(
+        tx: &mut dyn WriteTx,
+        records: &[AccessRecord],
+    ) -> Result<Vec<u64>, StoreError> {
+        dprofile_store::access_log::append_access(tx, &Self::appends(records))
+    }
+
+    fn appends(records: &[AccessRecord]) -> Vec<AccessAppend> {
+        records
             .iter()
             .map(|record| AccessAppend {
                 entry: record.entry.clone(),
                 salt: rand::random::<[u8; SALT_LEN]>(),
                 disclosed_at: record.entry.at + record.disclosure_delay,
             })
-            .collect();
-        Ok(self.store.append_access(&appends)?)
+            .collect()
     }
 
     /// The log's size and root now.

@@ -14,6 +14,7 @@ pub mod linker;
 pub mod officers;
 pub mod profile;
 pub mod resolution;
+pub mod retention;
 pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};

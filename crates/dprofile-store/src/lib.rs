@@ -369,6 +369,28 @@ pub struct KeyInForce {
     pub raw: Vec<u8>,
 }
 
+/// What erasing keys removed (retention).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ErasedKeys {
+    /// `record_keys` rows.
+    pub keys: u64,
+    /// `records` rows: every version of those keys.
+    pub versions: u64,
+    /// Review items that cited one of those versions.
+    pub review_items: u64,
+    /// Quarantined lines replayed into one of those versions (the same data, as first sent).
+    pub quarantine_items: u64,
+    /// Decisions that cited one of those versions (the citation is cleared, the decision kept).
+    pub decisions_uncited: u64,
+}
+
+/// What the search indexes of a person lost when retention rebuilt them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexRemovals {
+    pub identifiers: Vec<StrongKey>,
+    pub name_rows: Vec<(String, i32)>,
+}
+
 /// Row counts for `/metrics` and summaries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StoreCounts {
@@ -526,6 +548,42 @@ pub trait WriteTx {
         &mut self,
         persons: &[PersonId],
     ) -> StoreResult<Vec<PersonId>>;
+
+    /// Retention: erases these keys with every version of them (the one exception to
+    /// append-only `records`), their resolver blocking keys, the review items that cite one of
+    /// their versions, the quarantined lines replayed into them, and the citation of those
+    /// versions in decisions.
+    fn erase_keys(&mut self, key_ids: &[KeyId]) -> StoreResult<ErasedKeys>;
+    /// Retention: removes the person's identifier and name-index rows that are not among
+    /// `identifiers` / `name_rows` (what its remaining records still carry); returns them.
+    fn retain_person_index(
+        &mut self,
+        person: PersonId,
+        identifiers: &[StrongKey],
+        name_rows: &[(String, i32)],
+    ) -> StoreResult<IndexRemovals>;
+    /// Retention: replaces a decision's evidence (after quoted content was erased from it).
+    fn update_decision_evidence(
+        &mut self,
+        id: i64,
+        evidence: &serde_json::Value,
+    ) -> StoreResult<()>;
+    /// Retention: removes persons with nothing left, and the persons merged into them, their
+    /// `cannot_link` pairs and the decisions between removed persons only; notes when each was
+    /// erased (`retention_erasures`). Returns the removed person ids.
+    fn remove_persons(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<PersonId>>;
+    /// Retention: erases the details and salt of every access-log entry about these persons
+    /// (the leaf and tree hashes stay) and notes it in `retention_erasures`. Returns the
+    /// positions erased, in order.
+    fn erase_access_details(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u64>>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -588,6 +646,13 @@ pub trait Store: Send + Sync {
     }
     /// The frozen resolver model (JSON) the pipeline resolves with, if one was set.
     fn resolver_model(&self) -> StoreResult<Option<String>>;
+
+    /// Up to `limit` persons after `after` (by id) that are not merged into another: the
+    /// persons retention looks at, a page at a time.
+    fn persons_after(&self, after: PersonId, limit: usize) -> StoreResult<Vec<PersonId>>;
+    /// Persons retention erased entirely at or before `before` whose access-log details are
+    /// still there.
+    fn persons_erased_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<PersonId>>;
 
     /// The key whose token hashes to `token_hash`, revoked or not.
     fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>>;

@@ -15,10 +15,10 @@ use postgres::{Client, NoTls, Row};
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::postgres_auth;
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
+    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/postgres/0004_auth.sql"),
+    ),
+    (
+        6,
+        "retention",
+        include_str!("../migrations/postgres/0006_retention.sql"),
     ),
     (
         7,
@@ -907,6 +912,157 @@ impl WriteTx for PostgresTx<'_, '_> {
         )?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
+    fn erase_keys(&mut self, key_ids: &[KeyId]) -> StoreResult<ErasedKeys> {
+        let mut erased = ErasedKeys::default();
+        if key_ids.is_empty() {
+            return Ok(erased);
+        }
+        let transaction = &mut *self.transaction;
+        let record_ids: Vec<RecordId> = transaction
+            .query("SELECT id FROM records WHERE key_id = ANY($1)", &[&key_ids])?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        erased.decisions_uncited = transaction.execute(
+            "UPDATE link_decisions SET record_id = NULL WHERE record_id = ANY($1)",
+            &[&record_ids],
+        )?;
+        erased.review_items = transaction.execute(
+            "DELETE FROM review_items WHERE record_id = ANY($1)",
+            &[&record_ids],
+        )?;
+        erased.quarantine_items = transaction.execute(
+            "DELETE FROM quarantine WHERE resolved_record_id = ANY($1)",
+            &[&record_ids],
+        )?;
+        erased.versions =
+            transaction.execute("DELETE FROM records WHERE key_id = ANY($1)", &[&key_ids])?;
+        transaction.execute(
+            "DELETE FROM resolver_blocks WHERE key_id = ANY($1)",
+            &[&key_ids],
+        )?;
+        erased.keys = transaction.execute(
+            "DELETE FROM record_keys WHERE key_id = ANY($1)",
+            &[&key_ids],
+        )?;
+        Ok(erased)
+    }
+
+    fn retain_person_index(
+        &mut self,
+        person: PersonId,
+        identifiers: &[StrongKey],
+        name_rows: &[(String, i32)],
+    ) -> StoreResult<IndexRemovals> {
+        let transaction = &mut *self.transaction;
+        let mut removals = IndexRemovals::default();
+        let held = transaction.query(
+            "SELECT kind, value FROM identifiers WHERE person_id = $1 ORDER BY kind, value",
+            &[&person],
+        )?;
+        for row in held {
+            let (kind, value): (String, String) = (row.get(0), row.get(1));
+            let Some(key_kind) = KeyKind::from_code(&kind) else {
+                continue;
+            };
+            let key = StrongKey::new(key_kind, value);
+            if !identifiers.contains(&key) {
+                transaction.execute(
+                    "DELETE FROM identifiers WHERE kind = $1 AND value = $2 AND person_id = $3",
+                    &[&kind, &key.value, &person],
+                )?;
+                removals.identifiers.push(key);
+            }
+        }
+        let held = transaction.query(
+            "SELECT name_key, birth_year FROM name_keys WHERE person_id = $1 ORDER BY name_key, birth_year",
+            &[&person],
+        )?;
+        for row in held {
+            let name_row: (String, i32) = (row.get(0), row.get(1));
+            if !name_rows.contains(&name_row) {
+                transaction.execute(
+                    "DELETE FROM name_keys WHERE name_key = $1 AND birth_year = $2 AND person_id = $3",
+                    &[&name_row.0, &name_row.1, &person],
+                )?;
+                removals.name_rows.push(name_row);
+            }
+        }
+        Ok(removals)
+    }
+
+    fn update_decision_evidence(
+        &mut self,
+        id: i64,
+        evidence: &serde_json::Value,
+    ) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE link_decisions SET evidence = $2 WHERE id = $1",
+            &[&id, evidence],
+        )?;
+        Ok(())
+    }
+
+    fn remove_persons(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<PersonId>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let transaction = &mut *self.transaction;
+        let removed: Vec<PersonId> = transaction
+            .query(
+                "SELECT id FROM persons WHERE id = ANY($1) OR merged_into = ANY($1) ORDER BY id",
+                &[&persons],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        transaction.execute(
+            "DELETE FROM link_decisions
+             WHERE person_id = ANY($1) AND (other_person_id IS NULL OR other_person_id = ANY($1))",
+            &[&removed],
+        )?;
+        transaction.execute(
+            "DELETE FROM cannot_link WHERE first_person_id = ANY($1) OR second_person_id = ANY($1)",
+            &[&removed],
+        )?;
+        transaction.execute("DELETE FROM persons WHERE id = ANY($1)", &[&removed])?;
+        transaction.execute(
+            "INSERT INTO retention_erasures (person_id, erased_at)
+             SELECT p, $2 FROM unnest($1::int8[]) AS p ON CONFLICT (person_id) DO NOTHING",
+            &[&removed, &now],
+        )?;
+        Ok(removed)
+    }
+
+    fn erase_access_details(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u64>> {
+        if persons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut positions: Vec<u64> = self
+            .transaction
+            .query(
+                "UPDATE access_log SET details = NULL, salt = NULL
+                 WHERE person = ANY($1) AND details IS NOT NULL RETURNING position",
+                &[&persons],
+            )?
+            .iter()
+            .map(|row| row.get::<_, i64>(0) as u64)
+            .collect();
+        self.transaction.execute(
+            "UPDATE retention_erasures SET log_details_erased_at = $2 WHERE person_id = ANY($1)",
+            &[&persons, &now],
+        )?;
+        positions.sort_unstable();
+        Ok(positions)
+    }
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
@@ -1245,6 +1401,27 @@ impl Store for PostgresStore {
             Ok(client
                 .query_opt("SELECT model FROM resolver_model WHERE id = 1", &[])?
                 .map(|row| row.get(0)))
+        })
+    }
+
+    fn persons_after(&self, after: PersonId, limit: usize) -> StoreResult<Vec<PersonId>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT id FROM persons WHERE id > $1 AND merged_into IS NULL ORDER BY id LIMIT $2",
+                &[&after, &(limit as i64)],
+            )?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn persons_erased_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<PersonId>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                "SELECT person_id FROM retention_erasures
+                 WHERE log_details_erased_at IS NULL AND erased_at <= $1 ORDER BY person_id",
+                &[&before],
+            )?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
         })
     }
 

@@ -14,10 +14,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::sqlite_auth;
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
+    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -40,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/sqlite/0004_auth.sql"),
+    ),
+    (
+        6,
+        "retention",
+        include_str!("../migrations/sqlite/0006_retention.sql"),
     ),
     (
         7,
@@ -933,6 +939,177 @@ impl WriteTx for SqliteTx<'_> {
         }
         Ok(held)
     }
+    fn erase_keys(&mut self, key_ids: &[KeyId]) -> StoreResult<ErasedKeys> {
+        let transaction = self.transaction;
+        let mut erased = ErasedKeys::default();
+        let mut versions_of =
+            transaction.prepare_cached("SELECT id FROM records WHERE key_id = ?1")?;
+        let mut uncite = transaction
+            .prepare_cached("UPDATE link_decisions SET record_id = NULL WHERE record_id = ?1")?;
+        let mut drop_items =
+            transaction.prepare_cached("DELETE FROM review_items WHERE record_id = ?1")?;
+        let mut drop_replayed =
+            transaction.prepare_cached("DELETE FROM quarantine WHERE resolved_record_id = ?1")?;
+        let mut drop_versions =
+            transaction.prepare_cached("DELETE FROM records WHERE key_id = ?1")?;
+        let mut drop_blocks =
+            transaction.prepare_cached("DELETE FROM resolver_blocks WHERE key_id = ?1")?;
+        let mut drop_key =
+            transaction.prepare_cached("DELETE FROM record_keys WHERE key_id = ?1")?;
+        for key_id in key_ids {
+            let record_ids: Vec<RecordId> = versions_of
+                .query_map([key_id], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            for record_id in &record_ids {
+                erased.decisions_uncited += uncite.execute([record_id])? as u64;
+                erased.review_items += drop_items.execute([record_id])? as u64;
+                erased.quarantine_items += drop_replayed.execute([record_id])? as u64;
+            }
+            erased.versions += drop_versions.execute([key_id])? as u64;
+            drop_blocks.execute([key_id])?;
+            erased.keys += drop_key.execute([key_id])? as u64;
+        }
+        Ok(erased)
+    }
+
+    fn retain_person_index(
+        &mut self,
+        person: PersonId,
+        identifiers: &[StrongKey],
+        name_rows: &[(String, i32)],
+    ) -> StoreResult<IndexRemovals> {
+        let transaction = self.transaction;
+        let mut removals = IndexRemovals::default();
+        let held: Vec<(String, String)> = transaction
+            .prepare_cached(
+                "SELECT kind, value FROM identifiers WHERE person_id = ?1 ORDER BY kind, value",
+            )?
+            .query_map([person], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut drop_identifier = transaction.prepare_cached(
+            "DELETE FROM identifiers WHERE kind = ?1 AND value = ?2 AND person_id = ?3",
+        )?;
+        for (kind, value) in held {
+            let Some(key_kind) = KeyKind::from_code(&kind) else {
+                continue;
+            };
+            let key = StrongKey::new(key_kind, value);
+            if !identifiers.contains(&key) {
+                drop_identifier.execute(params![kind, key.value, person])?;
+                removals.identifiers.push(key);
+            }
+        }
+        let held: Vec<(String, i32)> = transaction
+            .prepare_cached("SELECT name_key, birth_year FROM name_keys WHERE person_id = ?1 ORDER BY name_key, birth_year")?
+            .query_map([person], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut drop_name = transaction.prepare_cached(
+            "DELETE FROM name_keys WHERE name_key = ?1 AND birth_year = ?2 AND person_id = ?3",
+        )?;
+        for row in held {
+            if !name_rows.contains(&row) {
+                drop_name.execute(params![row.0, row.1, person])?;
+                removals.name_rows.push(row);
+            }
+        }
+        Ok(removals)
+    }
+
+    fn update_decision_evidence(
+        &mut self,
+        id: i64,
+        evidence: &serde_json::Value,
+    ) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE link_decisions SET evidence = ?2 WHERE id = ?1",
+            params![id, evidence.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn remove_persons(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<PersonId>> {
+        let transaction = self.transaction;
+        let mut removed: Vec<PersonId> = Vec::new();
+        {
+            let mut merged = transaction
+                .prepare_cached("SELECT id FROM persons WHERE merged_into = ?1 ORDER BY id")?;
+            let mut exists = transaction.prepare_cached("SELECT 1 FROM persons WHERE id = ?1")?;
+            for person in persons {
+                if exists.query_row([person], |_| Ok(())).optional()?.is_some() {
+                    removed.push(*person);
+                }
+                for other in merged.query_map([person], |row| row.get::<_, PersonId>(0))? {
+                    removed.push(other?);
+                }
+            }
+        }
+        removed.sort_unstable();
+        removed.dedup();
+        let set: std::collections::HashSet<PersonId> = removed.iter().copied().collect();
+        let decisions: Vec<(i64, PersonId, Option<PersonId>)> = {
+            let mut statement = transaction.prepare_cached(
+                "SELECT id, person_id, other_person_id FROM link_decisions
+                 WHERE person_id = ?1 OR other_person_id = ?1",
+            )?;
+            let mut found = Vec::new();
+            for person in &removed {
+                for row in statement
+                    .query_map([person], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                {
+                    found.push(row?);
+                }
+            }
+            found
+        };
+        let mut drop_decision =
+            transaction.prepare_cached("DELETE FROM link_decisions WHERE id = ?1")?;
+        for (id, person, other) in decisions {
+            if set.contains(&person) && other.is_none_or(|other| set.contains(&other)) {
+                drop_decision.execute([id])?;
+            }
+        }
+        let mut drop_person = transaction.prepare_cached("DELETE FROM persons WHERE id = ?1")?;
+        let mut drop_pairs = transaction.prepare_cached(
+            "DELETE FROM cannot_link WHERE first_person_id = ?1 OR second_person_id = ?1",
+        )?;
+        let mut note = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO retention_erasures (person_id, erased_at) VALUES (?1, ?2)",
+        )?;
+        for person in &removed {
+            drop_person.execute([person])?;
+            drop_pairs.execute([person])?;
+            note.execute(params![person, micros(now)])?;
+        }
+        Ok(removed)
+    }
+
+    fn erase_access_details(
+        &mut self,
+        persons: &[PersonId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u64>> {
+        let transaction = self.transaction;
+        let mut erase = transaction.prepare_cached(
+            "UPDATE access_log SET details = NULL, salt = NULL
+             WHERE person = ?1 AND details IS NOT NULL RETURNING position",
+        )?;
+        let mut note = transaction.prepare_cached(
+            "UPDATE retention_erasures SET log_details_erased_at = ?2 WHERE person_id = ?1",
+        )?;
+        let mut positions = Vec::new();
+        for person in persons {
+            for position in erase.query_map([person], |row| row.get::<_, i64>(0))? {
+                positions.push(position? as u64);
+            }
+            note.execute(params![person, micros(now)])?;
+        }
+        positions.sort_unstable();
+        Ok(positions)
+    }
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -1310,6 +1487,27 @@ impl Store for SqliteStore {
                     row.get(0)
                 })
                 .optional()?)
+        })
+    }
+
+    fn persons_after(&self, after: PersonId, limit: usize) -> StoreResult<Vec<PersonId>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id FROM persons WHERE id > ?1 AND merged_into IS NULL ORDER BY id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![after, limit as i64], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn persons_erased_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<PersonId>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT person_id FROM retention_erasures
+                 WHERE log_details_erased_at IS NULL AND erased_at <= ?1 ORDER BY person_id",
+            )?;
+            let rows = statement.query_map([micros(before)], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 

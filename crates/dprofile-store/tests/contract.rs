@@ -798,6 +798,215 @@ fn person_sign_ins_and_sessions_are_kept_until_they_expire(store: &dyn Store) {
     assert_eq!(store.person_session(&[5; 32]).unwrap(), None);
 }
 
+/// Retention erases a key with every version and what cites them, rebuilds a person's index to
+/// what is kept, and leaves every other key alone.
+fn retention_erases_keys_and_what_cites_them(store: &dyn Store) {
+    let (person, first_record) = seed(store, "r-1", "FA1234567");
+    let mut kept_record = 0;
+    store
+        .write(&mut |tx| {
+            // A second version of r-1, and a second key r-2 of the same person.
+            let ids = tx.reserve_record_ids(2)?;
+            let key_id = tx.load_keys(&[("fns", "r-1")])?[0]
+                .as_ref()
+                .and_then(|state| state.key_id)
+                .unwrap();
+            let mut second = record(ids[0], key_id, "r-1", Some(person));
+            second.revision = 2;
+            let kept_key = tx.upsert_keys(&[state(None, "r-2", person, ids[1])])?[0];
+            tx.insert_records(&[second, record(ids[1], kept_key, "r-2", Some(person))])?;
+            tx.replace_resolver_blocks(&[key_id, kept_key], &[(11, key_id), (11, kept_key)])?;
+            tx.insert_review_items(&[NewReviewItem {
+                kind: "identifier_conflict".to_owned(),
+                person_ids: vec![person],
+                record_id: Some(first_record),
+                evidence: serde_json::json!({"conflicting_identifiers": ["passport:UZB:FA1234567"]}),
+                created_at: now(),
+            }])?;
+            let quarantined = tx.insert_quarantine(&[NewQuarantine {
+                received_at: now(),
+                origin: "file.ndjson".to_owned(),
+                line_number: Some(1),
+                source: Some("fns".to_owned()),
+                source_ref: Some("r-1".to_owned()),
+                raw: b"{first try".to_vec(),
+                violations: "[]".to_owned(),
+            }])?[0];
+            tx.resolve_quarantine(quarantined, Some(first_record), now())?;
+            tx.insert_decisions(&[LinkDecision {
+                id: 0,
+                kind: "reject".to_owned(),
+                person_id: person,
+                other_person_id: None,
+                record_id: Some(first_record),
+                actor: "officer:1".to_owned(),
+                reason: "not the same".to_owned(),
+                evidence: serde_json::json!({}),
+                decided_at: now(),
+            }])?;
+            kept_record = ids[1];
+            Ok(())
+        })
+        .unwrap();
+    let mut erased = dprofile_store::ErasedKeys::default();
+    let mut removals = dprofile_store::IndexRemovals::default();
+    store
+        .write(&mut |tx| {
+            let key_id = tx.load_keys(&[("fns", "r-1")])?[0]
+                .as_ref()
+                .and_then(|state| state.key_id)
+                .unwrap();
+            erased = tx.erase_keys(&[key_id])?;
+            removals = tx.retain_person_index(person, &[], &[("rustam".to_owned(), 1991)])?;
+            assert_eq!(tx.load_keys(&[("fns", "r-1")])?, vec![None]);
+            assert_eq!(tx.resolver_block_members(&[11])?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        erased,
+        dprofile_store::ErasedKeys {
+            keys: 1,
+            versions: 2,
+            review_items: 1,
+            quarantine_items: 1,
+            decisions_uncited: 1,
+        }
+    );
+    assert_eq!(removals.identifiers, vec![passport("FA1234567")]);
+    assert_eq!(removals.name_rows, vec![("abdulaev".to_owned(), 1991)]);
+    let versions = store.person_versions(person).unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|version| version.record_id)
+            .collect::<Vec<_>>(),
+        vec![kept_record]
+    );
+    assert!(store.person_identifiers(person).unwrap().is_empty());
+    assert_eq!(
+        store.find_by_name(&["rustam".to_owned()], 1991).unwrap(),
+        vec![person]
+    );
+    assert!(
+        store
+            .find_by_name(&["abdulaev".to_owned()], 1991)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.review_items("open", 10).unwrap().is_empty());
+    assert!(store.quarantine_list(None, 0, 10).unwrap().is_empty());
+    let decisions = store.person_decisions(person).unwrap();
+    assert_eq!(decisions[0].record_id, None, "the decision stays, uncited");
+    store
+        .write(&mut |tx| {
+            tx.update_decision_evidence(decisions[0].id, &serde_json::json!({"redacted": true}))
+        })
+        .unwrap();
+    assert_eq!(
+        store.decision(decisions[0].id).unwrap().unwrap().evidence,
+        serde_json::json!({"redacted": true})
+    );
+}
+
+/// Removing a person takes the persons merged into it and their decisions and pairs; their
+/// access-log details go later, the positions are returned, and each person is done once.
+fn retention_removes_persons_then_their_log_details(store: &dyn Store) {
+    use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome};
+    use dprofile_store::AccessAppend;
+    let (first, _) = seed(store, "r-1", "FA1234567");
+    let (second, _) = seed(store, "r-2", "FB7654321");
+    let (other, _) = seed(store, "r-3", "FC1111111");
+    store
+        .write(&mut |tx| {
+            tx.merge_persons(second, first)?;
+            let ids = tx.insert_decisions(&[LinkDecision {
+                id: 0,
+                kind: "merge".to_owned(),
+                person_id: first,
+                other_person_id: Some(second),
+                record_id: None,
+                actor: "rule:test".to_owned(),
+                reason: "same".to_owned(),
+                evidence: serde_json::json!({}),
+                decided_at: now(),
+            }])?;
+            tx.add_cannot_link(first, other, ids[0])?;
+            Ok(())
+        })
+        .unwrap();
+    let read = |person: i64, salt: u8| AccessAppend {
+        entry: AccessEntry {
+            at: now(),
+            actor: "officer:1".into(),
+            agency: "mvd-migration".into(),
+            role: "migration_officer".into(),
+            purpose: "stay_control".into(),
+            case_ref: None,
+            action: AccessAction::Read,
+            person: Some(person),
+            categories: vec!["tax_debt".into()],
+            outcome: AccessOutcome::Allowed,
+        },
+        salt: [salt; 32],
+        disclosed_at: now(),
+    };
+    store
+        .append_access(&[
+            read(first, 1),
+            read(other, 2),
+            read(second, 3),
+            read(first, 4),
+        ])
+        .unwrap();
+    assert_eq!(store.persons_after(0, 10).unwrap(), vec![first, other]);
+    assert_eq!(store.persons_after(first, 1).unwrap(), vec![other]);
+
+    let erased_at = now() + chrono::Duration::days(10);
+    let mut removed = Vec::new();
+    store
+        .write(&mut |tx| {
+            removed = tx.remove_persons(&[first], erased_at)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(removed, vec![first, second]);
+    assert_eq!(store.person(first).unwrap(), None);
+    assert_eq!(store.person(second).unwrap(), None);
+    assert!(store.person_decisions(first).unwrap().is_empty());
+    assert!(store.person(other).unwrap().is_some());
+
+    assert!(
+        store
+            .persons_erased_before(erased_at - chrono::Duration::seconds(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.persons_erased_before(erased_at).unwrap(),
+        vec![first, second]
+    );
+    let mut positions = Vec::new();
+    store
+        .write(&mut |tx| {
+            positions = tx.erase_access_details(&[first, second], erased_at)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(positions, vec![0, 2, 3]);
+    let rows = store.access_rows(0, 10).unwrap();
+    let erased: Vec<bool> = rows
+        .iter()
+        .map(|row| row.details.is_none() && row.salt.is_none())
+        .collect();
+    assert_eq!(erased, vec![true, false, true, true]);
+    assert!(
+        rows.iter().all(|row| row.leaf_hash().is_some()),
+        "leaves stay"
+    );
+    assert!(store.persons_erased_before(erased_at).unwrap().is_empty());
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -828,6 +1037,8 @@ contract_suite!(
     officers_keep_accounts_failures_and_lock_outs,
     officer_sessions_are_found_touched_ended_and_expired,
     person_sign_ins_and_sessions_are_kept_until_they_expire,
+    retention_erases_keys_and_what_cites_them,
+    retention_removes_persons_then_their_log_details,
 );
 
 #[test]

@@ -58,6 +58,9 @@ enum Command {
     /// Officers' accounts: create, list, disable, set-password.
     #[command(subcommand)]
     Officer(commands::officer::OfficerCommand),
+    /// The retention schedule: erase what expired (with tombstones in the access log).
+    #[command(subcommand)]
+    Retention(commands::retention::RetentionCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -83,6 +86,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(command) => commands::audit::run(&store_location, command),
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
         Command::Officer(command) => commands::officer::run(&store_location, command),
+        Command::Retention(command) => commands::retention::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

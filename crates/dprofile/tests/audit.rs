@@ -115,6 +115,12 @@ const CASES: &[Case] = &[
         expected: "entry 5: moved (it was written as entry 6)",
     },
     Case {
+        name: "details removed by hand",
+        sqlite: "UPDATE access_log SET details = NULL, salt = NULL WHERE position = 21",
+        postgres: "UPDATE access_log SET details = NULL, salt = NULL WHERE position = 21",
+        expected: "entry 21: details removed, and no retention record names it as erased",
+    },
+    Case {
         name: "rewritten checkpoint",
         sqlite: "UPDATE access_checkpoints SET note = replace(note, char(10) || '25' || char(10), char(10) || '24' || char(10)) WHERE size = 25",
         postgres: "UPDATE access_checkpoints SET note = replace(note, E'\\n25\\n', E'\\n24\\n') WHERE size = 25",
@@ -122,7 +128,13 @@ const CASES: &[Case] = &[
     },
 ];
 
-fn untouched_passes_and_each_tampering_is_named(make_store: fn() -> Option<TestStore>) {
+/// With `after_retention`, the details of every entry about person 1 (positions 0, 4, 8, …)
+/// are erased first, as retention does a year after that person's data went (with its record
+/// of the erasure appended as entry 40, after the last checkpoint).
+fn untouched_passes_and_each_tampering_is_named(
+    make_store: fn() -> Option<TestStore>,
+    after_retention: bool,
+) {
     for case in CASES {
         let Some(test_store) = make_store() else {
             return;
@@ -130,10 +142,24 @@ fn untouched_passes_and_each_tampering_is_named(make_store: fn() -> Option<TestS
         let keys = tempfile::tempdir().unwrap();
         let key_file = keys.path().join("access-log.key");
         build_log(&test_store, &key_file);
+        if after_retention {
+            test_store
+                .store
+                .write(&mut |tx| {
+                    let erased =
+                        dprofile_pipeline::retention::erase_access_details(tx, &[1], Utc::now())?;
+                    assert_eq!(erased, 10);
+                    Ok(())
+                })
+                .unwrap();
+        }
         let (intact, text) = verify(&test_store, &key_file);
         assert!(intact, "{}: untouched log must verify:\n{text}", case.name);
+        let entries = if after_retention { 41 } else { 40 };
         assert!(
-            text.contains("40 entries, 3 checkpoints, verified up to size 40"),
+            text.contains(&format!(
+                "{entries} entries, 3 checkpoints, verified up to size 40"
+            )),
             "{text}"
         );
 
@@ -155,12 +181,22 @@ fn untouched_passes_and_each_tampering_is_named(make_store: fn() -> Option<TestS
 
 #[test]
 fn audit_verify_on_sqlite() {
-    untouched_passes_and_each_tampering_is_named(|| Some(TestStore::sqlite()));
+    untouched_passes_and_each_tampering_is_named(|| Some(TestStore::sqlite()), false);
+}
+
+#[test]
+fn audit_verify_after_retention_on_sqlite() {
+    untouched_passes_and_each_tampering_is_named(|| Some(TestStore::sqlite()), true);
+}
+
+#[test]
+fn audit_verify_after_retention_on_postgres() {
+    untouched_passes_and_each_tampering_is_named(TestStore::postgres, true);
 }
 
 #[test]
 fn audit_verify_on_postgres() {
-    untouched_passes_and_each_tampering_is_named(TestStore::postgres);
+    untouched_passes_and_each_tampering_is_named(TestStore::postgres, false);
 }
 
 #[test]

@@ -618,3 +618,118 @@ fn officer_create_sign_in_list_disable_set_password() {
         "a long passphrase of mine"
     ));
 }
+
+/// `retention run --dry-run` prints what would be erased (per category) and erases nothing; the
+/// real run erases it with a tombstone per person, `audit verify` still passes, and a second
+/// run erases nothing.
+fn retention_run_dry_then_real(test_store: TestStore) {
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let key_file = directory.path().join("access-log.key");
+    let key_file = key_file.display().to_string();
+    let lines: Vec<String> = (0..100).map(tax_line).collect();
+    let input = write_file(directory.path(), "tax.ndjson", &lines);
+    let ingested = dprofile(&store, &["ingest", &input.display().to_string()], &[]);
+    assert!(ingested.status.success(), "{ingested:?}");
+    let records = test_store.store.counts().unwrap().records;
+    assert_eq!(records, 100);
+
+    let run = |extra: &[&str], now: &str| -> serde_json::Value {
+        let mut arguments = vec!["retention", "run", "--key-file", &key_file, "--now", now];
+        arguments.extend_from_slice(extra);
+        let output = dprofile(&store, &arguments, &[]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_str(&stdout(&output)).expect("a JSON report")
+    };
+    // Tax records without `valid_to` are kept five years after they were received.
+    let soon = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339();
+    let later = (chrono::Utc::now() + chrono::Duration::days(6 * 366)).to_rfc3339();
+    let nothing_yet = run(&["--dry-run"], &soon);
+    assert_eq!(nothing_yet["categories"], json!({}));
+
+    let dry = run(&["--dry-run"], &later);
+    assert_eq!(dry["dry_run"], json!(true));
+    assert_eq!(dry["persons_examined"], json!(40));
+    assert_eq!(
+        dry["categories"],
+        json!({"tax_debt": {"keys": 100, "versions": 100}})
+    );
+    assert_eq!(dry["persons_removed"], json!(40));
+    assert_eq!(dry["tombstones"], json!(40));
+    assert_eq!(
+        test_store.store.counts().unwrap().records,
+        100,
+        "a dry run erases nothing"
+    );
+    assert_eq!(
+        test_store.store.access_head().unwrap(),
+        None,
+        "nor logs anything"
+    );
+
+    let real = run(&[], &later);
+    assert_eq!(real["dry_run"], json!(false));
+    assert_eq!(real["categories"], dry["categories"]);
+    let counts = test_store.store.counts().unwrap();
+    assert_eq!(
+        (counts.records, counts.persons, counts.record_keys),
+        (0, 0, 0)
+    );
+
+    let verified = dprofile(&store, &["audit", "verify", "--key-file", &key_file], &[]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(
+        stdout(&verified).contains("40 entries"),
+        "{}",
+        stdout(&verified)
+    );
+
+    let again = run(&[], &later);
+    assert_eq!(again["categories"], json!({}));
+    assert_eq!(again["tombstones"], json!(0));
+}
+
+#[test]
+fn retention_run_on_sqlite() {
+    retention_run_dry_then_real(TestStore::sqlite());
+}
+
+#[test]
+fn retention_run_on_postgres() {
+    if let Some(test_store) = TestStore::postgres() {
+        retention_run_dry_then_real(test_store);
+    }
+}
+
+/// A schedule with a mistake is refused before anything runs, naming the key, the rule and
+/// what to write instead.
+#[test]
+fn retention_schedule_errors_name_the_key() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let schedule = directory.path().join("retention.toml");
+    std::fs::write(
+        &schedule,
+        dprofile_pipeline::retention::DEFAULT_SCHEDULE.replace("years = 10", "years = 0"),
+    )
+    .unwrap();
+    let schedule = schedule.display().to_string();
+    for arguments in [
+        vec!["retention", "check", "--schedule", &schedule],
+        vec!["retention", "run", "--dry-run", "--schedule", &schedule],
+    ] {
+        let output = dprofile(&store, &arguments, &[]);
+        assert!(!output.status.success());
+        let message = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            message.contains("categories.education_document.years")
+                && message.contains("retention.years_range")
+                && message.contains("1 to 100"),
+            "{message}"
+        );
+    }
+    let checked = dprofile(&store, &["retention", "check"], &[]);
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(stdout(&checked).contains("\"border_crossing\""));
+}

@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod officer;
 pub mod quarantine;
 pub mod resolve;
+pub mod retention;
 pub mod serve;
 pub mod synth;
 
