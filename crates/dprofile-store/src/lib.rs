@@ -6,6 +6,7 @@
 //! to is decided by `dprofile-pipeline` and handed over as rows inside one write transaction.
 
 pub mod access_log;
+pub mod corrections;
 mod postgres_backend;
 mod sqlite_backend;
 pub mod testing;
@@ -19,6 +20,10 @@ use dprofile_domain::profile::VersionView;
 use serde::Serialize;
 
 pub use access_log::{AccessAppend, AccessRow, AccessRowWrite, StoreHashReader};
+pub use corrections::{
+    CorrectionAnswer, CorrectionFilter, CorrectionRow, CorrectionStatus, NewCorrection,
+    VersionInForce,
+};
 pub use postgres_backend::PostgresStore;
 pub use sqlite_backend::SqliteStore;
 
@@ -168,7 +173,7 @@ pub struct StoredVersion {
     pub raw: Vec<u8>,
 }
 
-fn serialize_action<S: serde::Serializer>(
+pub(crate) fn serialize_action<S: serde::Serializer>(
     action: &Action,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -484,6 +489,23 @@ pub trait WriteTx {
         &mut self,
         persons: &[PersonId],
     ) -> StoreResult<Vec<PersonId>>;
+    // --- The person's correction requests (issue 4) ---
+    /// Keeps a new correction request; returns its id.
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64>;
+    /// Claims `fields` of `record_id` for the request: one standing request per record and
+    /// field. Returns the fields another request holds already, with its id (empty: all
+    /// claimed); the caller rolls back when any is held.
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>>;
+    /// Gives back the fields a request claimed (a rejected request disputes nothing).
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()>;
+    /// Writes the answer to a request that is still open; `false` when it is not (answered
+    /// already, or no such request).
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -551,6 +573,13 @@ pub trait Store: Send + Sync {
     fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKeyRow>>;
     /// Every API key, by id.
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRow>>;
+    // --- The person's correction requests (issue 4) ---
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>>;
+    /// Requests matching `filter`, by id.
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>>;
+    /// The standing disputes on the person's facts now: open or accepted requests whose
+    /// cited version is still in force for a key linked to the person.
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

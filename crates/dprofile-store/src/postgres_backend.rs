@@ -12,11 +12,14 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
+mod corrections;
+
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
+    CorrectionRow, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves,
+    NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
+    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -39,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/postgres/0004_auth.sql"),
+    ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/postgres/0005_corrections.sql"),
     ),
 ];
 
@@ -155,6 +163,27 @@ struct PostgresTx<'a, 'b> {
 }
 
 impl WriteTx for PostgresTx<'_, '_> {
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64> {
+        corrections::insert(self.transaction, correction)
+    }
+
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        corrections::claim_fields(self.transaction, correction_id, record_id, fields)
+    }
+
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()> {
+        corrections::release_fields(self.transaction, correction_id)
+    }
+
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool> {
+        corrections::answer(self.transaction, id, answer)
+    }
+
     fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<Vec<Option<KeyState>>> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
@@ -1194,6 +1223,18 @@ impl Store for PostgresStore {
             )?;
             Ok(rows.iter().map(api_key_from).collect())
         })
+    }
+
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>> {
+        self.with_client(|client| corrections::get(client, id))
+    }
+
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>> {
+        self.with_client(|client| corrections::list(client, filter))
+    }
+
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
+        self.with_client(|client| corrections::standing(client, person))
     }
 }
 

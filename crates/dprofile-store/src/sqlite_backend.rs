@@ -11,11 +11,14 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod corrections;
+
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
+    CorrectionRow, IdentifierRow, KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves,
+    NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem, Outcome, PersonId,
+    PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -38,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/sqlite/0004_auth.sql"),
+    ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/sqlite/0005_corrections.sql"),
     ),
 ];
 
@@ -860,6 +868,27 @@ impl WriteTx for SqliteTx<'_> {
         }
         Ok(held)
     }
+
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64> {
+        corrections::insert(self.transaction, correction)
+    }
+
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        corrections::claim_fields(self.transaction, correction_id, record_id, fields)
+    }
+
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()> {
+        corrections::release_fields(self.transaction, correction_id)
+    }
+
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool> {
+        corrections::answer(self.transaction, id, answer)
+    }
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -1262,6 +1291,18 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
+    }
+
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>> {
+        self.read(|connection| corrections::get(connection, id))
+    }
+
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>> {
+        self.read(|connection| corrections::list(connection, filter))
+    }
+
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
+        self.read(|connection| corrections::standing(connection, person))
     }
 }
 
