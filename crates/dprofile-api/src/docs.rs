@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{corrections, decisions, me, persons, quarantine, records, review, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,10 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         me::profile,
         me::access_log,
         me::log_key,
+        corrections::file,
+        corrections::mine,
+        corrections::queue,
+        corrections::answer,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -51,6 +55,7 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
+        (name = "corrections", description = "The person's correction requests in the queue of the agency that wrote the record: list the queue and answer (accept, then send the corrected revision; or reject with a reason). Needs a role with the `correct` action (`X-Purpose: correction_handling`); a key sees only its own agency's queue."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
