@@ -110,7 +110,11 @@ impl CorrectionBody {
     fn of(row: CorrectionRow, now: DateTime<Utc>) -> CorrectionBody {
         let state = CorrectionState::of(&row, now);
         let in_force = row.cites_version_in_force();
-        let disputed = in_force && matches!(state, CorrectionState::Open | CorrectionState::Overdue | CorrectionState::Accepted);
+        let disputed = in_force
+            && matches!(
+                state,
+                CorrectionState::Open | CorrectionState::Overdue | CorrectionState::Accepted
+            );
         let superseded_by = row
             .in_force
             .filter(|_| !in_force)
@@ -233,9 +237,24 @@ pub async fn file(
     let cited = match (body.record_id, body.source, body.source_ref) {
         (Some(id), None, None) => CitedRecord::Id(id),
         (None, Some(source), Some(source_ref)) => CitedRecord::Key { source, source_ref },
-        (None, Some(_), None) => return Err(required("/source_ref", "`source` needs `source_ref`: cite both, as the profile shows them")),
-        (None, None, Some(_)) => return Err(required("/source", "`source_ref` needs `source`: cite both, as the profile shows them")),
-        _ => return Err(required("/record_id", "cite the fact: its `record_id`, or its `source` and `source_ref`, as `GET /v1/me/profile` shows them (one of the two)")),
+        (None, Some(_), None) => {
+            return Err(required(
+                "/source_ref",
+                "`source` needs `source_ref`: cite both, as the profile shows them",
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(required(
+                "/source",
+                "`source_ref` needs `source`: cite both, as the profile shows them",
+            ));
+        }
+        _ => {
+            return Err(required(
+                "/record_id",
+                "cite the fact: its `record_id`, or its `source` and `source_ref`, as `GET /v1/me/profile` shows them (one of the two)",
+            ));
+        }
     };
     let filing = Filing {
         cited,
@@ -367,9 +386,15 @@ pub async fn queue(
     let allowance = match auth::decide(&context, &caller, &purpose, Action::Correct) {
         Ok(allowance) => allowance,
         Err(refusal) => {
-            return Err(
-                auth::refuse(&context, &caller, &purpose, AccessAction::Read, None, refusal).await,
-            );
+            return Err(auth::refuse(
+                &context,
+                &caller,
+                &purpose,
+                AccessAction::Read,
+                None,
+                refusal,
+            )
+            .await);
         }
     };
     let now = context.state.clock.now();
@@ -488,10 +513,15 @@ pub async fn answer(
     let allowance = match auth::decide(&context, &caller, &purpose, Action::Correct) {
         Ok(allowance) => allowance,
         Err(refusal) => {
-            return Err(
-                auth::refuse(&context, &caller, &purpose, AccessAction::Write, None, refusal)
-                    .await,
-            );
+            return Err(auth::refuse(
+                &context,
+                &caller,
+                &purpose,
+                AccessAction::Write,
+                None,
+                refusal,
+            )
+            .await);
         }
     };
     let now = context.state.clock.now();
