@@ -55,6 +55,9 @@ enum Command {
     /// Agency API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Apikey(commands::apikey::ApiKeyCommand),
+    /// The persons' correction requests in the agencies' queues.
+    #[command(subcommand)]
+    Corrections(commands::corrections::CorrectionsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Audit(command) => commands::audit::run(&store_location, command),
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
+        Command::Corrections(command) => commands::corrections::run(&store_location, command),
     };
     match result {
         Ok(code) => code,
