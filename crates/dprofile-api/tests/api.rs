@@ -2891,3 +2891,65 @@ async fn an_unanswered_correction_is_overdue_after_the_deadline() {
     let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
     assert_eq!(problem["errors"][0]["pointer"], "/status");
 }
+
+#[tokio::test]
+async fn a_dispute_marker_names_only_the_fields_the_reader_may_see() {
+    let app = TestApp::sqlite().await;
+    let stay = one_record_of_every_category()
+        .into_iter()
+        .find(|record| record["category"] == "stay_document")
+        .expect("a stay document");
+    let person = app.post_for_person(&stay).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let fact = my_profile(&app, &session).await["facts"]["stay_document"][0].clone();
+    let visible = [
+        "kind",
+        "number",
+        "issued_on",
+        "expires_on",
+        "region",
+        "patent_paid_until",
+    ];
+    let data = fact["data"].as_object().expect("data");
+    let shown = data
+        .keys()
+        .find(|name| visible.contains(&name.as_str()))
+        .expect("a field the tax inspector sees");
+    let hidden = data
+        .keys()
+        .find(|name| !visible.contains(&name.as_str()))
+        .expect("a field the tax inspector does not see");
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"record_id": fact["cited"]["record_id"],
+                "fields": [format!("/data/{hidden}"), format!("/data/{shown}"), "/valid_to"],
+                "explanation": "both are wrong"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The person sees every field named; the tax inspector (stay documents narrowed to a few
+    // fields) sees the fact marked, without the hidden field's name.
+    let mine =
+        my_profile(&app, &session).await["facts"]["stay_document"][0]["disputed"][0]["fields"]
+            .clone();
+    assert_eq!(
+        mine,
+        json!([
+            format!("/data/{hidden}"),
+            format!("/data/{shown}"),
+            "/valid_to"
+        ])
+    );
+    let response = app
+        .client_as("tax_inspector", "tax_administration")
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    let profile = json_of(response).await;
+    assert_eq!(
+        profile["facts"]["stay_document"][0]["disputed"][0]["fields"],
+        json!([format!("/data/{shown}"), "/valid_to"]),
+        "{profile}"
+    );
+}
