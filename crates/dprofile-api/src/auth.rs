@@ -343,6 +343,14 @@ pub(crate) fn restrict_profile(profile: &mut Profile, allowance: &Allowance) {
             if let Some(object) = fact.data.as_object_mut() {
                 object.retain(|name, _| fields.contains(name));
             }
+            // The fact stays marked disputed, but a hidden field is not named.
+            for marker in &mut fact.disputed {
+                marker.fields.retain(|pointer| {
+                    pointer
+                        .strip_prefix("/data/")
+                        .is_none_or(|name| fields.contains(name))
+                });
+            }
         }
     }
 }

@@ -9,7 +9,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, officer, persons, quarantine, records, review, system};
+use crate::routes::{
+    corrections, decisions, me, officer, persons, quarantine, records, review, system,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +41,10 @@ use crate::routes::{decisions, me, officer, persons, quarantine, records, review
         me::log_key,
         officer::sign_in,
         officer::sign_out,
+        corrections::file,
+        corrections::mine,
+        corrections::queue,
+        corrections::answer,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -54,6 +60,7 @@ use crate::routes::{decisions, me, officer, persons, quarantine, records, review
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
         (name = "officer", description = "Officers' sign-in with login and password (argon2id; lock-out after repeated failures) and sign-out. The session token is accepted by the `/v1/` routes like an agency API key, with the officer's agency and role, and the access log names the officer (`officer:<login>`)."),
+        (name = "corrections", description = "The person's correction requests in the queue of the agency that wrote the record: list the queue and answer (accept, then send the corrected revision; or reject with a reason). Needs a role with the `correct` action (`X-Purpose: correction_handling`); a key sees only its own agency's queue."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]

@@ -1,7 +1,8 @@
 //! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
 //! person search, the quarantine, review items and officers' identity decisions (confirm,
 //! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
-//! (`/v1/me/`, [`person_auth`]), health, metrics, and the OpenAPI document with its Swagger UI.
+//! (`/v1/me/`, [`person_auth`]), the person's correction requests and the source agencies'
+//! queues of them, health, metrics, and the OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -27,6 +28,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use dprofile_audit::LogKey;
 use dprofile_pipeline::access_log::AccessLog;
+use dprofile_pipeline::corrections::CorrectionConfig;
 use dprofile_pipeline::review::IdentityDesk;
 use dprofile_pipeline::{Clock, Ingestor, SystemClock};
 use dprofile_policy::Policy;
@@ -37,7 +39,9 @@ use crate::metrics::Metrics;
 use crate::officer_auth::OfficerAuth;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, officer, persons, quarantine, records, review, system};
+use crate::routes::{
+    corrections, decisions, me, officer, persons, quarantine, records, review, system,
+};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -50,6 +54,8 @@ pub struct ApiConfig {
     /// Lines per store transaction in a batch: small enough that the first answers come back
     /// quickly and a failure re-does little, large enough to amortise commits.
     pub batch_chunk_lines: usize,
+    /// Deadlines and limits of the persons' correction requests.
+    pub corrections: CorrectionConfig,
 }
 
 impl Default for ApiConfig {
@@ -58,6 +64,7 @@ impl Default for ApiConfig {
             max_record_bytes: 1024 * 1024,
             max_batch_bytes: 256 * 1024 * 1024,
             batch_chunk_lines: 1000,
+            corrections: CorrectionConfig::default(),
         }
     }
 }
@@ -214,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/persons", get(persons::search))
         .route("/v1/persons/{id}", get(persons::get_person))
         .route("/v1/officer/sign-out", post(officer::sign_out))
+        .route("/v1/corrections", get(corrections::queue))
+        .route("/v1/corrections/{id}/answer", post(corrections::answer))
         .merge(review_desk)
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
@@ -223,6 +232,10 @@ pub fn router(state: AppState) -> Router {
     let own_data = Router::new()
         .route("/v1/me/profile", get(me::profile))
         .route("/v1/me/access-log", get(me::access_log))
+        .route(
+            "/v1/me/corrections",
+            get(corrections::mine).post(corrections::file),
+        )
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
             me::require_person,

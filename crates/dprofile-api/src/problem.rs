@@ -32,8 +32,11 @@ pub struct Problem {
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
     /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
     /// `auth.invalid_key`, `auth.invalid_session`, `auth.officer_session_ended` and
-    /// `officer.sign_in_failed` (401); `auth.not_an_officer_session` (400); `rate_limited` (429, with `Retry-After`);
-    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
+    /// `officer.sign_in_failed` (401); `auth.not_an_officer_session` (400); `rate_limited` (429,
+    /// with `Retry-After`); `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`,
+    /// `sign_in.locked`, `invalid_body`; `correction.record_not_found`, `correction.not_found`
+    /// (404), `correction.already_disputed`, `correction.already_answered` (409); a refusal by the
+    /// access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
     /// What was wrong, field by field, where that is known.
@@ -132,6 +135,16 @@ pub enum ApiError {
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
+    /// A correction request that cannot be filed or answered as asked (issue 4): the cited
+    /// record is not the person's, a field is disputed already, the request is not in the
+    /// agency's queue, or it was answered before. `code` is `correction.*`.
+    #[error("{detail}")]
+    Correction {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<Violation>,
+    },
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -164,6 +177,7 @@ impl ApiError {
             ApiError::SignInExpired | ApiError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
             ApiError::SignInLocked => StatusCode::FORBIDDEN,
             ApiError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Correction { status, .. } => *status,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -193,6 +207,7 @@ impl ApiError {
             ApiError::SignInLocked => "sign_in.locked",
             ApiError::WrongCode { .. } => "sign_in.wrong_code",
             ApiError::InvalidBody { .. } => "invalid_body",
+            ApiError::Correction { code, .. } => code,
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -222,6 +237,7 @@ impl ApiError {
             ApiError::SignInLocked => "sign-in locked",
             ApiError::WrongCode { .. } => "wrong code",
             ApiError::InvalidBody { .. } => "invalid body",
+            ApiError::Correction { .. } => "correction request refused",
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }
@@ -263,7 +279,8 @@ impl ApiError {
         let (errors, quarantine_id) = match self {
             ApiError::InvalidQuery { errors, .. }
             | ApiError::InvalidDecision { errors, .. }
-            | ApiError::InvalidBody { errors, .. } => (errors.clone(), None),
+            | ApiError::InvalidBody { errors, .. }
+            | ApiError::Correction { errors, .. } => (errors.clone(), None),
             ApiError::RecordRejected {
                 quarantine_id,
                 errors,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dprofile_domain::Violation;
+use dprofile_pipeline::corrections::DisputeMarker;
 use dprofile_pipeline::profile::{Citation, Fact, Profile};
 use dprofile_pipeline::{LineResult, Summary};
 use dprofile_store::{LinkDecision, Outcome, QuarantineItem, QuarantineStatus, ReviewItem};
@@ -174,6 +175,35 @@ pub struct FactBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<NaiveDate>,
     pub cited: CitationBody,
+    /// Present while the person disputes this fact (a correction request stands): shown to
+    /// everyone who sees the fact, until the source agency rejects the request or replaces
+    /// the record with a corrected revision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputed: Vec<DisputeBody>,
+}
+
+/// The marker of a disputed fact.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisputeBody {
+    /// The correction request.
+    pub request_id: i64,
+    /// When the person filed it.
+    pub since: DateTime<Utc>,
+    /// The disputed fields, as pointers into the record (`/data/balance`).
+    pub fields: Vec<String>,
+    /// `open` (waiting for the agency's answer) or `accepted` (waiting for the corrected record).
+    pub status: String,
+}
+
+impl From<DisputeMarker> for DisputeBody {
+    fn from(marker: DisputeMarker) -> DisputeBody {
+        DisputeBody {
+            request_id: marker.correction_id,
+            since: marker.since,
+            fields: marker.fields,
+            status: marker.status.code().to_owned(),
+        }
+    }
 }
 
 impl From<Fact> for FactBody {
@@ -184,6 +214,7 @@ impl From<Fact> for FactBody {
             valid_from: fact.valid_from,
             valid_to: fact.valid_to,
             cited: fact.cited.into(),
+            disputed: fact.disputed.into_iter().map(DisputeBody::from).collect(),
         }
     }
 }

@@ -1519,7 +1519,10 @@ async fn the_openapi_document_lists_every_route() {
             "/metrics",
             "/openapi.json",
             "/v1/access-log/key",
+            "/v1/corrections",
+            "/v1/corrections/{id}/answer",
             "/v1/me/access-log",
+            "/v1/me/corrections",
             "/v1/me/profile",
             "/v1/me/sign-in",
             "/v1/me/verify",
@@ -1727,7 +1730,7 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
             called += 1;
         }
     }
-    assert_eq!(called, 16, "every operation under /v1/ was called");
+    assert_eq!(called, 20, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -2881,4 +2884,580 @@ async fn the_person_sees_what_retention_left_and_the_erasure() {
         .find(|entry| entry["action"] == json!("erase"))
         .unwrap_or_else(|| panic!("an erasure among {entries:?}"));
     assert_eq!(erasure["categories"], json!(["phone_number"]));
+}
+
+// --- The person's right to correction: request, the source agency's queue, the answer ------
+
+impl TestApp {
+    /// A client of `agency`'s own system (role `source_system`) handling its correction queue.
+    fn correction_handler(&self, agency: &str) -> reqwest::Client {
+        let store = self.store();
+        let token = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    dprofile_pipeline::api_keys::issue(
+                        store,
+                        &Policy::default_policy(),
+                        &format!("{agency} corrections"),
+                        agency,
+                        "source_system",
+                        start_instant(),
+                    )
+                    .expect("a key")
+                    .token
+                })
+                .join()
+                .expect("the key thread")
+        });
+        TestApp::client_with(&[
+            ("authorization", &format!("Bearer {token}")),
+            ("x-purpose", "correction_handling"),
+        ])
+    }
+
+    /// The access log's entries from `from` on, read off the async workers (PostgreSQL).
+    fn access_entries_blocking(&self, from: u64) -> Vec<dprofile_audit::AccessEntry> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.access_entries(from))
+                .join()
+                .expect("the log thread")
+        })
+    }
+
+    fn access_log_size_blocking(&self) -> u64 {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.access_log_size())
+                .join()
+                .expect("the log thread")
+        })
+    }
+}
+
+async fn send_json(request: reqwest::RequestBuilder, body: &Value) -> reqwest::Response {
+    request
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+/// The tax-debt fact of a profile body.
+fn tax_fact(profile: &Value) -> Value {
+    profile["facts"]["tax_debt"][0].clone()
+}
+
+async fn my_profile(app: &TestApp, session: &reqwest::Client) -> Value {
+    let response = session
+        .get(app.url("/v1/me/profile"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await
+}
+
+async fn my_corrections(app: &TestApp, session: &reqwest::Client) -> Vec<Value> {
+    let response = session
+        .get(app.url("/v1/me/corrections"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await["corrections"]
+        .as_array()
+        .expect("corrections")
+        .clone()
+}
+
+async fn queue_of(app: &TestApp, handler: &reqwest::Client, query: &str) -> Vec<Value> {
+    let response = handler
+        .get(app.url(&format!("/v1/corrections{query}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await["corrections"]
+        .as_array()
+        .expect("corrections")
+        .clone()
+}
+
+/// The tax inspector's view of the person's tax-debt fact (another agency's officer).
+async fn tax_inspector_sees(app: &TestApp, person: i64) -> Value {
+    let response = app
+        .client_as("tax_inspector", "tax_administration")
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    tax_fact(&json_of(response).await)
+}
+
+/// Files a request about the balance of the person's tax debt; returns it.
+async fn file_balance_dispute(app: &TestApp, session: &reqwest::Client, record_id: i64) -> Value {
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"record_id": record_id, "fields": ["/data/balance"],
+                "explanation": "I paid the debt on 2026-02-20; the balance is 0"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    json_of(response).await
+}
+
+async fn check_correction_rejected(app: &TestApp) {
+    let person = app.post_for_person(&abdullayev("CORR-1")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let fact = tax_fact(&my_profile(app, &session).await);
+    assert!(fact.get("disputed").is_none(), "{fact}");
+    let record_id = fact["cited"]["record_id"].as_i64().expect("a record id");
+
+    let filed = file_balance_dispute(app, &session, record_id).await;
+    let request_id = filed["id"].as_i64().expect("an id");
+    assert_eq!(filed["status"], "open");
+    assert_eq!(filed["source"], "fns");
+    assert_eq!(filed["record_id"], record_id);
+    assert_eq!(filed["disputed"], true);
+    let due =
+        (start_instant() + Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(filed["due_at"], due);
+
+    // The source agency's queue has it, with its deadline; the reading is logged per person.
+    let fns = app.correction_handler("fns");
+    let before = app.access_log_size_blocking();
+    let queue = queue_of(app, &fns, "").await;
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0]["id"], request_id);
+    assert_eq!(queue[0]["person_id"], person);
+    assert_eq!(queue[0]["due_at"], due);
+    assert_eq!(queue[0]["fields"], json!(["/data/balance"]));
+    let entries = app.access_entries_blocking(before);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].person, Some(person));
+    assert_eq!(entries[0].agency, "fns");
+    assert_eq!(entries[0].purpose, "correction_handling");
+    assert_eq!(entries[0].categories, vec!["tax_debt".to_owned()]);
+
+    // Another agency neither sees nor answers it.
+    let gibdd = app.correction_handler("gibdd");
+    assert!(queue_of(app, &gibdd, "").await.is_empty());
+    let response = send_json(
+        gibdd.post(app.url(&format!("/v1/corrections/{request_id}/answer"))),
+        &json!({"verdict": "reject", "answer": "not ours"}),
+    )
+    .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "correction.not_found").await;
+
+    // Everyone who sees the fact sees the marker: another agency's officer, and the person.
+    for fact in [
+        tax_inspector_sees(app, person).await,
+        tax_fact(&my_profile(app, &session).await),
+    ] {
+        let markers = fact["disputed"].as_array().expect("a dispute marker");
+        assert_eq!(markers.len(), 1, "{fact}");
+        assert_eq!(markers[0]["request_id"], request_id);
+        assert_eq!(markers[0]["fields"], json!(["/data/balance"]));
+        assert_eq!(markers[0]["status"], "open");
+        assert_eq!(markers[0]["since"], filed["filed_at"]);
+    }
+
+    // The agency rejects with a reason: the marker goes, the person reads the answer.
+    let before = app.access_log_size_blocking();
+    let response = send_json(
+        fns.post(app.url(&format!("/v1/corrections/{request_id}/answer"))),
+        &json!({"verdict": "reject", "answer": "no payment reached the treasury account"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answered = json_of(response).await;
+    assert_eq!(answered["status"], "rejected");
+    assert_eq!(answered["disputed"], false);
+    let entries = app.access_entries_blocking(before);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, dprofile_audit::AccessAction::Write);
+    assert_eq!(entries[0].role, "source_system");
+    assert_eq!(entries[0].person, Some(person));
+    assert_eq!(
+        entries[0].case_ref,
+        Some(format!("correction:{request_id}"))
+    );
+
+    assert!(
+        tax_inspector_sees(app, person)
+            .await
+            .get("disputed")
+            .is_none()
+    );
+    assert!(
+        tax_fact(&my_profile(app, &session).await)
+            .get("disputed")
+            .is_none()
+    );
+    let mine = my_corrections(app, &session).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["status"], "rejected");
+    assert_eq!(mine[0]["answer"], "no payment reached the treasury account");
+
+    // An answer is final.
+    let response = send_json(
+        fns.post(app.url(&format!("/v1/corrections/{request_id}/answer"))),
+        &json!({"verdict": "accept", "answer": "on second thought"}),
+    )
+    .await;
+    assert_problem(
+        response,
+        StatusCode::CONFLICT,
+        "correction.already_answered",
+    )
+    .await;
+
+    // The person's filing is in their own access log, as their own write.
+    let log = app.my_verified_access_log(&session).await;
+    let filing = log
+        .iter()
+        .find(|entry| entry["action"] == "write" && entry["role"] == "person")
+        .expect("the filing");
+    assert_eq!(filing["case_ref"], format!("correction:{request_id}"));
+    assert_eq!(filing["purpose"], "correction_request");
+    assert!(
+        log.iter()
+            .any(|entry| entry["action"] == "write" && entry["agency"] == "fns"),
+        "the answer is in the person's log: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_correction_goes_to_the_source_agency_is_marked_disputed_and_rejected() {
+    check_correction_rejected(&TestApp::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_correction_goes_to_the_source_agency_and_back_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    check_correction_rejected(&app).await;
+}
+
+#[tokio::test]
+async fn an_accepted_correction_is_marked_until_the_corrected_revision_arrives() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("CORR-2")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let fact = tax_fact(&my_profile(&app, &session).await);
+    let record_id = fact["cited"]["record_id"].as_i64().expect("a record id");
+    // Cited by source key this time.
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"source": "fns", "source_ref": "CORR-2", "fields": ["/data/balance", "/valid_from"],
+                "explanation": "paid in full"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let request_id = json_of(response).await["id"].as_i64().expect("an id");
+
+    let fns = app.correction_handler("fns");
+    let response = send_json(
+        fns.post(app.url(&format!("/v1/corrections/{request_id}/answer"))),
+        &json!({"verdict": "accept", "answer": "the payment is confirmed; a corrected record follows"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Accepted, but the wrong balance is still in force: the marker stays, as `accepted`.
+    let marked = tax_inspector_sees(&app, person).await;
+    assert_eq!(marked["disputed"][0]["status"], "accepted", "{marked}");
+    assert_eq!(marked["data"]["balance"], json!(-1250.0));
+
+    // The agency sends the corrected revision through ingest: the marker goes with the old one.
+    app.clock.advance(Duration::minutes(1));
+    let mut corrected = abdullayev("CORR-2");
+    corrected["revision"] = json!(2);
+    corrected["data"]["balance"] = json!(0.0);
+    assert_eq!(
+        app.post_record(&corrected).await.status(),
+        StatusCode::CREATED
+    );
+    let fact = tax_inspector_sees(&app, person).await;
+    assert!(fact.get("disputed").is_none(), "{fact}");
+    assert_eq!(fact["data"]["balance"], json!(0.0));
+    assert!(
+        tax_fact(&my_profile(&app, &session).await)
+            .get("disputed")
+            .is_none()
+    );
+
+    let mine = my_corrections(&app, &session).await;
+    assert_eq!(mine[0]["status"], "accepted");
+    assert_eq!(mine[0]["disputed"], false);
+    assert_eq!(mine[0]["record_id"], record_id);
+    assert_eq!(mine[0]["superseded_by"]["revision"], 2);
+    assert_eq!(
+        mine[0]["answer"],
+        "the payment is confirmed; a corrected record follows"
+    );
+    // The corrected version can be disputed afresh: the old claim does not hold it.
+    let new_record = tax_fact(&my_profile(&app, &session).await)["cited"]["record_id"]
+        .as_i64()
+        .expect("a record id");
+    assert_ne!(new_record, record_id);
+    file_balance_dispute(&app, &session, new_record).await;
+}
+
+#[tokio::test]
+async fn bad_correction_requests_answer_problems_naming_the_field() {
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("CORR-3")).await;
+    app.post_for_person(&namesake("CORR-4")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let other = app.person_session("FB7654321", "1985-02-03").await;
+    let mine = tax_fact(&my_profile(&app, &session).await)["cited"]["record_id"]
+        .as_i64()
+        .expect("a record id");
+    let theirs = tax_fact(&my_profile(&app, &other).await)["cited"]["record_id"]
+        .as_i64()
+        .expect("a record id");
+    let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
+        (
+            json!({"record_id": 999_999, "fields": ["/data/balance"], "explanation": "wrong"}),
+            StatusCode::NOT_FOUND,
+            "correction.record_not_found",
+            "/record_id",
+        ),
+        // Someone else's record is "not found" too: nothing leaks about other persons.
+        (
+            json!({"record_id": theirs, "fields": ["/data/balance"], "explanation": "wrong"}),
+            StatusCode::NOT_FOUND,
+            "correction.record_not_found",
+            "/record_id",
+        ),
+        (
+            json!({"source": "fns", "source_ref": "CORR-4", "fields": ["/data/balance"], "explanation": "wrong"}),
+            StatusCode::NOT_FOUND,
+            "correction.record_not_found",
+            "/source_ref",
+        ),
+        (
+            json!({"record_id": mine, "fields": ["/data/balance"], "explanation": "   "}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/explanation",
+        ),
+        (
+            json!({"record_id": mine, "fields": ["/data/balance"], "explanation": "x".repeat(4001)}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/explanation",
+        ),
+        (
+            json!({"record_id": mine, "fields": [], "explanation": "wrong"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/fields",
+        ),
+        (
+            json!({"record_id": mine, "fields": ["/data/balance", "/data/colour"], "explanation": "wrong"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/fields/1",
+        ),
+        (
+            json!({"record_id": mine, "fields": ["balance"], "explanation": "wrong"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/fields/0",
+        ),
+        (
+            json!({"fields": ["/data/balance"], "explanation": "wrong"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "/record_id",
+        ),
+    ];
+    for (body, status, code, pointer) in cases {
+        let response = send_json(session.post(app.url("/v1/me/corrections")), &body).await;
+        let problem = assert_problem(response, status, code).await;
+        assert_eq!(
+            problem["errors"][0]["pointer"], pointer,
+            "{body}: {problem}"
+        );
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|message| !message.is_empty())
+        );
+    }
+    // Nothing was filed by any of them.
+    assert!(my_corrections(&app, &session).await.is_empty());
+
+    // One standing request per record and field.
+    let first = file_balance_dispute(&app, &session, mine).await;
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"record_id": mine, "fields": ["/subject/birth_date", "/data/balance"], "explanation": "again"}),
+    )
+    .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::CONFLICT,
+        "correction.already_disputed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/fields");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains(&format!("request {}", first["id"]))),
+        "{problem}"
+    );
+    // Another field of the same record is free.
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"record_id": mine, "fields": ["/subject/birth_date"], "explanation": "I was born in 1991-07-15"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // A role without the `correct` action is refused the queue and the answer, and logged.
+    let tax = app.client_as("tax_inspector", "correction_handling");
+    let before = app.access_log_size();
+    let response = tax
+        .get(app.url("/v1/corrections"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        response,
+        StatusCode::FORBIDDEN,
+        "policy.purpose_not_granted",
+    )
+    .await;
+    let response = send_json(
+        tax.post(app.url(&format!("/v1/corrections/{}/answer", first["id"]))),
+        &json!({"verdict": "accept", "answer": "yes"}),
+    )
+    .await;
+    assert_problem(
+        response,
+        StatusCode::FORBIDDEN,
+        "policy.purpose_not_granted",
+    )
+    .await;
+    assert_eq!(app.access_log_size(), before + 2);
+    // An empty answer or an unknown verdict names its field.
+    let fns = app.correction_handler("fns");
+    for (body, pointer) in [
+        (json!({"verdict": "reject", "answer": ""}), "/answer"),
+        (json!({"verdict": "maybe", "answer": "hm"}), "/verdict"),
+    ] {
+        let response = send_json(
+            fns.post(app.url(&format!("/v1/corrections/{}/answer", first["id"]))),
+            &body,
+        )
+        .await;
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_body").await;
+        assert_eq!(problem["errors"][0]["pointer"], pointer);
+    }
+}
+
+#[tokio::test]
+async fn an_unanswered_correction_is_overdue_after_the_deadline() {
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("CORR-5")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let record_id = tax_fact(&my_profile(&app, &session).await)["cited"]["record_id"]
+        .as_i64()
+        .expect("a record id");
+    let filed = file_balance_dispute(&app, &session, record_id).await;
+    let fns = app.correction_handler("fns");
+    assert!(queue_of(&app, &fns, "?status=overdue").await.is_empty());
+
+    // On the deadline itself it is still open; a moment after, overdue for both sides.
+    app.clock.advance(Duration::days(30));
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    assert_eq!(my_corrections(&app, &session).await[0]["status"], "open");
+    assert!(queue_of(&app, &fns, "?status=overdue").await.is_empty());
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(my_corrections(&app, &session).await[0]["status"], "overdue");
+    let overdue = queue_of(&app, &fns, "?status=overdue").await;
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0]["id"], filed["id"]);
+    assert_eq!(overdue[0]["status"], "overdue");
+    // Still disputed: an overdue request keeps its marker until answered.
+    assert_eq!(
+        tax_fact(&my_profile(&app, &session).await)["disputed"][0]["request_id"],
+        filed["id"]
+    );
+    let response = fns
+        .get(app.url("/v1/corrections?status=late"))
+        .send()
+        .await
+        .expect("an answer");
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    assert_eq!(problem["errors"][0]["pointer"], "/status");
+}
+
+#[tokio::test]
+async fn a_dispute_marker_names_only_the_fields_the_reader_may_see() {
+    let app = TestApp::sqlite().await;
+    let stay = one_record_of_every_category()
+        .into_iter()
+        .find(|record| record["category"] == "stay_document")
+        .expect("a stay document");
+    let person = app.post_for_person(&stay).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let fact = my_profile(&app, &session).await["facts"]["stay_document"][0].clone();
+    let visible = [
+        "kind",
+        "number",
+        "issued_on",
+        "expires_on",
+        "region",
+        "patent_paid_until",
+    ];
+    let data = fact["data"].as_object().expect("data");
+    let shown = data
+        .keys()
+        .find(|name| visible.contains(&name.as_str()))
+        .expect("a field the tax inspector sees");
+    let hidden = data
+        .keys()
+        .find(|name| !visible.contains(&name.as_str()))
+        .expect("a field the tax inspector does not see");
+    let response = send_json(
+        session.post(app.url("/v1/me/corrections")),
+        &json!({"record_id": fact["cited"]["record_id"],
+                "fields": [format!("/data/{hidden}"), format!("/data/{shown}"), "/valid_to"],
+                "explanation": "both are wrong"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The person sees every field named; the tax inspector (stay documents narrowed to a few
+    // fields) sees the fact marked, without the hidden field's name.
+    let mine =
+        my_profile(&app, &session).await["facts"]["stay_document"][0]["disputed"][0]["fields"]
+            .clone();
+    assert_eq!(
+        mine,
+        json!([
+            format!("/data/{hidden}"),
+            format!("/data/{shown}"),
+            "/valid_to"
+        ])
+    );
+    let response = app
+        .client_as("tax_inspector", "tax_administration")
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    let profile = json_of(response).await;
+    assert_eq!(
+        profile["facts"]["stay_document"][0]["disputed"][0]["fields"],
+        json!([format!("/data/{shown}"), "/valid_to"]),
+        "{profile}"
+    );
 }

@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod api_keys;
 pub mod clock;
+pub mod corrections;
 mod ingest;
 pub mod linker;
 pub mod officers;

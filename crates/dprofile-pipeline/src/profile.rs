@@ -9,6 +9,8 @@ use dprofile_store::{PersonId, RecordId, Store, StoreError, StoredVersion};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::corrections::{DisputeMarker, mark_disputes};
+
 /// Where a fact comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Citation {
@@ -30,6 +32,10 @@ pub struct Fact {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<NaiveDate>,
     pub cited: Citation,
+    /// The person's standing correction requests about this fact (issue 4): set by
+    /// [`load_profile`] for every reader, so no route can show the fact without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputed: Vec<DisputeMarker>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,8 +113,11 @@ pub fn load_profile(
                 received_at: version.received_at,
                 observed_at: version.observed_at,
             },
+            disputed: Vec::new(),
         });
     }
+    let standing = store.standing_corrections(person_id)?;
+    mark_disputes(facts.values_mut().flatten(), &standing);
     let identifiers = store
         .person_identifiers(person_id)?
         .iter()

@@ -21,10 +21,13 @@ pub enum Action {
     Read,
     /// Look persons up by document, identifier or name.
     Search,
-    /// Decide possible matches, merge and split persons, answer correction requests.
+    /// Decide possible matches, merge and split persons.
     Review,
     /// See counts over many persons, never one person.
     Aggregate,
+    /// Read and answer the correction requests about records the caller's own agency sent
+    /// (its queue; never another agency's).
+    Correct,
 }
 
 impl Action {
@@ -33,6 +36,7 @@ impl Action {
         Action::Search,
         Action::Review,
         Action::Aggregate,
+        Action::Correct,
     ];
 
     pub fn code(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Action {
             Action::Search => "search",
             Action::Review => "review",
             Action::Aggregate => "aggregate",
+            Action::Correct => "correct",
         }
     }
 }
@@ -268,7 +273,7 @@ impl Policy {
             return Err(error(
                 format!("{path}.actions"),
                 "policy.no_action",
-                "list at least one action: read, search, review or aggregate",
+                "list at least one action: read, search, review, aggregate or correct",
             ));
         }
         let mut categories = BTreeSet::new();

@@ -307,3 +307,55 @@ fn a_bad_policy_file_says_where_and_which_rule() {
         "policy.unknown_category",
     );
 }
+
+#[test]
+fn every_agency_that_writes_can_answer_its_correction_queue_and_nothing_more() {
+    let policy = Policy::default_policy();
+    assert!(!policy.writes.is_empty());
+    for agency in policy.writes.keys() {
+        let correct = request(
+            "source_system",
+            agency,
+            "correction_handling",
+            Action::Correct,
+        );
+        assert!(
+            policy.decide(&correct).is_ok(),
+            "{agency} answers its queue"
+        );
+        for action in [Action::Read, Action::Search, Action::Review] {
+            let refusal = policy
+                .decide(&request(
+                    "source_system",
+                    agency,
+                    "correction_handling",
+                    action,
+                ))
+                .expect_err("a source system only answers corrections");
+            assert_eq!(
+                refusal.code, "policy.action_not_granted",
+                "{agency} {action:?}"
+            );
+        }
+    }
+    // A role without the action does not answer, even for its own agency's records.
+    let refusal = policy
+        .decide(&request(
+            "tax_inspector",
+            "fns",
+            "correction_handling",
+            Action::Correct,
+        ))
+        .expect_err("the tax inspector has no correction grant");
+    assert_eq!(refusal.code, "policy.purpose_not_granted");
+    assert!(
+        policy
+            .decide(&request(
+                "migration_officer",
+                "mvd-migration",
+                "correction_handling",
+                Action::Correct
+            ))
+            .is_ok()
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod corrections;
 mod postgres_auth;
 mod postgres_backend;
 mod sqlite_auth;
@@ -23,6 +24,10 @@ use serde::Serialize;
 
 pub use access_log::{AccessAppend, AccessRow, AccessRowWrite, StoreHashReader};
 pub use auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
+pub use corrections::{
+    CorrectionAnswer, CorrectionFilter, CorrectionRow, CorrectionStatus, NewCorrection,
+    VersionInForce,
+};
 pub use postgres_backend::PostgresStore;
 pub use sqlite_backend::SqliteStore;
 
@@ -172,7 +177,7 @@ pub struct StoredVersion {
     pub raw: Vec<u8>,
 }
 
-fn serialize_action<S: serde::Serializer>(
+pub(crate) fn serialize_action<S: serde::Serializer>(
     action: &Action,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -584,6 +589,23 @@ pub trait WriteTx {
         persons: &[PersonId],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<u64>>;
+    // --- The person's correction requests (issue 4) ---
+    /// Keeps a new correction request; returns its id.
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64>;
+    /// Claims `fields` of `record_id` for the request: one standing request per record and
+    /// field. Returns the fields another request holds already, with its id (empty: all
+    /// claimed); the caller rolls back when any is held.
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>>;
+    /// Gives back the fields a request claimed (a rejected request disputes nothing).
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()>;
+    /// Writes the answer to a request that is still open; `false` when it is not (answered
+    /// already, or no such request).
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -669,6 +691,13 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<(OfficerSessionRow, OfficerRow)>>;
     fn person_sign_in(&self, id_hash: &[u8]) -> StoreResult<Option<PersonSignInRow>>;
     fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>>;
+    // --- The person's correction requests (issue 4) ---
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>>;
+    /// Requests matching `filter`, by id.
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>>;
+    /// The standing disputes on the person's facts now: open or accepted requests whose
+    /// cited version is still in force for a key linked to the person.
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

@@ -12,13 +12,16 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
+mod corrections;
+
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::postgres_auth;
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
-    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
-    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
+    CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
+    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -51,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "officers",
         include_str!("../migrations/postgres/0007_officers.sql"),
+    ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/postgres/0005_corrections.sql"),
     ),
 ];
 
@@ -167,6 +175,27 @@ struct PostgresTx<'a, 'b> {
 }
 
 impl WriteTx for PostgresTx<'_, '_> {
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64> {
+        corrections::insert(self.transaction, correction)
+    }
+
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        corrections::claim_fields(self.transaction, correction_id, record_id, fields)
+    }
+
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()> {
+        corrections::release_fields(self.transaction, correction_id)
+    }
+
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool> {
+        corrections::answer(self.transaction, id, answer)
+    }
+
     fn load_keys(&mut self, keys: &[(&str, &str)]) -> StoreResult<Vec<Option<KeyState>>> {
         let sources: Vec<&str> = keys.iter().map(|key| key.0).collect();
         let refs: Vec<&str> = keys.iter().map(|key| key.1).collect();
@@ -1467,6 +1496,18 @@ impl Store for PostgresStore {
 
     fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>> {
         self.with_client(|connection| postgres_auth::person_session(connection, token_hash))
+    }
+
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>> {
+        self.with_client(|client| corrections::get(client, id))
+    }
+
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>> {
+        self.with_client(|client| corrections::list(client, filter))
+    }
+
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
+        self.with_client(|client| corrections::standing(client, person))
     }
 }
 

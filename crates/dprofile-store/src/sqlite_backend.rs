@@ -11,14 +11,16 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod corrections;
+
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::sqlite_auth;
 use crate::{
-    AccessRow, AccessRowWrite, ApiKeyRow, Backend, ErasedKeys, IdentifierRow, IndexRemovals, KeyId,
-    KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord,
-    NewReviewItem, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
-    violations_json,
+    AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
+    CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
+    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
+    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
+    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -51,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "officers",
         include_str!("../migrations/sqlite/0007_officers.sql"),
+    ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/sqlite/0005_corrections.sql"),
     ),
 ];
 
@@ -1110,6 +1117,27 @@ impl WriteTx for SqliteTx<'_> {
         positions.sort_unstable();
         Ok(positions)
     }
+
+    fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64> {
+        corrections::insert(self.transaction, correction)
+    }
+
+    fn claim_correction_fields(
+        &mut self,
+        correction_id: i64,
+        record_id: RecordId,
+        fields: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        corrections::claim_fields(self.transaction, correction_id, record_id, fields)
+    }
+
+    fn release_correction_fields(&mut self, correction_id: i64) -> StoreResult<()> {
+        corrections::release_fields(self.transaction, correction_id)
+    }
+
+    fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool> {
+        corrections::answer(self.transaction, id, answer)
+    }
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -1556,6 +1584,18 @@ impl Store for SqliteStore {
 
     fn person_session(&self, token_hash: &[u8]) -> StoreResult<Option<PersonSessionRow>> {
         self.read(|connection| sqlite_auth::person_session(connection, token_hash))
+    }
+
+    fn correction(&self, id: i64) -> StoreResult<Option<CorrectionRow>> {
+        self.read(|connection| corrections::get(connection, id))
+    }
+
+    fn corrections(&self, filter: &CorrectionFilter<'_>) -> StoreResult<Vec<CorrectionRow>> {
+        self.read(|connection| corrections::list(connection, filter))
+    }
+
+    fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
+        self.read(|connection| corrections::standing(connection, person))
     }
 }
 

@@ -5,8 +5,9 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use dprofile_store::testing::TestStore;
 use dprofile_store::{
-    IdentifierRow, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, QuarantineStatus, Store, StoreError,
+    CorrectionAnswer, CorrectionFilter, CorrectionStatus, IdentifierRow, KeyState, KeyWrite,
+    LinkDecision, NewCorrection, NewQuarantine, NewRecord, NewReviewItem, Outcome,
+    QuarantineStatus, Store, StoreError,
 };
 
 fn now() -> chrono::DateTime<Utc> {
@@ -1007,6 +1008,179 @@ fn retention_removes_persons_then_their_log_details(store: &dyn Store) {
     assert!(store.persons_erased_before(erased_at).unwrap().is_empty());
 }
 
+/// A correction request claims its fields of one version, is listed per agency and person, is
+/// answered once, and stands as a dispute only while its version is in force.
+fn corrections_claim_fields_answer_once_and_stand_while_in_force(store: &dyn Store) {
+    let (person, record_id) = seed(store, "c-1", "FA1234567");
+    let key_id = {
+        let mut key_id = 0;
+        store
+            .write(&mut |tx| {
+                key_id = tx.load_keys(&[("fns", "c-1")])?[0]
+                    .as_ref()
+                    .and_then(|state| state.key_id)
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        key_id
+    };
+    let balance = vec!["/data/balance".to_owned()];
+    let both = vec!["/data/as_of".to_owned(), "/data/balance".to_owned()];
+    let file = |fields: &[String], due_days: i64| -> (i64, Vec<(String, i64)>) {
+        let mut filed = (0, Vec::new());
+        let result = store.write(&mut |tx| {
+            let id = tx.insert_correction(&NewCorrection {
+                person_id: person,
+                record_id,
+                key_id,
+                source: "fns",
+                source_ref: "c-1",
+                revision: 1,
+                category: Some("tax_debt"),
+                fields,
+                explanation: "I paid this debt",
+                filed_at: now(),
+                due_at: now() + chrono::Duration::days(due_days),
+            })?;
+            let held = tx.claim_correction_fields(id, record_id, fields)?;
+            filed = (id, held.clone());
+            if held.is_empty() {
+                Ok(())
+            } else {
+                Err(StoreError::Aborted("fields held".to_owned()))
+            }
+        });
+        assert_eq!(result.is_ok(), filed.1.is_empty());
+        filed
+    };
+    let (first, held) = file(&balance, 30);
+    assert!(held.is_empty());
+    // The same field again is held by the first request, and nothing of the refused filing
+    // stays (not even its other field).
+    let (_, held) = file(&both, 30);
+    assert_eq!(held, vec![("/data/balance".to_owned(), first)]);
+    assert_eq!(
+        store
+            .corrections(&CorrectionFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let row = store.correction(first).unwrap().expect("the request");
+    assert_eq!(row.person_id, person);
+    assert_eq!(row.fields, balance);
+    assert_eq!(row.status, CorrectionStatus::Open);
+    assert_eq!(row.due_at, now() + chrono::Duration::days(30));
+    assert!(row.cites_version_in_force());
+    assert_eq!(row.in_force.map(|version| version.revision), Some(1));
+    assert_eq!(
+        store.standing_corrections(person).unwrap(),
+        vec![row.clone()]
+    );
+
+    // Queues: per agency, per person, per status, and past a deadline.
+    let fns_queue = CorrectionFilter {
+        source: Some("fns"),
+        ..CorrectionFilter::default()
+    };
+    assert_eq!(store.corrections(&fns_queue).unwrap().len(), 1);
+    let other_queue = CorrectionFilter {
+        source: Some("gibdd"),
+        ..CorrectionFilter::default()
+    };
+    assert!(store.corrections(&other_queue).unwrap().is_empty());
+    let overdue = CorrectionFilter {
+        status: Some(CorrectionStatus::Open),
+        due_before: Some(now() + chrono::Duration::days(31)),
+        ..CorrectionFilter::default()
+    };
+    assert_eq!(store.corrections(&overdue).unwrap().len(), 1);
+    let not_yet = CorrectionFilter {
+        due_before: Some(now() + chrono::Duration::days(29)),
+        ..overdue
+    };
+    assert!(store.corrections(&not_yet).unwrap().is_empty());
+    let of_person = CorrectionFilter {
+        person_id: Some(person + 1000),
+        ..CorrectionFilter::default()
+    };
+    assert!(store.corrections(&of_person).unwrap().is_empty());
+
+    // A rejection is written once and gives the fields back.
+    let reject = CorrectionAnswer {
+        status: CorrectionStatus::Rejected,
+        answer: "the debt is still open",
+        answered_by: "apikey:1",
+        answered_at: now() + chrono::Duration::days(2),
+    };
+    let mut answered = Vec::new();
+    for _ in 0..2 {
+        store
+            .write(&mut |tx| {
+                let changed = tx.answer_correction(first, &reject)?;
+                if changed {
+                    tx.release_correction_fields(first)?;
+                }
+                answered.push(changed);
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(answered, vec![true, false]);
+    let row = store.correction(first).unwrap().unwrap();
+    assert_eq!(row.status, CorrectionStatus::Rejected);
+    assert_eq!(row.answer.as_deref(), Some("the debt is still open"));
+    assert_eq!(row.answered_by.as_deref(), Some("apikey:1"));
+    assert_eq!(row.answered_at, Some(now() + chrono::Duration::days(2)));
+    assert!(store.standing_corrections(person).unwrap().is_empty());
+
+    // The field is free again; an accepted request stands until a new version is in force.
+    let (second, held) = file(&both, 30);
+    assert!(held.is_empty());
+    store
+        .write(&mut |tx| {
+            assert!(tx.answer_correction(
+                second,
+                &CorrectionAnswer {
+                    status: CorrectionStatus::Accepted,
+                    ..reject
+                }
+            )?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .standing_corrections(person)
+            .unwrap()
+            .iter()
+            .map(|row| row.id)
+            .collect::<Vec<_>>(),
+        vec![second]
+    );
+    store
+        .write(&mut |tx| {
+            let new_record = tx.reserve_record_ids(1)?[0];
+            let mut revised = record(new_record, key_id, "c-1", Some(person));
+            revised.revision = 2;
+            tx.insert_records(&[revised])?;
+            tx.upsert_keys(&[KeyWrite {
+                revision: 2,
+                ..state(Some(key_id), "c-1", person, new_record)
+            }])?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.standing_corrections(person).unwrap().is_empty());
+    let row = store.correction(second).unwrap().unwrap();
+    assert_eq!(row.status, CorrectionStatus::Accepted);
+    assert!(!row.cites_version_in_force());
+    assert_eq!(row.in_force.map(|version| version.revision), Some(2));
+    assert!(store.correction(second + 100).unwrap().is_none());
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1034,6 +1208,7 @@ contract_suite!(
     assignments_list_every_key,
     access_log_appends_in_order_and_hides_delayed_entries,
     api_keys_are_found_by_hash_listed_and_revoked,
+    corrections_claim_fields_answer_once_and_stand_while_in_force,
     officers_keep_accounts_failures_and_lock_outs,
     officer_sessions_are_found_touched_ended_and_expired,
     person_sign_ins_and_sessions_are_kept_until_they_expire,

@@ -61,6 +61,9 @@ enum Command {
     /// The retention schedule: erase what expired (with tombstones in the access log).
     #[command(subcommand)]
     Retention(commands::retention::RetentionCommand),
+    /// The persons' correction requests in the agencies' queues.
+    #[command(subcommand)]
+    Corrections(commands::corrections::CorrectionsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -87,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
         Command::Officer(command) => commands::officer::run(&store_location, command),
         Command::Retention(command) => commands::retention::run(&store_location, command),
+        Command::Corrections(command) => commands::corrections::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

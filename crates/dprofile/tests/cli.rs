@@ -733,3 +733,76 @@ fn retention_schedule_errors_name_the_key() {
     assert!(checked.status.success(), "{checked:?}");
     assert!(stdout(&checked).contains("\"border_crossing\""));
 }
+
+#[test]
+fn corrections_list_shows_an_agency_queue_without_the_persons_texts() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let file = write_file(directory.path(), "tax.ndjson", &[tax_line(1)]);
+    let ingested = dprofile(&store, &["ingest", file.to_str().unwrap()], &[]);
+    assert!(ingested.status.success(), "{ingested:?}");
+    let person = test_store
+        .store
+        .find_by_identifier(None, "AB0000001")
+        .unwrap()[0];
+    let record_id = test_store.store.person_versions(person).unwrap()[0].record_id;
+    let desk = dprofile_pipeline::corrections::CorrectionDesk {
+        store: test_store.store.as_ref(),
+        config: &dprofile_pipeline::corrections::CorrectionConfig::default(),
+    };
+    let filed = desk
+        .file(
+            person,
+            &dprofile_pipeline::corrections::Filing {
+                cited: dprofile_pipeline::corrections::CitedRecord::Id(record_id),
+                fields: vec!["/data/balance".to_owned()],
+                explanation: "a private explanation".to_owned(),
+            },
+            &dprofile_pipeline::corrections::Accessor {
+                actor: format!("person:{person}"),
+                agency: "person".to_owned(),
+                role: "person".to_owned(),
+                purpose: "correction_request".to_owned(),
+                disclosure_delay_days: 0,
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap();
+
+    let listed = dprofile(
+        &store,
+        &["corrections", "list", "--agency", "fns", "--status", "open"],
+        &[],
+    );
+    assert!(listed.status.success(), "{listed:?}");
+    let text = stdout(&listed);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(&format!("{}\t", filed.id)))
+        .unwrap_or_else(|| panic!("the request is listed: {text}"));
+    assert!(
+        line.contains("\tfns\tt-1\t1\t") && line.ends_with("\topen"),
+        "{line}"
+    );
+    assert!(!text.contains("private explanation"), "{text}");
+    for (agency, status) in [("gibdd", "open"), ("fns", "overdue"), ("fns", "rejected")] {
+        let other = stdout(&dprofile(
+            &store,
+            &[
+                "corrections",
+                "list",
+                "--agency",
+                agency,
+                "--status",
+                status,
+            ],
+            &[],
+        ));
+        assert_eq!(
+            other.lines().count(),
+            1,
+            "{agency} {status}: only the header: {other}"
+        );
+    }
+}

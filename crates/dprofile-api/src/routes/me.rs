@@ -82,7 +82,7 @@ fn client_address(parts: &Parts) -> String {
         .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
         let message = format!("the body is not the JSON this route takes: {error}");
         ApiError::InvalidBody {
@@ -280,7 +280,7 @@ pub async fn verify(
 }
 
 /// Logs the person's read of their own data (before anything is shown).
-fn log_own_read(
+pub(crate) fn log_own_read(
     context: &ApiContext,
     person: PersonId,
     categories: Vec<String>,
@@ -354,7 +354,7 @@ pub async fn profile(
     Ok(Json(ProfileBody::from(*profile)))
 }
 
-fn signed_in(request: &Request) -> Result<SignedInPerson, ApiError> {
+pub(crate) fn signed_in(request: &Request) -> Result<SignedInPerson, ApiError> {
     request
         .extensions()
         .get::<SignedInPerson>()

@@ -1,5 +1,6 @@
 //! The HTTP handlers, one module per resource.
 
+pub mod corrections;
 pub mod decisions;
 pub mod me;
 pub mod officer;

@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod audit;
+pub mod corrections;
 pub mod ingest;
 pub mod officer;
 pub mod quarantine;

@@ -22,6 +22,11 @@ pub struct ServeArgs {
     /// Persons in the demo population.
     #[arg(long, default_value_t = 2000)]
     pub demo_persons: u64,
+    /// Days a source agency has to answer a person's correction request (GDPR art. 12(3):
+    /// one month); an open request past it shows as overdue.
+    #[arg(long, env = "DPROFILE_CORRECTION_ANSWER_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub correction_answer_days: u32,
     #[command(flatten)]
     pub log_key: super::audit::KeyArgs,
     /// Officers' sessions end this many minutes after sign-in, however active.
@@ -105,7 +110,13 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         let state = dprofile_api::AppState::new(
             store,
             ingestor,
-            dprofile_api::ApiConfig::default(),
+            dprofile_api::ApiConfig {
+                corrections: dprofile_pipeline::corrections::CorrectionConfig {
+                    answer_within_days: args.correction_answer_days,
+                    ..Default::default()
+                },
+                ..dprofile_api::ApiConfig::default()
+            },
             log_key,
         )
         .with_officer_auth(officer_auth);
