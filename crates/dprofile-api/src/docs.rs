@@ -9,7 +9,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{
+    decisions, me, persons, quarantine, records, review, share_codes, status, system,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +39,12 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         me::profile,
         me::access_log,
         me::log_key,
+        status::person_status,
+        status::my_status,
+        share_codes::create,
+        share_codes::list,
+        share_codes::revoke,
+        share_codes::check,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -51,6 +59,8 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
+        (name = "status", description = "Statuses derived from the profile by a versioned rule set — lawful stay, the 90-in-180-days count, right to work, entry ban, tax debt, registration expiring — each with its rule, version, records and dates. Information for a human who decides, never an automated decision."),
+        (name = "share codes", description = "The person's share codes (one purpose each: work, rent, other; 90 days by default) and the public check a checker makes with a code and the person's birth date, which shows only what the purpose needs and is logged in the person's access log."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -60,9 +70,15 @@ pub struct ApiDoc;
 pub const SECURITY_SCHEME: &str = "agency_api_key";
 /// Name of the person's session scheme (`/v1/me/` data routes).
 pub const PERSON_SECURITY_SCHEME: &str = "person_session";
-/// Routes under `/v1/` that are public by design: the person's sign-in (it reveals nothing)
-/// and the log's verifier key (published so that anyone can check proofs).
-pub const PUBLIC_V1_PATHS: [&str; 3] = ["/v1/me/sign-in", "/v1/me/verify", "/v1/access-log/key"];
+/// Routes under `/v1/` that are public by design: the person's sign-in (it reveals nothing),
+/// the log's verifier key (published so that anyone can check proofs), and the share-code
+/// check (a checker holds a code and a birth date, not an account).
+pub const PUBLIC_V1_PATHS: [&str; 4] = [
+    "/v1/me/sign-in",
+    "/v1/me/verify",
+    "/v1/access-log/key",
+    "/v1/share-codes/check",
+];
 
 /// Declares the bearer scheme and puts it, with its 401 answer, on every operation under
 /// `/v1/`: the same rule the router applies, so the document cannot claim a route is open.

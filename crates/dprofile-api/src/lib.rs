@@ -13,6 +13,7 @@ mod metrics;
 pub mod person_auth;
 pub mod problem;
 mod routes;
+pub mod share_codes;
 pub mod wire;
 
 use std::future::Future;
@@ -35,7 +36,11 @@ use tower_http::trace::TraceLayer;
 use crate::metrics::Metrics;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{
+    decisions, me, persons, quarantine, records, review, share_codes as share_code_routes, status,
+    system,
+};
+use crate::share_codes::{ShareCodeLimits, ShareCodes};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -77,6 +82,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The persons' own sign-ins and sessions (`/v1/me/`), with their rate limits.
     pub person_sessions: Arc<PersonSessions>,
+    /// Share codes' lifetimes and the checkers' rate limit.
+    pub share_codes: Arc<ShareCodes>,
+    /// The status engine's rules (issue 5).
+    pub status_rules: Arc<dprofile_status::RuleSet>,
 }
 
 impl AppState {
@@ -101,6 +110,8 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            share_codes: Arc::new(ShareCodes::default()),
+            status_rules: Arc::new(dprofile_status::RuleSet::v1()),
         }
     }
 
@@ -121,12 +132,20 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            share_codes: Arc::new(ShareCodes::default()),
+            status_rules: Arc::new(dprofile_status::RuleSet::v1()),
         }
     }
 
     /// The state with another delivery channel or other limits for the persons' sign-in.
     pub fn with_person_sessions(mut self, sessions: PersonSessions) -> AppState {
         self.person_sessions = Arc::new(sessions);
+        self
+    }
+
+    /// The state with other share-code lifetimes or limits.
+    pub fn with_share_code_limits(mut self, limits: ShareCodeLimits) -> AppState {
+        self.share_codes = Arc::new(ShareCodes::new(limits));
         self
     }
 
@@ -201,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/records/batch", post(records::post_batch))
         .route("/v1/persons", get(persons::search))
         .route("/v1/persons/{id}", get(persons::get_person))
+        .route("/v1/persons/{id}/status", get(status::person_status))
         .merge(review_desk)
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
@@ -210,6 +230,15 @@ pub fn router(state: AppState) -> Router {
     let own_data = Router::new()
         .route("/v1/me/profile", get(me::profile))
         .route("/v1/me/access-log", get(me::access_log))
+        .route("/v1/me/status", get(status::my_status))
+        .route(
+            "/v1/me/share-codes",
+            get(share_code_routes::list).post(share_code_routes::create),
+        )
+        .route(
+            "/v1/me/share-codes/{id}",
+            axum::routing::delete(share_code_routes::revoke),
+        )
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
             me::require_person,
@@ -222,6 +251,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/sign-in", post(me::sign_in))
         .route("/v1/me/verify", post(me::verify))
         .route("/v1/access-log/key", get(me::log_key))
+        // Public by design: a checker has a share code and a birth date, not an account.
+        .route("/v1/share-codes/check", post(share_code_routes::check))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

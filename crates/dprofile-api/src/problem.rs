@@ -32,7 +32,9 @@ pub struct Problem {
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
     /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
     /// `auth.invalid_key` and `auth.invalid_session` (401); `rate_limited` (429, with `Retry-After`);
-    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
+    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`;
+    /// `share_code.no_match` (404), `share_code.expired`, `share_code.revoked` (410),
+    /// `share_code.locked` (423); a refusal by the access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
     /// What was wrong, field by field, where that is known.
@@ -93,7 +95,7 @@ pub enum ApiError {
     )]
     InvalidSession,
     /// Too many sign-in or verification requests from one address or for one document.
-    #[error("too many sign-in attempts: try again after {retry_after_seconds} seconds")]
+    #[error("too many attempts: try again after {retry_after_seconds} seconds")]
     RateLimited { retry_after_seconds: u64 },
     /// The sign-in id names no pending sign-in.
     #[error(
@@ -115,6 +117,9 @@ pub enum ApiError {
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
+    /// A share-code check that shows nothing, and why (`share_code.*`).
+    #[error("{0}")]
+    ShareCode(crate::share_codes::ShareCodeError),
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -143,6 +148,7 @@ impl ApiError {
             ApiError::SignInExpired | ApiError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
             ApiError::SignInLocked => StatusCode::FORBIDDEN,
             ApiError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::ShareCode(error) => error.status(),
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -169,6 +175,7 @@ impl ApiError {
             ApiError::SignInLocked => "sign_in.locked",
             ApiError::WrongCode { .. } => "sign_in.wrong_code",
             ApiError::InvalidBody { .. } => "invalid_body",
+            ApiError::ShareCode(error) => error.code(),
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -195,6 +202,7 @@ impl ApiError {
             ApiError::SignInLocked => "sign-in locked",
             ApiError::WrongCode { .. } => "wrong code",
             ApiError::InvalidBody { .. } => "invalid body",
+            ApiError::ShareCode(error) => error.title(),
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }

@@ -680,7 +680,7 @@ fn right_to_work(facts: &[StatusFact], today: NaiveDate) -> Status {
             }
             if let Some(paid) = document.patent_paid_until {
                 conditions.push(format!(
-                    "the patent's advance tax is paid until {paid}: it lapses unless paid again"
+                    "the patent is paid until {paid}: it lapses unless paid again"
                 ));
             }
             if let Some(profession) = &document.profession {

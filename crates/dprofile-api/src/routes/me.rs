@@ -74,14 +74,14 @@ fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId, ApiEr
 }
 
 /// The client's address, the key of the per-address rate limit.
-fn client_address(parts: &Parts) -> String {
+pub(crate) fn client_address(parts: &Parts) -> String {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
         let message = format!("the body is not the JSON this route takes: {error}");
         ApiError::InvalidBody {
@@ -91,7 +91,7 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> 
     })
 }
 
-fn invalid_field(field: &str, rule: Rule, message: String) -> ApiError {
+pub(crate) fn invalid_field(field: &str, rule: Rule, message: String) -> ApiError {
     ApiError::InvalidBody {
         detail: format!("`{field}`: {message}"),
         errors: vec![dprofile_domain::Violation::new(
@@ -270,7 +270,7 @@ pub async fn verify(
 }
 
 /// Logs the person's read of their own data (before anything is shown).
-fn log_own_read(
+pub(crate) fn log_own_read(
     context: &ApiContext,
     person: PersonId,
     categories: Vec<String>,
