@@ -1,7 +1,9 @@
 //! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
 //! person search, the quarantine, review items and officers' identity decisions (confirm,
 //! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
-//! (`/v1/me/`, [`person_auth`]), health, metrics, and the OpenAPI document with its Swagger UI.
+//! (`/v1/me/`, [`person_auth`]), statuses with explanations (for agencies and for the person),
+//! the person's share codes and their public check ([`share_codes`]), health, metrics, and the
+//! OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
