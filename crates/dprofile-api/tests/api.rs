@@ -2878,3 +2878,20 @@ async fn the_person_reads_every_status_of_their_own() {
     assert_eq!(answers["visa_free_stay"], "yes");
     assert_eq!(answers.len(), 6);
 }
+
+#[tokio::test]
+async fn share_code_checks_are_rate_limited_per_client_address() {
+    let app = TestApp::sqlite().await;
+    // 30 checks per 15 minutes from one address (the default), whatever they answer.
+    for attempt in 0..30 {
+        let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "check {attempt}");
+    }
+    let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The window ends.
+    app.clock.advance(Duration::minutes(16));
+    let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
