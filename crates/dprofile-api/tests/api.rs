@@ -2506,6 +2506,15 @@ async fn check_purpose(app: &TestApp, purpose: &str, fields: &[&str]) -> Value {
     assert_eq!(check["agency"], "OOO Stroy");
     assert_eq!(check["purpose"], purpose);
     assert_eq!(check["outcome"], "allowed");
+    let (_, logged) = dprofile_audit::AccessEntry::from_canonical(
+        check["proof"]["canonical"]
+            .as_str()
+            .expect("canonical")
+            .as_bytes(),
+    )
+    .expect("an entry");
+    assert_eq!(logged.person, Some(person));
+    assert!(logged.actor.starts_with("share_code:"), "{}", logged.actor);
     let categories = check["categories"].as_array().expect("categories");
     assert!(
         categories.iter().all(|category| [
@@ -2517,7 +2526,6 @@ async fn check_purpose(app: &TestApp, purpose: &str, fields: &[&str]) -> Value {
         .contains(&category.as_str().expect("a code"))),
         "only the purpose's categories: {categories:?}"
     );
-    let _ = person;
     seen
 }
 
