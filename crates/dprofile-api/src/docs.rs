@@ -10,14 +10,15 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
 use crate::routes::{
-    corrections, decisions, me, officer, persons, quarantine, records, review, system,
+    corrections, decisions, me, officer, persons, quarantine, records, review, share_codes, status,
+    system,
 };
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "dprofile",
-        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Every route under `/v1/` serves personal data and needs an agency API key: `Authorization: Bearer <key>` (`dprofile apikey create`), or an officer's session token from `POST /v1/officer/sign-in` in its place (the officer's agency and role; the access log names the officer); without one it answers 401 (`auth.required`, `auth.invalid_key`, `auth.officer_session_ended`). Reads and searches of persons also state a purpose (`X-Purpose`) and a case (`X-Case-Ref`): the access policy decides with the key's role and agency, the profile shows only the categories (and fields) it allows, a refusal answers 403 with the policy's rule as `code`, and both are appended to the tamper-evident access log. The review desk (review items, merges, splits, histories, quarantine) needs a role with the `review` action for the stated purpose (`X-Purpose`, `X-Case-Ref`). The person's own routes (`/v1/me/profile`, `/v1/me/access-log`) take a person session instead (`POST /v1/me/sign-in`, `POST /v1/me/verify`; 401 `auth.invalid_session`); the sign-in routes (the person's and the officer's) and `/v1/access-log/key` are public by design. Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until officer accounts come.",
+        description = "Registry linking the records that agencies hold about each foreign citizen into one profile. Errors are RFC 9457 `application/problem+json` (`Problem`) with a stable `code`. Every route under `/v1/` serves personal data and needs an agency API key: `Authorization: Bearer <key>` (`dprofile apikey create`), or an officer's session token from `POST /v1/officer/sign-in` in its place (the officer's agency and role; the access log names the officer); without one it answers 401 (`auth.required`, `auth.invalid_key`, `auth.officer_session_ended`). Reads and searches of persons also state a purpose (`X-Purpose`) and a case (`X-Case-Ref`): the access policy decides with the key's role and agency, the profile shows only the categories (and fields) it allows, a refusal answers 403 with the policy's rule as `code`, and both are appended to the tamper-evident access log. The review desk (review items, merges, splits, histories, quarantine) needs a role with the `review` action for the stated purpose (`X-Purpose`, `X-Case-Ref`). The person's own routes (`/v1/me/profile`, `/v1/me/access-log`) take a person session instead (`POST /v1/me/sign-in`, `POST /v1/me/verify`; 401 `auth.invalid_session`); the sign-in routes (the person's and the officer's), `/v1/access-log/key` and the share-code check (`POST /v1/share-codes/check`) are public by design. Statuses (`/v1/persons/{id}/status`, `/v1/me/status`) are information for a human who decides, never an automated decision. Officers' decisions (review verdicts, merges, splits) take the officer's name from the request body (`actor`) until officer accounts come.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -39,6 +40,12 @@ use crate::routes::{
         me::profile,
         me::access_log,
         me::log_key,
+        status::person_status,
+        status::my_status,
+        share_codes::create,
+        share_codes::list,
+        share_codes::revoke,
+        share_codes::check,
         officer::sign_in,
         officer::sign_out,
         corrections::file,
@@ -61,6 +68,8 @@ use crate::routes::{
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
         (name = "officer", description = "Officers' sign-in with login and password (argon2id; lock-out after repeated failures) and sign-out. The session token is accepted by the `/v1/` routes like an agency API key, with the officer's agency and role, and the access log names the officer (`officer:<login>`)."),
         (name = "corrections", description = "The person's correction requests in the queue of the agency that wrote the record: list the queue and answer (accept, then send the corrected revision; or reject with a reason). Needs a role with the `correct` action (`X-Purpose: correction_handling`); a key sees only its own agency's queue."),
+        (name = "status", description = "Statuses derived from the profile by a versioned rule set — lawful stay, the 90-in-180-days count, right to work, entry ban, tax debt, registration expiring — each with its rule, version, records and dates. Information for a human who decides, never an automated decision."),
+        (name = "share codes", description = "The person's share codes (one purpose each: work, rent, other; 90 days by default) and the public check a checker makes with a code and the person's birth date, which shows only what the purpose needs and is logged in the person's access log."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -73,11 +82,12 @@ pub const PERSON_SECURITY_SCHEME: &str = "person_session";
 /// Routes under `/v1/` that are public by design: the person's and the officer's sign-ins
 /// (they reveal nothing)
 /// and the log's verifier key (published so that anyone can check proofs).
-pub const PUBLIC_V1_PATHS: [&str; 4] = [
+pub const PUBLIC_V1_PATHS: [&str; 5] = [
     "/v1/me/sign-in",
     "/v1/me/verify",
     "/v1/officer/sign-in",
     "/v1/access-log/key",
+    "/v1/share-codes/check",
 ];
 /// Name of the officer's session scheme, accepted wherever an agency API key is.
 pub const OFFICER_SECURITY_SCHEME: &str = "officer_session";

@@ -2,7 +2,8 @@
 //! person search, the quarantine, review items and officers' identity decisions (confirm,
 //! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
 //! (`/v1/me/`, [`person_auth`]), the person's correction requests and the source agencies'
-//! queues of them, health, metrics, and the OpenAPI document with its Swagger UI.
+//! queues of them, statuses with explanations (for agencies and for the person), the person's
+//! share codes and their public check ([`share_codes`]), health, metrics, and the OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -15,6 +16,7 @@ pub mod officer_auth;
 pub mod person_auth;
 pub mod problem;
 mod routes;
+pub mod share_codes;
 pub mod wire;
 
 use std::future::Future;
@@ -40,8 +42,10 @@ use crate::officer_auth::OfficerAuth;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
 use crate::routes::{
-    corrections, decisions, me, officer, persons, quarantine, records, review, system,
+    corrections, decisions, me, officer, persons, quarantine, records, review,
+    share_codes as share_code_routes, status, system,
 };
+use crate::share_codes::{ShareCodeLimits, ShareCodes};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -88,6 +92,10 @@ pub struct AppState {
     pub person_sessions: Arc<PersonSessions>,
     /// Officers' session rules and the sign-in rate limit.
     pub officer_auth: Arc<OfficerAuth>,
+    /// Share codes' lifetimes and the checkers' rate limit.
+    pub share_codes: Arc<ShareCodes>,
+    /// The status engine's rules (issue 5).
+    pub status_rules: Arc<dprofile_status::RuleSet>,
 }
 
 impl AppState {
@@ -112,6 +120,8 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            share_codes: Arc::new(ShareCodes::default()),
+            status_rules: Arc::new(dprofile_status::RuleSet::v1()),
             officer_auth: Arc::new(OfficerAuth::default()),
         }
     }
@@ -133,6 +143,8 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            share_codes: Arc::new(ShareCodes::default()),
+            status_rules: Arc::new(dprofile_status::RuleSet::v1()),
             officer_auth: Arc::new(OfficerAuth::default()),
         }
     }
@@ -146,6 +158,12 @@ impl AppState {
     /// The state with other officer session lifetimes, lock-out or sign-in rate limit.
     pub fn with_officer_auth(mut self, officer_auth: OfficerAuth) -> AppState {
         self.officer_auth = Arc::new(officer_auth);
+        self
+    }
+
+    /// The state with other share-code lifetimes or limits.
+    pub fn with_share_code_limits(mut self, limits: ShareCodeLimits) -> AppState {
+        self.share_codes = Arc::new(ShareCodes::new(limits));
         self
     }
 
@@ -220,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/records/batch", post(records::post_batch))
         .route("/v1/persons", get(persons::search))
         .route("/v1/persons/{id}", get(persons::get_person))
+        .route("/v1/persons/{id}/status", get(status::person_status))
         .route("/v1/officer/sign-out", post(officer::sign_out))
         .route("/v1/corrections", get(corrections::queue))
         .route("/v1/corrections/{id}/answer", post(corrections::answer))
@@ -232,6 +251,15 @@ pub fn router(state: AppState) -> Router {
     let own_data = Router::new()
         .route("/v1/me/profile", get(me::profile))
         .route("/v1/me/access-log", get(me::access_log))
+        .route("/v1/me/status", get(status::my_status))
+        .route(
+            "/v1/me/share-codes",
+            get(share_code_routes::list).post(share_code_routes::create),
+        )
+        .route(
+            "/v1/me/share-codes/{id}",
+            axum::routing::delete(share_code_routes::revoke),
+        )
         .route(
             "/v1/me/corrections",
             get(corrections::mine).post(corrections::file),
@@ -249,6 +277,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/verify", post(me::verify))
         .route("/v1/officer/sign-in", post(officer::sign_in))
         .route("/v1/access-log/key", get(me::log_key))
+        // Public by design: a checker has a share code and a birth date, not an account.
+        .route("/v1/share-codes/check", post(share_code_routes::check))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

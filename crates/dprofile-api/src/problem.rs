@@ -35,7 +35,8 @@ pub struct Problem {
     /// `officer.sign_in_failed` (401); `auth.not_an_officer_session` (400); `rate_limited` (429,
     /// with `Retry-After`); `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`,
     /// `sign_in.locked`, `invalid_body`; `correction.record_not_found`, `correction.not_found`
-    /// (404), `correction.already_disputed`, `correction.already_answered` (409); a refusal by the
+    /// (404), `correction.already_disputed`, `correction.already_answered` (409); `share_code.no_match` (404), `share_code.expired`,
+    /// `share_code.revoked` (410), `share_code.locked` (423); a refusal by the
     /// access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
@@ -113,7 +114,7 @@ pub enum ApiError {
     )]
     InvalidSession,
     /// Too many sign-in or verification requests from one address or for one document.
-    #[error("too many sign-in attempts: try again after {retry_after_seconds} seconds")]
+    #[error("too many attempts: try again after {retry_after_seconds} seconds")]
     RateLimited { retry_after_seconds: u64 },
     /// The sign-in id names no pending sign-in.
     #[error(
@@ -135,6 +136,9 @@ pub enum ApiError {
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
+    /// A share-code check that shows nothing, and why (`share_code.*`).
+    #[error("{0}")]
+    ShareCode(crate::share_codes::ShareCodeError),
     /// A correction request that cannot be filed or answered as asked (issue 4): the cited
     /// record is not the person's, a field is disputed already, the request is not in the
     /// agency's queue, or it was answered before. `code` is `correction.*`.
@@ -163,6 +167,7 @@ impl ApiError {
             ApiError::AlreadyReplayed(_) => StatusCode::CONFLICT,
             ApiError::InvalidDecision { .. } => StatusCode::BAD_REQUEST,
             ApiError::DecisionConflict(_) => StatusCode::CONFLICT,
+            ApiError::ShareCode(error) => error.status(),
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
@@ -189,6 +194,7 @@ impl ApiError {
             ApiError::InvalidQuery { .. } => "invalid_query",
             ApiError::RecordRejected { .. } => "record_rejected",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::ShareCode(error) => error.code(),
             ApiError::AlreadyReplayed(_) => "already_replayed",
             ApiError::InvalidDecision { .. } => "invalid_decision",
             ApiError::DecisionConflict(_) => "decision_conflict",
@@ -215,6 +221,7 @@ impl ApiError {
 
     fn title(&self) -> &'static str {
         match self {
+            ApiError::ShareCode(error) => error.title(),
             ApiError::NotFound(_) => "not found",
             ApiError::InvalidQuery { .. } => "invalid query",
             ApiError::RecordRejected { .. } => "record rejected",

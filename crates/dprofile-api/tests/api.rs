@@ -1524,7 +1524,10 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/me/access-log",
             "/v1/me/corrections",
             "/v1/me/profile",
+            "/v1/me/share-codes",
+            "/v1/me/share-codes/{id}",
             "/v1/me/sign-in",
+            "/v1/me/status",
             "/v1/me/verify",
             "/v1/officer/sign-in",
             "/v1/officer/sign-out",
@@ -1533,6 +1536,7 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/persons/{id}/history",
             "/v1/persons/{id}/merge",
             "/v1/persons/{id}/split",
+            "/v1/persons/{id}/status",
             "/v1/quarantine",
             "/v1/quarantine/{id}",
             "/v1/quarantine/{id}/replay",
@@ -1541,6 +1545,7 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/review",
             "/v1/review/{id}",
             "/v1/review/{id}/decision",
+            "/v1/share-codes/check",
         ]
     );
     // Clients generated from the document name their methods after operation ids.
@@ -1634,7 +1639,7 @@ async fn the_docs_page_and_its_vendored_assets_are_served() {
 /// Routes that serve no personal data and stay open.
 /// Open by design: documentation and operations, the person's sign-in (it says nothing about
 /// who exists) and the access log's published verifier key.
-const OPEN_PATHS: [&str; 8] = [
+const OPEN_PATHS: [&str; 9] = [
     "/docs",
     "/healthz",
     "/metrics",
@@ -1643,6 +1648,7 @@ const OPEN_PATHS: [&str; 8] = [
     "/v1/me/verify",
     "/v1/officer/sign-in",
     "/v1/access-log/key",
+    "/v1/share-codes/check",
 ];
 
 async fn assert_unauthorised(response: reqwest::Response, code: &str, what: &str) {
@@ -1730,7 +1736,7 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
             called += 1;
         }
     }
-    assert_eq!(called, 20, "every operation under /v1/ was called");
+    assert_eq!(called, 25, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -3460,4 +3466,527 @@ async fn a_dispute_marker_names_only_the_fields_the_reader_may_see() {
         json!([format!("/data/{shown}"), "/valid_to"]),
         "{profile}"
     );
+}
+
+// Issue 5: statuses and share codes.
+
+/// A record about the holder of passport FA1234567 (born 1991-07-14) in `category`.
+fn holder_record(source: &str, source_ref: &str, category: &str, data: Value) -> Value {
+    let mut record = abdullayev(source_ref);
+    record["source"] = json!(source);
+    record["category"] = json!(category);
+    record["data"] = data;
+    record
+}
+
+/// Records of a patent worker in Moscow who entered visa-free on 10 January 2026 (the test
+/// clock says 1 March 2026): a patent paid until 14 April, a tax debt, and an old entry ban.
+async fn post_patent_worker(app: &TestApp) -> i64 {
+    let person = app.post_for_person(&abdullayev("SC-TAX")).await;
+    for record in [
+        holder_record(
+            "fps",
+            "SC-IN",
+            "border_crossing",
+            json!({"direction": "entry", "crossed_at": "2026-01-10T09:00:00Z",
+                   "checkpoint": "Domodedovo", "transport": "air"}),
+        ),
+        holder_record(
+            "mvd",
+            "SC-PATENT",
+            "stay_document",
+            json!({"kind": "patent", "number": "77 2600123456", "issued_on": "2026-01-15",
+                   "expires_on": "2027-01-14", "region": "77", "profession": "bricklayer",
+                   "patent_paid_until": "2026-04-14"}),
+        ),
+        holder_record(
+            "mvd",
+            "SC-BAN",
+            "entry_ban",
+            json!({"basis": "115-FZ art. 27", "authority": "MVD", "decided_on": "2019-01-10",
+                   "banned_from": "2019-01-10", "banned_until": "2022-01-10"}),
+        ),
+    ] {
+        assert_eq!(app.post_for_person(&record).await, person);
+    }
+    person
+}
+
+impl TestApp {
+    async fn create_share_code(&self, session: &reqwest::Client, purpose: &str) -> Value {
+        let response = session
+            .post(self.url("/v1/me/share-codes"))
+            .json(&json!({"purpose": purpose}))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json_of(response).await
+    }
+
+    async fn check_share_code(&self, code: &str, birth_date: &str) -> reqwest::Response {
+        self.anonymous
+            .post(self.url("/v1/share-codes/check"))
+            .json(&json!({"code": code, "birth_date": birth_date, "checker": "OOO Stroy"}))
+            .send()
+            .await
+            .expect("an answer")
+    }
+}
+
+fn keys_of(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Checks a fresh code of `purpose` and returns what the checker saw; asserts that the body
+/// holds exactly `fields` in its status, nothing of debts, offences or bans, and that the check
+/// is in the person's access log.
+async fn check_purpose(app: &TestApp, purpose: &str, fields: &[&str]) -> Value {
+    let person = post_patent_worker(app).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let created = app.create_share_code(&session, purpose).await;
+    let code = created["code"].as_str().expect("a code").to_owned();
+    assert_eq!(code.len(), 11, "ABC-DEF-GHJ: {code}");
+    assert!(
+        code.chars()
+            .all(|character| character == '-'
+                || "ABCDEFGHJKLMNPQRSTUVWXYZ23456789".contains(character)),
+        "{code}"
+    );
+    assert_eq!(created["purpose"], purpose);
+    assert_eq!(created["expires_at"], "2026-05-30T10:00:00Z", "90 days");
+
+    // Case, spaces and dashes do not matter.
+    let typed = code.to_lowercase().replace('-', " ");
+    let response = app.check_share_code(&typed, "1991-07-14").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.expect("a body");
+    let seen: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        keys_of(&seen),
+        ["checked_on", "notice", "purpose", "status"]
+            .map(str::to_owned)
+            .into(),
+        "{seen}"
+    );
+    assert_eq!(seen["purpose"], purpose);
+    assert_eq!(seen["checked_on"], "2026-03-01");
+    assert_eq!(
+        keys_of(&seen["status"]),
+        fields.iter().map(|field| (*field).to_owned()).collect(),
+        "{seen}"
+    );
+    for never in ["1250", "tax", "debt", "ban", "offence", "MVD", "Domodedovo"] {
+        assert!(!text.contains(never), "`{never}` leaked: {text}");
+    }
+
+    let entries = app.my_verified_access_log(&session).await;
+    let check = entries
+        .iter()
+        .find(|entry| entry["role"] == "share_code_checker")
+        .unwrap_or_else(|| panic!("the check is in the person's log: {entries:?}"));
+    assert_eq!(check["agency"], "OOO Stroy");
+    assert_eq!(check["purpose"], purpose);
+    assert_eq!(check["outcome"], "allowed");
+    let (_, logged) = dprofile_audit::AccessEntry::from_canonical(
+        check["proof"]["canonical"]
+            .as_str()
+            .expect("canonical")
+            .as_bytes(),
+    )
+    .expect("an entry");
+    assert_eq!(logged.person, Some(person));
+    assert!(logged.actor.starts_with("share_code:"), "{}", logged.actor);
+    let categories = check["categories"].as_array().expect("categories");
+    assert!(
+        categories.iter().all(|category| [
+            "stay_document",
+            "visa",
+            "migration_registration",
+            "border_crossing"
+        ]
+        .contains(&category.as_str().expect("a code"))),
+        "only the purpose's categories: {categories:?}"
+    );
+    seen
+}
+
+#[tokio::test]
+async fn a_work_share_code_shows_right_to_work_conditions_until_name_and_photo_only() {
+    let app = TestApp::sqlite().await;
+    let seen = check_purpose(
+        &app,
+        "work",
+        &[
+            "conditions",
+            "name",
+            "photo_reference",
+            "right_to_work",
+            "valid_until",
+        ],
+    )
+    .await;
+    let status = &seen["status"];
+    assert_eq!(status["right_to_work"], true);
+    assert_eq!(
+        status["valid_until"], "2026-04-14",
+        "the patent's paid period"
+    );
+    assert_eq!(status["name"], "ABDULLAYEV RUSTAM");
+    let conditions = status["conditions"].as_array().expect("conditions");
+    assert!(
+        conditions.contains(&json!("only in region 77")),
+        "{conditions:?}"
+    );
+    assert!(
+        conditions.contains(&json!("profession: bricklayer")),
+        "{conditions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_work_share_code_on_postgres() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let seen = check_purpose(
+        &app,
+        "work",
+        &[
+            "conditions",
+            "name",
+            "photo_reference",
+            "right_to_work",
+            "valid_until",
+        ],
+    )
+    .await;
+    assert_eq!(seen["status"]["right_to_work"], true);
+}
+
+#[tokio::test]
+async fn a_rent_share_code_shows_right_to_rent_and_until_only() {
+    let app = TestApp::sqlite().await;
+    let seen = check_purpose(&app, "rent", &["lawful_stay_until", "right_to_rent"]).await;
+    assert_eq!(seen["status"]["right_to_rent"], true);
+    assert_eq!(seen["status"]["lawful_stay_until"], "2026-04-14");
+}
+
+#[tokio::test]
+async fn an_other_share_code_shows_lawful_stay_only() {
+    let app = TestApp::sqlite().await;
+    let seen = check_purpose(&app, "other", &["lawful_stay"]).await;
+    assert_eq!(seen["status"]["lawful_stay"], true);
+}
+
+#[tokio::test]
+async fn expired_revoked_and_wrong_birth_date_codes_show_nothing_and_say_why() {
+    let app = TestApp::sqlite().await;
+    post_patent_worker(&app).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let revoked = app.create_share_code(&session, "work").await;
+    let expiring = app.create_share_code(&session, "rent").await;
+    let locking = app.create_share_code(&session, "other").await;
+
+    // Revoked by the person.
+    let response = session
+        .delete(app.url(&format!("/v1/me/share-codes/{}", revoked["id"])))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let code = revoked["code"].as_str().expect("a code");
+    let problem = assert_problem(
+        app.check_share_code(code, "1991-07-14").await,
+        StatusCode::GONE,
+        "share_code.revoked",
+    )
+    .await;
+    assert!(problem.get("purpose").is_none(), "nothing shown: {problem}");
+    // Another person's code id is not theirs to revoke.
+    let response = session
+        .delete(app.url("/v1/me/share-codes/999999"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+
+    // A wrong birth date answers exactly like a code that does not exist.
+    let locking_code = locking["code"].as_str().expect("a code");
+    let wrong = assert_problem(
+        app.check_share_code(locking_code, "1991-07-15").await,
+        StatusCode::NOT_FOUND,
+        "share_code.no_match",
+    )
+    .await;
+    let unknown = assert_problem(
+        app.check_share_code("ZZZ-ZZZ-ZZZ", "1991-07-14").await,
+        StatusCode::NOT_FOUND,
+        "share_code.no_match",
+    )
+    .await;
+    assert_eq!(
+        wrong, unknown,
+        "nothing tells a wrong birth date from an unknown code"
+    );
+    // A code with a 0, O, 1 or I is malformed, not unknown.
+    assert_problem(
+        app.check_share_code("ABC-DEF-GH0", "1991-07-14").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    // Four more wrong birth dates lock the code: then even the right one shows nothing.
+    for day in 16..20 {
+        assert_problem(
+            app.check_share_code(locking_code, &format!("1991-07-{day}"))
+                .await,
+            StatusCode::NOT_FOUND,
+            "share_code.no_match",
+        )
+        .await;
+    }
+    assert_problem(
+        app.check_share_code(locking_code, "1991-07-14").await,
+        StatusCode::LOCKED,
+        "share_code.locked",
+    )
+    .await;
+
+    // Expired: the clock moves past 90 days.
+    let expiring_code = expiring["code"].as_str().expect("a code");
+    assert_eq!(
+        app.check_share_code(expiring_code, "1991-07-14")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.clock.advance(Duration::days(91));
+    assert_problem(
+        app.check_share_code(expiring_code, "1991-07-14").await,
+        StatusCode::GONE,
+        "share_code.expired",
+    )
+    .await;
+
+    // The person sees each code's state, and every refused check in their access log.
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let listed = json_of(
+        session
+            .get(app.url("/v1/me/share-codes"))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    let states: Vec<(String, String)> = listed["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|code| {
+            (
+                code["purpose"].as_str().expect("a purpose").to_owned(),
+                code["state"].as_str().expect("a state").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("other".to_owned(), "locked".to_owned()),
+            ("rent".to_owned(), "expired".to_owned()),
+            ("work".to_owned(), "revoked".to_owned()),
+        ]
+    );
+    assert!(
+        listed.to_string().find("\"code\"").is_none(),
+        "codes are never listed"
+    );
+    let outcomes: Vec<String> = app
+        .my_verified_access_log(&session)
+        .await
+        .iter()
+        .filter(|entry| entry["role"] == "share_code_checker")
+        .map(|entry| entry["outcome"].as_str().expect("an outcome").to_owned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            "refused:share_code.revoked",
+            "refused:share_code.no_match",
+            "refused:share_code.no_match",
+            "refused:share_code.no_match",
+            "refused:share_code.no_match",
+            "refused:share_code.no_match",
+            "refused:share_code.locked",
+            "allowed",
+            "refused:share_code.expired",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn share_codes_need_a_session_and_a_known_purpose() {
+    let app = TestApp::sqlite().await;
+    post_patent_worker(&app).await;
+    let response = app
+        .anonymous
+        .post(app.url("/v1/me/share-codes"))
+        .json(&json!({"purpose": "work"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "auth.required").await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let response = session
+        .post(app.url("/v1/me/share-codes"))
+        .json(&json!({"purpose": "everything"}))
+        .send()
+        .await
+        .expect("an answer");
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_body").await;
+    assert_eq!(problem["errors"][0]["pointer"], "/purpose");
+    let response = session
+        .post(app.url("/v1/me/share-codes"))
+        .json(&json!({"purpose": "work", "valid_days": 91}))
+        .send()
+        .await
+        .expect("an answer");
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_body").await;
+    assert_eq!(problem["errors"][0]["pointer"], "/valid_days");
+}
+
+#[tokio::test]
+async fn agency_statuses_come_only_from_categories_the_role_may_read_and_are_logged() {
+    let app = TestApp::sqlite().await;
+    let person = post_patent_worker(&app).await;
+
+    let police = app.client_as("police_officer", "street_check");
+    let before = app.access_log_size();
+    let response = police
+        .get(app.url(&format!("/v1/persons/{person}/status")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let report = json_of(response).await;
+    assert!(
+        report["notice"]
+            .as_str()
+            .expect("a notice")
+            .contains("human")
+    );
+    let kinds: Vec<&str> = report["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|status| status["kind"].as_str().expect("a kind"))
+        .collect();
+    // No border crossings and no tax data for a street check.
+    assert_eq!(
+        kinds,
+        vec![
+            "lawful_stay",
+            "right_to_work",
+            "entry_ban",
+            "registration_expiring"
+        ]
+    );
+    let lawful = &report["statuses"][0];
+    assert_eq!(lawful["answer"], "yes");
+    assert_eq!(lawful["basis"], "patent");
+    assert_eq!(lawful["rule"]["id"], "stay.lawful_basis");
+    assert_eq!(lawful["relied_on"][0]["source_ref"], "SC-PATENT");
+    let logged = app.access_entries(before);
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].purpose, "street_check");
+    assert_eq!(logged[0].person, Some(person));
+    assert!(!logged[0].categories.contains(&"tax_debt".to_owned()));
+
+    // A border guard sees the 90/180 count: days under the patent are not counted.
+    let border = app.client_as("border_guard", "border_control");
+    let report = json_of(
+        border
+            .get(app.url(&format!("/v1/persons/{person}/status")))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    let visa_free = report["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .find(|status| status["kind"] == "visa_free_stay")
+        .expect("the 90/180 count")
+        .clone();
+    assert_eq!(visa_free["rule"]["id"], "stay.visa_free_90_180");
+    assert_eq!(
+        visa_free["figures"][0],
+        json!({"name": "days_used", "value": 5})
+    );
+
+    // A purpose the role does not have: 403, logged.
+    let before = app.access_log_size();
+    let response = app
+        .client_as("tax_inspector", "street_check")
+        .get(app.url(&format!("/v1/persons/{person}/status")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.access_entries(before).len(), 1);
+}
+
+#[tokio::test]
+async fn the_person_reads_every_status_of_their_own() {
+    let app = TestApp::sqlite().await;
+    let person = post_patent_worker(&app).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let response = session
+        .get(app.url("/v1/me/status"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let report = json_of(response).await;
+    assert_eq!(report["person_id"], person);
+    let answers: BTreeMap<String, String> = report["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|status| {
+            (
+                status["kind"].as_str().expect("a kind").to_owned(),
+                status["answer"].as_str().expect("an answer").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(answers["tax_debt"], "yes");
+    assert_eq!(answers["entry_ban"], "no");
+    assert_eq!(answers["right_to_work"], "yes");
+    assert_eq!(answers["visa_free_stay"], "yes");
+    assert_eq!(answers.len(), 6);
+}
+
+#[tokio::test]
+async fn share_code_checks_are_rate_limited_per_client_address() {
+    let app = TestApp::sqlite().await;
+    // 30 checks per 15 minutes from one address (the default), whatever they answer.
+    for attempt in 0..30 {
+        let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "check {attempt}");
+    }
+    let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The window ends.
+    app.clock.advance(Duration::minutes(16));
+    let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod access_log;
+mod share_check;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
@@ -61,6 +62,17 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
         batch: Vec<usize>,
     },
+    /// The share-code check over HTTP at a fixed rate (open loop): latency percentiles.
+    ShareCheck {
+        /// Persons in the population, one share code each.
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+        /// Requests per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,6 +92,11 @@ fn main() -> anyhow::Result<()> {
         ),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
         BenchCommand::AccessLog { entries, batch } => access_log::bench(entries, &batch),
+        BenchCommand::ShareCheck {
+            persons,
+            rate,
+            seconds,
+        } => share_check::bench(persons, rate, seconds),
     }
 }
 

@@ -327,6 +327,34 @@ pub struct NewApiKey<'a> {
     pub created_at: DateTime<Utc>,
 }
 
+/// A person's share code as stored: never the code, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareCodeRow {
+    pub id: i64,
+    pub person_id: PersonId,
+    #[serde(skip)]
+    pub code_hash: Vec<u8>,
+    /// `work`, `rent` or `other`: what a checker may see.
+    pub purpose: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Checks with this code and a wrong birth date.
+    pub failed_checks: u32,
+    /// Set when the failed checks reached the limit: the code shows nothing any more.
+    pub locked_at: Option<DateTime<Utc>>,
+}
+
+/// A new share code's row; the id is given by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewShareCode<'a> {
+    pub person_id: PersonId,
+    pub code_hash: &'a [u8],
+    pub purpose: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Something a migration officer has to look at, e.g. strong identifiers of two persons met in
 /// one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -530,6 +558,25 @@ pub trait WriteTx {
     /// whose absolute expiry passed.
     fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()>;
 
+    /// Keeps a new share code; returns its id.
+    fn insert_share_code(&mut self, code: &NewShareCode<'_>) -> StoreResult<i64>;
+    /// Revokes the person's code `id` at `at`; `false` when the person has no code with that
+    /// id. Revoking twice keeps the first time.
+    fn revoke_share_code(
+        &mut self,
+        person_id: PersonId,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Counts one check with a wrong birth date against code `id`; when the count reaches
+    /// `lock_after`, locks the code at `at` (a lock is never lifted). Returns the count.
+    fn record_share_code_failure(
+        &mut self,
+        id: i64,
+        lock_after: u32,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u32>;
+
     /// The frozen resolver model (JSON), if one was set.
     fn resolver_model(&mut self) -> StoreResult<Option<String>>;
     /// Sets the resolver model (JSON).
@@ -620,6 +667,11 @@ pub trait Store: Send + Sync {
     fn person_versions(&self, id: PersonId) -> StoreResult<Vec<StoredVersion>>;
     fn person_identifiers(&self, id: PersonId) -> StoreResult<Vec<StrongKey>>;
     fn person_decisions(&self, id: PersonId) -> StoreResult<Vec<LinkDecision>>;
+
+    /// The share code whose code hashes to `code_hash`, in whatever state.
+    fn share_code_by_hash(&self, code_hash: &[u8]) -> StoreResult<Option<ShareCodeRow>>;
+    /// The person's share codes, newest first.
+    fn person_share_codes(&self, person_id: PersonId) -> StoreResult<Vec<ShareCodeRow>>;
     fn decision(&self, id: i64) -> StoreResult<Option<LinkDecision>>;
     fn review_item(&self, id: i64) -> StoreResult<Option<ReviewItem>>;
     /// Persons holding an identifier of `kind` (any kind if `None`) whose searchable value

@@ -20,8 +20,9 @@ use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
     CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
     LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    NewShareCode, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
+    search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -59,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "corrections",
         include_str!("../migrations/postgres/0005_corrections.sql"),
+    ),
+    (
+        8,
+        "share_codes",
+        include_str!("../migrations/postgres/0008_share_codes.sql"),
     ),
 ];
 
@@ -844,6 +850,54 @@ impl WriteTx for PostgresTx<'_, '_> {
         postgres_auth::delete_expired_sessions(&mut *self.transaction, now)
     }
 
+    fn insert_share_code(&mut self, code: &NewShareCode<'_>) -> StoreResult<i64> {
+        let row = self.transaction.query_one(
+            "INSERT INTO share_codes (person_id, code_hash, purpose, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &code.person_id,
+                &code.code_hash,
+                &code.purpose,
+                &code.created_at,
+                &code.expires_at,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn revoke_share_code(
+        &mut self,
+        person_id: PersonId,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE share_codes SET revoked_at = COALESCE(revoked_at, $3)
+             WHERE id = $1 AND person_id = $2",
+            &[&id, &person_id, &at],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn record_share_code_failure(
+        &mut self,
+        id: i64,
+        lock_after: u32,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let lock_after = i32::try_from(lock_after).unwrap_or(i32::MAX);
+        let failed = self.transaction.query_opt(
+            "UPDATE share_codes SET failed_checks = failed_checks + 1,
+                 locked_at = CASE WHEN locked_at IS NULL AND failed_checks + 1 >= $2
+                                  THEN $3 ELSE locked_at END
+             WHERE id = $1 RETURNING failed_checks",
+            &[&id, &lock_after, &at],
+        )?;
+        Ok(failed.map_or(0, |row| {
+            u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX)
+        }))
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1509,9 +1563,48 @@ impl Store for PostgresStore {
     fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
         self.with_client(|client| corrections::standing(client, person))
     }
+
+    fn share_code_by_hash(&self, code_hash: &[u8]) -> StoreResult<Option<ShareCodeRow>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt(
+                    &format!("SELECT {SHARE_CODE_COLUMNS} FROM share_codes WHERE code_hash = $1"),
+                    &[&code_hash],
+                )?
+                .map(|row| share_code_from(&row)))
+        })
+    }
+
+    fn person_share_codes(&self, person_id: PersonId) -> StoreResult<Vec<ShareCodeRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {SHARE_CODE_COLUMNS} FROM share_codes WHERE person_id = $1 ORDER BY id DESC"
+                ),
+                &[&person_id],
+            )?;
+            Ok(rows.iter().map(share_code_from).collect())
+        })
+    }
 }
 
 const API_KEY_COLUMNS: &str = "id, name, agency, role, token_hash, created_at, revoked_at";
+
+const SHARE_CODE_COLUMNS: &str = "id, person_id, code_hash, purpose, created_at, expires_at, revoked_at, failed_checks, locked_at";
+
+fn share_code_from(row: &Row) -> ShareCodeRow {
+    ShareCodeRow {
+        id: row.get(0),
+        person_id: row.get(1),
+        code_hash: row.get(2),
+        purpose: row.get(3),
+        created_at: row.get(4),
+        expires_at: row.get(5),
+        revoked_at: row.get(6),
+        failed_checks: u32::try_from(row.get::<_, i32>(7)).unwrap_or(u32::MAX),
+        locked_at: row.get(8),
+    }
+}
 
 fn api_key_from(row: &Row) -> ApiKeyRow {
     ApiKeyRow {

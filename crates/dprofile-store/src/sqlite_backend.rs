@@ -19,8 +19,9 @@ use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
     CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
     LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    NewShareCode, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
+    ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
+    search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -58,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "corrections",
         include_str!("../migrations/sqlite/0005_corrections.sql"),
+    ),
+    (
+        8,
+        "share_codes",
+        include_str!("../migrations/sqlite/0008_share_codes.sql"),
     ),
 ];
 
@@ -836,6 +842,55 @@ impl WriteTx for SqliteTx<'_> {
         sqlite_auth::delete_expired_sessions(self.transaction, now)
     }
 
+    fn insert_share_code(&mut self, code: &NewShareCode<'_>) -> StoreResult<i64> {
+        self.transaction.execute(
+            "INSERT INTO share_codes (person_id, code_hash, purpose, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                code.person_id,
+                code.code_hash,
+                code.purpose,
+                micros(code.created_at),
+                micros(code.expires_at)
+            ],
+        )?;
+        Ok(self.transaction.last_insert_rowid())
+    }
+
+    fn revoke_share_code(
+        &mut self,
+        person_id: PersonId,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE share_codes SET revoked_at = COALESCE(revoked_at, ?3)
+             WHERE id = ?1 AND person_id = ?2",
+            params![id, person_id, micros(at)],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn record_share_code_failure(
+        &mut self,
+        id: i64,
+        lock_after: u32,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let failed: Option<i64> = self
+            .transaction
+            .query_row(
+                "UPDATE share_codes SET failed_checks = failed_checks + 1,
+                     locked_at = CASE WHEN locked_at IS NULL AND failed_checks + 1 >= ?2
+                                      THEN ?3 ELSE locked_at END
+                 WHERE id = ?1 RETURNING failed_checks",
+                params![id, lock_after, micros(at)],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(failed.map_or(0, |count| u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
     fn resolver_model(&mut self) -> StoreResult<Option<String>> {
         Ok(self
             .transaction
@@ -1597,9 +1652,48 @@ impl Store for SqliteStore {
     fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>> {
         self.read(|connection| corrections::standing(connection, person))
     }
+
+    fn share_code_by_hash(&self, code_hash: &[u8]) -> StoreResult<Option<ShareCodeRow>> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached(&format!(
+                    "SELECT {SHARE_CODE_COLUMNS} FROM share_codes WHERE code_hash = ?1"
+                ))?
+                .query_row(params![code_hash], share_code_from)
+                .optional()?)
+        })
+    }
+
+    fn person_share_codes(&self, person_id: PersonId) -> StoreResult<Vec<ShareCodeRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {SHARE_CODE_COLUMNS} FROM share_codes WHERE person_id = ?1 ORDER BY id DESC"
+            ))?;
+            let rows = statement
+                .query_map(params![person_id], share_code_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
 }
 
 const API_KEY_COLUMNS: &str = "id, name, agency, role, token_hash, created_at, revoked_at";
+
+const SHARE_CODE_COLUMNS: &str = "id, person_id, code_hash, purpose, created_at, expires_at, revoked_at, failed_checks, locked_at";
+
+fn share_code_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShareCodeRow> {
+    Ok(ShareCodeRow {
+        id: row.get(0)?,
+        person_id: row.get(1)?,
+        code_hash: row.get(2)?,
+        purpose: row.get(3)?,
+        created_at: from_micros(row.get(4)?),
+        expires_at: from_micros(row.get(5)?),
+        revoked_at: row.get::<_, Option<i64>>(6)?.map(from_micros),
+        failed_checks: u32::try_from(row.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+        locked_at: row.get::<_, Option<i64>>(8)?.map(from_micros),
+    })
+}
 
 fn api_key_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRow> {
     Ok(ApiKeyRow {

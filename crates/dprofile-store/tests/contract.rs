@@ -1181,6 +1181,102 @@ fn corrections_claim_fields_answer_once_and_stand_while_in_force(store: &dyn Sto
     assert!(store.correction(second + 100).unwrap().is_none());
 }
 
+fn share_codes_are_found_by_hash_listed_revoked_and_locked(store: &dyn Store) {
+    use dprofile_store::NewShareCode;
+    let expires_at = now() + chrono::Duration::days(90);
+    let mut ids = (0, 0);
+    store
+        .write(&mut |tx| {
+            let first = tx.insert_share_code(&NewShareCode {
+                person_id: 7,
+                code_hash: &[1; 32],
+                purpose: "work",
+                created_at: now(),
+                expires_at,
+            })?;
+            let second = tx.insert_share_code(&NewShareCode {
+                person_id: 7,
+                code_hash: &[2; 32],
+                purpose: "rent",
+                created_at: now(),
+                expires_at,
+            })?;
+            ids = (first, second);
+            Ok(())
+        })
+        .unwrap();
+    let (first, second) = ids;
+    let found = store.share_code_by_hash(&[1; 32]).unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.person_id, found.purpose.as_str()),
+        (first, 7, "work")
+    );
+    assert_eq!((found.created_at, found.expires_at), (now(), expires_at));
+    assert_eq!(
+        (found.revoked_at, found.failed_checks, found.locked_at),
+        (None, 0, None)
+    );
+    assert!(store.share_code_by_hash(&[3; 32]).unwrap().is_none());
+    // A hash is unique: a second code with the same hash is refused, not stored twice.
+    let duplicate = store.write(&mut |tx| {
+        tx.insert_share_code(&NewShareCode {
+            person_id: 8,
+            code_hash: &[1; 32],
+            purpose: "other",
+            created_at: now(),
+            expires_at,
+        })?;
+        Ok(())
+    });
+    assert!(duplicate.is_err());
+
+    // Only the holder revokes; revoking twice keeps the first time.
+    let revoked_at = now() + chrono::Duration::hours(1);
+    let mut outcomes = Vec::new();
+    store
+        .write(&mut |tx| {
+            outcomes.push(tx.revoke_share_code(8, second, revoked_at)?);
+            outcomes.push(tx.revoke_share_code(7, second, revoked_at)?);
+            outcomes.push(tx.revoke_share_code(
+                7,
+                second,
+                revoked_at + chrono::Duration::hours(1),
+            )?);
+            outcomes.push(tx.revoke_share_code(7, 9999, revoked_at)?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(outcomes, vec![false, true, true, false]);
+
+    // Failures count up and lock the code at the limit, once.
+    let mut counts = Vec::new();
+    for minute in 0..4 {
+        store
+            .write(&mut |tx| {
+                counts.push(tx.record_share_code_failure(
+                    first,
+                    3,
+                    now() + chrono::Duration::minutes(minute),
+                )?);
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(counts, vec![1, 2, 3, 4]);
+    let locked = store.share_code_by_hash(&[1; 32]).unwrap().unwrap();
+    assert_eq!(locked.locked_at, Some(now() + chrono::Duration::minutes(2)));
+    assert_eq!(locked.failed_checks, 4);
+
+    let listed = store.person_share_codes(7).unwrap();
+    assert_eq!(
+        listed.iter().map(|code| code.id).collect::<Vec<_>>(),
+        vec![second, first],
+        "newest first"
+    );
+    assert_eq!(listed[0].revoked_at, Some(revoked_at));
+    assert!(store.person_share_codes(8).unwrap().is_empty());
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1208,6 +1304,7 @@ contract_suite!(
     assignments_list_every_key,
     access_log_appends_in_order_and_hides_delayed_entries,
     api_keys_are_found_by_hash_listed_and_revoked,
+    share_codes_are_found_by_hash_listed_revoked_and_locked,
     corrections_claim_fields_answer_once_and_stand_while_in_force,
     officers_keep_accounts_failures_and_lock_outs,
     officer_sessions_are_found_touched_ended_and_expired,

@@ -75,7 +75,7 @@ async fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId,
 }
 
 /// The client's address, the key of the per-address rate limit.
-fn client_address(parts: &Parts) -> String {
+pub(crate) fn client_address(parts: &Parts) -> String {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -92,7 +92,7 @@ pub(crate) fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T,
     })
 }
 
-fn invalid_field(field: &str, rule: Rule, message: String) -> ApiError {
+pub(crate) fn invalid_field(field: &str, rule: Rule, message: String) -> ApiError {
     ApiError::InvalidBody {
         detail: format!("`{field}`: {message}"),
         errors: vec![dprofile_domain::Violation::new(

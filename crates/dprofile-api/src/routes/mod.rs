@@ -8,6 +8,8 @@ pub mod persons;
 pub mod quarantine;
 pub mod records;
 pub mod review;
+pub mod share_codes;
+pub mod status;
 pub mod system;
 
 use axum::extract::Path;
