@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod api_keys;
 pub mod clock;
+pub mod group_commit;
 mod ingest;
 pub mod linker;
 pub mod profile;
