@@ -14,6 +14,7 @@ pub mod person_auth;
 pub mod problem;
 mod routes;
 pub mod wire;
+pub mod write_log;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -33,7 +33,8 @@ pub struct Problem {
     /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
     /// `auth.invalid_key` and `auth.invalid_session` (401); `rate_limited` (429, with `Retry-After`);
     /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
-    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
+    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …), and a refused write its rule
+    /// (`write.source_not_caller`, `policy.write_not_granted`) with the field in `errors`.
     pub code: String,
     /// What was wrong, field by field, where that is known.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -115,6 +116,14 @@ pub enum ApiError {
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
+    /// A record the caller's key may not send; `errors` names the field (`/source`,
+    /// `/category`) and the code is the rule (`write.source_not_caller`,
+    /// `policy.write_not_granted`).
+    #[error("{}", .refusal.message)]
+    WriteRefused {
+        refusal: dprofile_policy::Refusal,
+        errors: Vec<Violation>,
+    },
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -136,7 +145,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
-            ApiError::Refused(_) => StatusCode::FORBIDDEN,
+            ApiError::Refused(_) | ApiError::WriteRefused { .. } => StatusCode::FORBIDDEN,
             ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SignInUnknown => StatusCode::NOT_FOUND,
@@ -161,7 +170,7 @@ impl ApiError {
             ApiError::BodyUnreadable => "body_unreadable",
             ApiError::AuthRequired => "auth.required",
             ApiError::InvalidKey => "auth.invalid_key",
-            ApiError::Refused(refusal) => refusal.code,
+            ApiError::Refused(refusal) | ApiError::WriteRefused { refusal, .. } => refusal.code,
             ApiError::InvalidSession => "auth.invalid_session",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::SignInUnknown => "sign_in.unknown",
@@ -187,7 +196,7 @@ impl ApiError {
             ApiError::BodyUnreadable => "body unreadable",
             ApiError::AuthRequired => "authentication required",
             ApiError::InvalidKey => "invalid API key",
-            ApiError::Refused(_) => "refused by the access policy",
+            ApiError::Refused(_) | ApiError::WriteRefused { .. } => "refused by the access policy",
             ApiError::InvalidSession => "no valid session",
             ApiError::RateLimited { .. } => "too many requests",
             ApiError::SignInUnknown => "no such sign-in",
@@ -236,7 +245,8 @@ impl ApiError {
         let (errors, quarantine_id) = match self {
             ApiError::InvalidQuery { errors, .. }
             | ApiError::InvalidDecision { errors, .. }
-            | ApiError::InvalidBody { errors, .. } => (errors.clone(), None),
+            | ApiError::InvalidBody { errors, .. }
+            | ApiError::WriteRefused { errors, .. } => (errors.clone(), None),
             ApiError::RecordRejected {
                 quarantine_id,
                 errors,

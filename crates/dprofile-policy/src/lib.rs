@@ -331,6 +331,19 @@ impl Policy {
             .flat_map(|role| role.agencies.iter().map(String::as_str))
     }
 
+    /// Whether `role` only writes: it has no grants, so its keys read nothing and may send
+    /// only their agency's `[writes]`.
+    pub fn is_write_only(&self, role: &str) -> bool {
+        self.roles
+            .get(role)
+            .is_some_and(|role| role.grants.is_empty())
+    }
+
+    /// Agencies the `[writes]` section lets send records, in order.
+    pub fn writing_agencies(&self) -> impl Iterator<Item = &str> {
+        self.writes.keys().map(String::as_str)
+    }
+
     /// Every purpose any grant of `role` names.
     pub fn purposes_of(&self, role: &str) -> BTreeSet<&str> {
         self.roles

@@ -27,7 +27,11 @@ fn the_default_policy_loads_and_every_role_has_an_agency_and_a_grant() {
     assert!(policy.roles().count() >= 10);
     for role in policy.roles() {
         assert!(policy.role_agencies(role).next().is_some(), "{role}");
-        assert!(!policy.purposes_of(role).is_empty(), "{role}");
+        assert_eq!(
+            policy.purposes_of(role).is_empty(),
+            policy.is_write_only(role),
+            "{role}"
+        );
         assert!(
             !policy.role_description(role).unwrap_or("").is_empty(),
             "{role}"
@@ -247,6 +251,40 @@ fn refusals_say_which_rule() {
             .code,
         "policy.category_not_granted"
     );
+}
+
+#[test]
+fn every_agency_that_writes_can_hold_a_key_and_write_only_roles_read_nothing() {
+    let policy = Policy::default_policy();
+    for agency in policy.writing_agencies() {
+        assert!(
+            policy
+                .roles()
+                .any(|role| policy.role_agencies(role).any(|held| held == agency)),
+            "agency `{agency}` may write but no role can hold its key"
+        );
+    }
+    assert!(policy.is_write_only("writer"));
+    assert!(!policy.is_write_only("tax_inspector"));
+    for purpose in policy.purposes() {
+        for action in [
+            Action::Read,
+            Action::Search,
+            Action::Review,
+            Action::Aggregate,
+        ] {
+            let refused = policy
+                .decide(&AccessRequest {
+                    role: "writer",
+                    agency: "rosreestr",
+                    purpose,
+                    case_ref: Some("case-1"),
+                    action,
+                })
+                .unwrap_err();
+            assert_eq!(refused.code, "policy.purpose_not_granted");
+        }
+    }
 }
 
 #[test]
