@@ -1549,6 +1549,10 @@ async fn health_metrics_and_unknown_routes() {
         "dprofile_store_up 1",
         "dprofile_persons 1",
         "dprofile_quarantine_open 1",
+        "dprofile_access_log_failed_batches_total 0",
+        // The read went through the access log's group commit: one transaction of one entry.
+        r#"dprofile_access_log_batch_entries_bucket{le="1"} 1"#,
+        "dprofile_access_log_batch_entries_count 1",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in\n{text}");
     }

@@ -42,6 +42,7 @@ pub fn serve(data_dir: &Path, unlogged: bool) -> anyhow::Result<()> {
     if unlogged {
         state.access_log = Arc::new(AccessLog::unlogged_for_benchmarks(store, log_key()?));
     }
+    let access_log = Arc::clone(&state.access_log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -58,6 +59,16 @@ pub fn serve(data_dir: &Path, unlogged: bool) -> anyhow::Result<()> {
             let _ = stopped.await;
         })
         .await?;
+        if !unlogged {
+            let stats = access_log.group_commit_stats();
+            eprintln!(
+                "server: {} access-log entries in {} group-commit transactions (mean {:.1}, largest {})",
+                stats.entries,
+                stats.batches,
+                stats.mean_batch(),
+                stats.largest_batch
+            );
+        }
         anyhow::Ok(())
     })
 }

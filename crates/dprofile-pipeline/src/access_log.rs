@@ -14,8 +14,8 @@ use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader
 use rand::TryRngCore as _;
 
 use crate::group_commit::{
-    DEFAULT_MAX_BATCH_ENTRIES, DEFAULT_QUEUE_REQUESTS, GroupCommitError, GroupCommitStats,
-    GroupCommitter,
+    DEFAULT_GATHER_WINDOW, DEFAULT_MAX_BATCH_ENTRIES, DEFAULT_QUEUE_REQUESTS, GroupCommitError,
+    GroupCommitStats, GroupCommitter,
 };
 
 /// The origin (and key name) of the log unless configured otherwise.
@@ -119,6 +119,7 @@ impl AccessLog {
             Arc::clone(&store),
             DEFAULT_QUEUE_REQUESTS,
             DEFAULT_MAX_BATCH_ENTRIES,
+            DEFAULT_GATHER_WINDOW,
         );
         AccessLog {
             store,
