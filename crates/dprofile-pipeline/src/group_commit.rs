@@ -225,7 +225,11 @@ fn append_loop(
             let next = match receiver.try_recv() {
                 Ok(request) => Some(request),
                 Err(_) => deadline.and_then(|deadline| {
-                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Wait no longer than about two usual gaps: callers that came in a burst
+                    // (a closed loop of waiting callers) are all here once the burst is over.
+                    let left = deadline
+                        .saturating_duration_since(Instant::now())
+                        .min((arrivals.mean_gap * 2).max(Duration::from_micros(50)));
                     if left.is_zero() {
                         None
                     } else {

@@ -201,6 +201,10 @@ fn parse_lines(lines: Vec<Line>, mode: ParseMode) -> Vec<ParsedLine> {
         .collect()
 }
 
+/// More writes in a chunk's transaction, after its rows, seeing the chunk's results.
+pub type AlsoInChunk<'a> =
+    dyn FnMut(&mut dyn WriteTx, &[LineResult]) -> Result<(), StoreError> + 'a;
+
 #[derive(Clone)]
 pub struct Ingestor {
     store: Arc<dyn Store>,
@@ -268,7 +272,7 @@ impl Ingestor {
         &self,
         lines: Vec<Line>,
         options: &IngestOptions,
-        also: &mut dyn FnMut(&mut dyn WriteTx, &[LineResult]) -> Result<(), StoreError>,
+        also: &mut AlsoInChunk<'_>,
     ) -> Result<Vec<LineResult>, PipelineError> {
         let parsed = parse_lines(lines, options.mode);
         self.write_chunk(parsed, options, &mut 0, Some(also))
@@ -386,7 +390,7 @@ impl Ingestor {
         lines: Vec<ParsedLine>,
         options: &IngestOptions,
         processed: &mut u64,
-        mut also: Option<&mut dyn FnMut(&mut dyn WriteTx, &[LineResult]) -> Result<(), StoreError>>,
+        mut also: Option<&mut AlsoInChunk<'_>>,
     ) -> Result<Vec<LineResult>, PipelineError> {
         let now = self.clock.now();
         let mut results = Vec::new();

@@ -18,6 +18,6 @@ pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{
-    DEFAULT_CHUNK_SIZE, FailPoint, IngestOptions, Ingestor, Line, LineResult, PipelineError,
-    Summary,
+    AlsoInChunk, DEFAULT_CHUNK_SIZE, FailPoint, IngestOptions, Ingestor, Line, LineResult,
+    PipelineError, Summary,
 };
