@@ -23,10 +23,11 @@ pub const DEFAULT_QUEUE_REQUESTS: usize = 4096;
 pub const DEFAULT_MAX_BATCH_ENTRIES: usize = 1024;
 
 /// How long the appender may hold a transaction open for more entries after the first, when
-/// requests are arriving faster than that. A commit costs about 0.2 ms of CPU on SQLite
-/// whatever it carries; at 1,000 reads/s one entry per commit would add that to every read.
-/// Gathering for up to 2 ms shares each commit among a few reads for at most 2 ms of latency.
-pub const DEFAULT_GATHER_WINDOW: Duration = Duration::from_millis(2);
+/// requests arrive faster than that: zero by default (a transaction carries whatever queued
+/// while the previous one ran). A window shares each commit among a few requests at a steady
+/// rate, but a lone caller that appends in a loop then waits on every append (its next entry
+/// looks like a busy stream), so it stays off until the appender can tell such callers apart.
+pub const DEFAULT_GATHER_WINDOW: Duration = Duration::ZERO;
 
 /// Batch sizes are counted in power-of-two buckets: 1, 2–3, 4–7, … 1024 and over.
 const SIZE_BUCKETS: usize = 11;

@@ -63,15 +63,7 @@ struct Checkpointer {
     // Capacity one: wake-ups coalesce while a checkpoint runs. `None` once shut down.
     wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// When the thread was last woken. Small commits (an access-log entry each, hundreds a
-    /// second) would otherwise each start a checkpoint, and every checkpoint copies pages back
-    /// and syncs the file twice: most of what such a commit costs.
-    last_nudge: Mutex<Option<std::time::Instant>>,
 }
-
-/// Least time between two background checkpoints; an ingest chunk takes longer than this to
-/// write, so every chunk still starts one.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Checkpointer {
     fn start(path: &Path) -> StoreResult<Checkpointer> {
@@ -90,18 +82,10 @@ impl Checkpointer {
         Ok(Checkpointer {
             wake: Mutex::new(Some(wake)),
             thread: Mutex::new(Some(thread)),
-            last_nudge: Mutex::new(None),
         })
     }
 
     fn nudge(&self) {
-        if let Ok(mut last) = self.last_nudge.lock() {
-            let now = std::time::Instant::now();
-            if last.is_some_and(|last| now.duration_since(last) < CHECKPOINT_INTERVAL) {
-                return;
-            }
-            *last = Some(now);
-        }
         if let Ok(wake) = self.wake.lock()
             && let Some(wake) = wake.as_ref()
         {
