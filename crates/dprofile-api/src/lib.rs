@@ -18,6 +18,7 @@ pub mod problem;
 mod routes;
 pub mod share_codes;
 pub mod wire;
+pub mod write_log;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -166,3 +166,46 @@ fn escape_label(value: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+/// The access log's group commit: committed transactions and entries, failed transactions, and
+/// entries per transaction as a histogram (how well concurrent requests share commits).
+pub(crate) fn render_group_commit(
+    text: &mut String,
+    stats: &dprofile_pipeline::group_commit::GroupCommitStats,
+) {
+    text.push_str("# HELP dprofile_access_log_failed_batches_total Access-log transactions that failed (every request in them answered 503).\n");
+    text.push_str("# TYPE dprofile_access_log_failed_batches_total counter\n");
+    let _ = writeln!(
+        text,
+        "dprofile_access_log_failed_batches_total {}",
+        stats.failed_batches
+    );
+    text.push_str("# HELP dprofile_access_log_batch_entries Entries per committed access-log transaction (group commit).\n");
+    text.push_str("# TYPE dprofile_access_log_batch_entries histogram\n");
+    let mut cumulative = 0;
+    let last = stats.size_buckets.len() - 1;
+    for (index, count) in stats.size_buckets.iter().enumerate() {
+        cumulative += count;
+        if index < last {
+            let _ = writeln!(
+                text,
+                "dprofile_access_log_batch_entries_bucket{{le=\"{}\"}} {cumulative}",
+                (1u64 << (index + 1)) - 1
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "dprofile_access_log_batch_entries_bucket{{le=\"+Inf\"}} {cumulative}"
+    );
+    let _ = writeln!(
+        text,
+        "dprofile_access_log_batch_entries_sum {}",
+        stats.entries
+    );
+    let _ = writeln!(
+        text,
+        "dprofile_access_log_batch_entries_count {}",
+        stats.batches
+    );
+}

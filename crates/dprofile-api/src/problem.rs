@@ -35,10 +35,11 @@ pub struct Problem {
     /// `officer.sign_in_failed` (401); `auth.not_an_officer_session` (400); `rate_limited` (429,
     /// with `Retry-After`); `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`,
     /// `sign_in.locked`, `invalid_body`; `correction.record_not_found`, `correction.not_found`
-    /// (404), `correction.already_disputed`, `correction.already_answered` (409); `share_code.no_match` (404), `share_code.expired`,
-    /// `share_code.revoked` (410), `share_code.locked` (423); a refusal by the
-    /// access policy (403) carries the policy's
-    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
+    /// (404), `correction.already_disputed`, `correction.already_answered` (409);
+    /// `share_code.no_match` (404), `share_code.expired`, `share_code.revoked` (410),
+    /// `share_code.locked` (423); a refusal by the access policy (403) carries the policy's
+    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …), and a refused write its rule
+    /// (`write.source_not_caller`, `policy.write_not_granted`) with the field in `errors`.
     pub code: String,
     /// What was wrong, field by field, where that is known.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -149,6 +150,14 @@ pub enum ApiError {
         detail: String,
         errors: Vec<Violation>,
     },
+    /// A record the caller's key may not send; `errors` names the field (`/source`,
+    /// `/category`) and the code is the rule (`write.source_not_caller`,
+    /// `policy.write_not_granted`).
+    #[error("{}", .refusal.message)]
+    WriteRefused {
+        refusal: dprofile_policy::Refusal,
+        errors: Vec<Violation>,
+    },
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -171,7 +180,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
-            ApiError::Refused(_) => StatusCode::FORBIDDEN,
+            ApiError::Refused(_) | ApiError::WriteRefused { .. } => StatusCode::FORBIDDEN,
             ApiError::InvalidSession => StatusCode::UNAUTHORIZED,
             ApiError::OfficerSessionEnded | ApiError::OfficerSignInFailed => {
                 StatusCode::UNAUTHORIZED
@@ -202,7 +211,7 @@ impl ApiError {
             ApiError::BodyUnreadable => "body_unreadable",
             ApiError::AuthRequired => "auth.required",
             ApiError::InvalidKey => "auth.invalid_key",
-            ApiError::Refused(refusal) => refusal.code,
+            ApiError::Refused(refusal) | ApiError::WriteRefused { refusal, .. } => refusal.code,
             ApiError::InvalidSession => "auth.invalid_session",
             ApiError::OfficerSessionEnded => "auth.officer_session_ended",
             ApiError::OfficerSignInFailed => "officer.sign_in_failed",
@@ -233,7 +242,7 @@ impl ApiError {
             ApiError::BodyUnreadable => "body unreadable",
             ApiError::AuthRequired => "authentication required",
             ApiError::InvalidKey => "invalid API key",
-            ApiError::Refused(_) => "refused by the access policy",
+            ApiError::Refused(_) | ApiError::WriteRefused { .. } => "refused by the access policy",
             ApiError::InvalidSession => "no valid session",
             ApiError::OfficerSessionEnded => "officer session ended",
             ApiError::OfficerSignInFailed => "sign-in failed",
@@ -288,6 +297,7 @@ impl ApiError {
             | ApiError::InvalidDecision { errors, .. }
             | ApiError::InvalidBody { errors, .. }
             | ApiError::Correction { errors, .. } => (errors.clone(), None),
+            ApiError::WriteRefused { errors, .. } => (errors.clone(), None),
             ApiError::RecordRejected {
                 quarantine_id,
                 errors,

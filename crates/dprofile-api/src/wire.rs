@@ -50,6 +50,9 @@ pub enum OutcomeBody {
     Retracted,
     Stale,
     Quarantined,
+    /// Not stored at all: the caller's key may not send it (its agency is not the record's
+    /// `source`, or the category is not in the agency's `[writes]`). Logged.
+    Refused,
 }
 
 impl From<Outcome> for OutcomeBody {
@@ -118,6 +121,13 @@ pub struct SummaryBody {
     pub retracted: u64,
     pub stale: u64,
     pub quarantined: u64,
+    /// Lines the caller's key may not send (present when any were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl From<Summary> for SummaryBody {
@@ -129,6 +139,7 @@ impl From<Summary> for SummaryBody {
             retracted: summary.retracted,
             stale: summary.stale,
             quarantined: summary.quarantined,
+            refused: 0,
         }
     }
 }

@@ -62,6 +62,9 @@ struct TestApp {
     anonymous: reqwest::Client,
     /// A key per role of the default policy (for the role's first agency).
     keys: BTreeMap<String, String>,
+    /// A key per agency that sends records (`[writes]`), in a role its agency holds: a record
+    /// is posted with the key of its `source`.
+    writer_keys: BTreeMap<String, String>,
     /// The server's store, to read the access log and revoke keys.
     store: Option<Arc<dyn Store>>,
     clock: Arc<FixedClock>,
@@ -95,7 +98,12 @@ impl TestApp {
 
     async fn start(backend: Backend, config: ApiConfig) -> Option<TestApp> {
         let clock = Arc::new(FixedClock::new(start_instant()));
-        type Started = (SocketAddr, BTreeMap<String, String>, Arc<dyn Store>);
+        type Started = (
+            SocketAddr,
+            BTreeMap<String, String>,
+            BTreeMap<String, String>,
+            Arc<dyn Store>,
+        );
         let (address_sender, address_receiver) = tokio::sync::oneshot::channel::<Option<Started>>();
         let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
         let server_clock = clock.clone();
@@ -136,6 +144,29 @@ impl TestApp {
                     (role.to_owned(), issued.token)
                 })
                 .collect();
+            let writer_keys: BTreeMap<String, String> = policy
+                .writing_agencies()
+                .map(|agency| {
+                    // A reading role of the agency where it has one (its officers' systems
+                    // send too), else its sending system's role.
+                    let role = policy
+                        .roles()
+                        .filter(|role| !policy.is_write_only(role))
+                        .chain(std::iter::once("source_system"))
+                        .find(|role| policy.role_agencies(role).any(|held| held == agency))
+                        .expect("a role for every writing agency");
+                    let issued = dprofile_pipeline::api_keys::issue(
+                        test_store.store.as_ref(),
+                        &policy,
+                        &format!("test {agency} sender"),
+                        agency,
+                        role,
+                        start_instant(),
+                    )
+                    .expect("a key");
+                    (agency.to_owned(), issued.token)
+                })
+                .collect();
             let state =
                 AppState::with_clock(test_store.store.clone(), server_clock, config, log_key)
                     .with_person_sessions(PersonSessions::new(
@@ -148,7 +179,7 @@ impl TestApp {
                     .await
                     .expect("a free port");
                 let address = listener.local_addr().expect("a bound address");
-                let _ = address_sender.send(Some((address, keys, store)));
+                let _ = address_sender.send(Some((address, keys, writer_keys, store)));
                 let shutdown = async move {
                     let _ = shutdown_receiver.await;
                 };
@@ -159,7 +190,8 @@ impl TestApp {
             drop(runtime);
             drop(test_store);
         });
-        let (address, keys, store) = address_receiver.await.expect("the server thread started")?;
+        let (address, keys, writer_keys, store) =
+            address_receiver.await.expect("the server thread started")?;
         let client = TestApp::client_with(&[
             (
                 "authorization",
@@ -173,6 +205,7 @@ impl TestApp {
             client,
             anonymous: TestApp::client_with(&[]),
             keys,
+            writer_keys,
             store: Some(store),
             clock,
             codes,
@@ -249,9 +282,22 @@ impl TestApp {
             .await
     }
 
+    /// Posts with the key of the record's `source` agency (the migration officer's key when
+    /// the body names no sending agency).
     async fn post_record_bytes(&self, body: Vec<u8>) -> reqwest::Response {
-        self.client
+        let source = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|record| record["source"].as_str().map(str::to_owned));
+        let token = source
+            .and_then(|source| self.writer_keys.get(&source))
+            .unwrap_or(&self.keys["migration_officer"]);
+        self.post_record_with(token, body).await
+    }
+
+    async fn post_record_with(&self, token: &str, body: Vec<u8>) -> reqwest::Response {
+        self.anonymous
             .post(self.url("/v1/records"))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -259,11 +305,22 @@ impl TestApp {
             .expect("the server answers")
     }
 
-    /// Posts an NDJSON batch; the status and every answer line.
+    /// Posts an NDJSON batch with the tax service's key (every batch of these tests is
+    /// theirs); the status and every answer line.
     async fn post_batch(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Vec<Value>) {
+        self.post_batch_with(&self.writer_keys["fns"].clone(), body)
+            .await
+    }
+
+    async fn post_batch_with(
+        &self,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Vec<Value>) {
         let response = self
-            .client
+            .anonymous
             .post(self.url("/v1/records/batch"))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/x-ndjson")
             .body(body)
             .send()
@@ -830,8 +887,8 @@ async fn a_merged_person_redirects_to_the_survivor() {
     let app = TestApp::sqlite().await;
     let mut by_passport = abdullayev("fns-1");
     by_passport["subject"]["identifiers"] = json!({});
-    let mut by_snils = abdullayev("sfr-1");
-    by_snils["source"] = json!("sfr");
+    // Another record of the tax service (the social fund may not send tax debts).
+    let mut by_snils = abdullayev("fns-snils-1");
     by_snils["subject"]["documents"] = json!([]);
     let first = json_of(app.post_record(&by_passport).await).await["person_id"].as_i64();
     let second = json_of(app.post_record(&by_snils).await).await["person_id"].as_i64();
@@ -1492,6 +1549,10 @@ async fn health_metrics_and_unknown_routes() {
         "dprofile_store_up 1",
         "dprofile_persons 1",
         "dprofile_quarantine_open 1",
+        "dprofile_access_log_failed_batches_total 0",
+        // The read went through the access log's group commit: one transaction of one entry.
+        r#"dprofile_access_log_batch_entries_bucket{le="1"} 1"#,
+        "dprofile_access_log_batch_entries_count 1",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in\n{text}");
     }
@@ -3485,14 +3546,14 @@ async fn post_patent_worker(app: &TestApp) -> i64 {
     let person = app.post_for_person(&abdullayev("SC-TAX")).await;
     for record in [
         holder_record(
-            "fps",
+            "fsb-border",
             "SC-IN",
             "border_crossing",
             json!({"direction": "entry", "crossed_at": "2026-01-10T09:00:00Z",
                    "checkpoint": "Domodedovo", "transport": "air"}),
         ),
         holder_record(
-            "mvd",
+            "mvd-migration",
             "SC-PATENT",
             "stay_document",
             json!({"kind": "patent", "number": "77 2600123456", "issued_on": "2026-01-15",
@@ -3500,7 +3561,7 @@ async fn post_patent_worker(app: &TestApp) -> i64 {
                    "patent_paid_until": "2026-04-14"}),
         ),
         holder_record(
-            "mvd",
+            "mvd-migration",
             "SC-BAN",
             "entry_ban",
             json!({"basis": "115-FZ art. 27", "authority": "MVD", "decided_on": "2019-01-10",
@@ -3989,4 +4050,267 @@ async fn share_code_checks_are_rate_limited_per_client_address() {
     app.clock.advance(Duration::minutes(16));
     let response = app.check_share_code("ABC-DEF-GHJ", "1991-07-14").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Writes are authorised per agency: a key of another agency than the record's `source`, or a
+/// category outside the agency's `[writes]`, is refused with a code naming the field, stored
+/// nowhere (not even in quarantine), and logged as a refused write — one by one and in a batch.
+async fn check_refused_writes(backend: Backend) {
+    let Some(app) = TestApp::on(backend).await else {
+        return;
+    };
+    let before = app.access_log_size();
+    let problem = assert_problem(
+        app.post_record_with(
+            &app.keys["migration_officer"],
+            abdullayev("W-1").to_string().into_bytes(),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "write.source_not_caller",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/source", "{problem}");
+    assert_eq!(problem["errors"][0]["rule"], "write.source_not_caller");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("mvd-migration")),
+        "{problem}"
+    );
+
+    let mut ban = abdullayev("W-2");
+    ban["category"] = json!("entry_ban");
+    let problem = assert_problem(
+        app.post_record(&ban).await,
+        StatusCode::FORBIDDEN,
+        "policy.write_not_granted",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/category", "{problem}");
+
+    let mut other_source = abdullayev("W-4");
+    other_source["source"] = json!("sfr");
+    let batch = format!("{}\n{}\n{}\n", abdullayev("W-3"), other_source, ban);
+    let (status, lines) = app.post_batch(batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["outcome"], "accepted");
+    assert_eq!(lines[1]["outcome"], "refused");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["source_ref"], "W-4");
+    assert_eq!(lines[1]["errors"][0]["pointer"], "/source");
+    assert_eq!(lines[1]["errors"][0]["rule"], "write.source_not_caller");
+    assert_eq!(lines[2]["outcome"], "refused");
+    assert_eq!(lines[2]["errors"][0]["pointer"], "/category");
+    assert_eq!(lines[2]["errors"][0]["rule"], "policy.write_not_granted");
+    assert_eq!(lines[3]["summary"]["accepted"], 1);
+    assert_eq!(lines[3]["summary"]["refused"], 2);
+    assert_eq!(lines[3]["summary"]["quarantined"], 0);
+    let person = lines[0]["person_id"].as_i64().expect("a person");
+
+    // Refused lines are stored nowhere.
+    let quarantine = json_of(app.get("/v1/quarantine").await).await;
+    assert_eq!(
+        quarantine["items"].as_array().map(Vec::len),
+        Some(0),
+        "{quarantine}"
+    );
+    assert!(app.search(&[("identifier", "snils:123-456-789 64")]).await == vec![person]);
+
+    let writes: Vec<_> = app
+        .access_entries(before)
+        .into_iter()
+        .filter(|entry| entry.action == dprofile_audit::AccessAction::Write)
+        .collect();
+    let refused: Vec<(String, String, Vec<String>)> = writes
+        .iter()
+        .filter_map(|entry| match &entry.outcome {
+            dprofile_audit::AccessOutcome::Refused { rule } => {
+                Some((entry.agency.clone(), rule.clone(), entry.categories.clone()))
+            }
+            dprofile_audit::AccessOutcome::Allowed => None,
+        })
+        .collect();
+    let tax = vec!["tax_debt".to_owned()];
+    let ban_category = vec!["entry_ban".to_owned()];
+    assert_eq!(
+        refused,
+        vec![
+            (
+                "mvd-migration".to_owned(),
+                "write.source_not_caller".to_owned(),
+                tax.clone()
+            ),
+            (
+                "fns".to_owned(),
+                "policy.write_not_granted".to_owned(),
+                ban_category.clone()
+            ),
+            (
+                "fns".to_owned(),
+                "write.source_not_caller".to_owned(),
+                tax.clone()
+            ),
+            (
+                "fns".to_owned(),
+                "policy.write_not_granted".to_owned(),
+                ban_category
+            ),
+        ]
+    );
+    assert!(writes.iter().all(|entry| entry.actor.starts_with("apikey:")
+        && entry.purpose == dprofile_api::write_log::WRITE_PURPOSE));
+    let allowed: Vec<_> = writes
+        .iter()
+        .filter(|entry| entry.outcome == dprofile_audit::AccessOutcome::Allowed)
+        .collect();
+    assert_eq!(allowed.len(), 1);
+    assert_eq!(allowed[0].person, Some(person));
+    assert_eq!(allowed[0].categories, tax);
+}
+
+#[tokio::test]
+async fn a_write_by_another_agency_or_outside_its_writes_is_refused_and_logged() {
+    check_refused_writes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_write_by_another_agency_or_outside_its_writes_is_refused_and_logged_on_postgres() {
+    check_refused_writes(Backend::Postgres).await;
+}
+
+/// An accepted write is an entry of the person's own access log (who, which agency, which
+/// categories); a duplicate stores nothing and adds none. A write-only key reads nothing.
+async fn check_write_in_persons_log(backend: Backend) {
+    let Some(app) = TestApp::on(backend).await else {
+        return;
+    };
+    let person = app.post_for_person(&abdullayev("LOG-1")).await;
+    let far_future = start_instant() + Duration::days(3650);
+    let visible = |app: &TestApp| -> Vec<dprofile_audit::AccessEntry> {
+        off_runtime(|| app.store().person_access(person, far_future))
+            .expect("the person's log")
+            .iter()
+            .filter_map(dprofile_store::AccessRow::entry)
+            .collect()
+    };
+    let entries = visible(&app);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].action, dprofile_audit::AccessAction::Write);
+    assert_eq!(entries[0].agency, "fns");
+    assert_eq!(entries[0].role, "tax_inspector");
+    assert_eq!(entries[0].categories, vec!["tax_debt".to_owned()]);
+    assert_eq!(entries[0].outcome, dprofile_audit::AccessOutcome::Allowed);
+    assert_eq!(entries[0].at, start_instant());
+
+    assert_eq!(
+        app.post_record(&abdullayev("LOG-1")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(visible(&app).len(), 1, "a duplicate writes nothing");
+    let mut revised = abdullayev("LOG-1");
+    revised["revision"] = json!(2);
+    revised["data"]["balance"] = json!(-10.0);
+    assert_eq!(
+        app.post_record(&revised).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(visible(&app).len(), 2, "a revision is a write");
+
+    // The person sees the writes in their own access log.
+    let session = app.person_session("FA 123-4567", "1991-07-14").await;
+    let log = json_of(
+        session
+            .get(app.url("/v1/me/access-log"))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    assert!(log.to_string().contains("record_submission"), "{log}");
+
+    // A sending system's key (`source_system`: rosreestr) may not read, and may not send another agency's
+    // category.
+    let reader = TestApp::client_with(&[
+        (
+            "authorization",
+            &format!("Bearer {}", app.writer_keys["rosreestr"]),
+        ),
+        ("x-purpose", "stay_control"),
+        ("x-case-ref", "case-1"),
+    ]);
+    let response = reader
+        .get(app.url(&format!("/v1/persons/{person}")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(
+        response,
+        StatusCode::FORBIDDEN,
+        "policy.purpose_not_granted",
+    )
+    .await;
+    let mut tax_from_rosreestr = abdullayev("R-1");
+    tax_from_rosreestr["source"] = json!("rosreestr");
+    assert_problem(
+        app.post_record(&tax_from_rosreestr).await,
+        StatusCode::FORBIDDEN,
+        "policy.write_not_granted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_accepted_write_appears_in_the_persons_access_log() {
+    check_write_in_persons_log(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_accepted_write_appears_in_the_persons_access_log_on_postgres() {
+    check_write_in_persons_log(Backend::Postgres).await;
+}
+
+/// Many reads at once: each is logged at its own position (group commit gathers them into
+/// shared transactions) and the whole log verifies.
+async fn check_concurrent_reads_are_logged(backend: Backend) {
+    let Some(app) = TestApp::on(backend).await else {
+        return;
+    };
+    let person = app.post_for_person(&abdullayev("C-1")).await;
+    let before = app.access_log_size();
+    let reads = (0..64).map(|_| app.get_person(person, ""));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(reads)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let rows = off_runtime(|| app.store().access_rows(before, 1000)).expect("the log");
+    assert_eq!(rows.len(), 64);
+    let positions: BTreeSet<u64> = rows.iter().map(|row| row.position).collect();
+    assert_eq!(positions, (before..before + 64).collect());
+    let key = dprofile_audit::LogKey::from_seed("dprofile/test-log", [7; 32]).expect("a log key");
+    let verifier = key.verifier_key().to_owned();
+    let report = off_runtime(|| {
+        dprofile_pipeline::access_log::AccessLog::new(app.store.clone().expect("the store"), key)
+            .checkpoint(start_instant())
+            .expect("a checkpoint");
+        dprofile_pipeline::access_log::verify_store(app.store(), &[verifier])
+    })
+    .expect("verify runs");
+    assert!(report.is_intact(), "{report:?}");
+}
+
+#[tokio::test]
+async fn concurrent_reads_are_each_logged_and_the_log_verifies() {
+    check_concurrent_reads_are_logged(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_reads_are_each_logged_and_the_log_verifies_on_postgres() {
+    check_concurrent_reads_are_logged(Backend::Postgres).await;
 }

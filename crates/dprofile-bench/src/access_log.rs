@@ -68,3 +68,79 @@ pub fn bench(entries: u64, batches: &[usize]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `callers` threads append `entries` single entries between them, as concurrent requests do:
+/// first each as its own transaction (the store's `append_access`, what the log did before
+/// group commit), then through [`AccessLog::record`] (group commit).
+pub fn bench_concurrent(entries: u64, callers: usize) -> anyhow::Result<()> {
+    println!(
+        "\naccess log on SQLite: {entries} single-entry appends from {callers} concurrent callers"
+    );
+    println!(
+        "| appends | entries/s | transactions | mean entries per transaction | largest |\n|---|---:|---:|---:|---:|"
+    );
+    for grouped in [false, true] {
+        let directory = tempfile::tempdir()?;
+        let store: Arc<dyn dprofile_store::Store> =
+            Arc::new(dprofile_store::SqliteStore::open_dir(directory.path())?);
+        let key = LogKey::from_seed(DEFAULT_ORIGIN, [1; 32])?;
+        let verifier_key = key.verifier_key().to_owned();
+        let log = Arc::new(AccessLog::new(Arc::clone(&store), key));
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let started = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let workers: Vec<_> = (0..callers)
+                .map(|_| {
+                    let (log, store, next) = (Arc::clone(&log), Arc::clone(&store), &next);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        loop {
+                            let number = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if number >= entries {
+                                return Ok(());
+                            }
+                            let record = AccessRecord {
+                                entry: entry(number),
+                                disclosure_delay: Duration::zero(),
+                            };
+                            if grouped {
+                                log.record(&[record])?;
+                            } else {
+                                store.append_access(&[dprofile_store::AccessAppend {
+                                    disclosed_at: record.entry.at,
+                                    entry: record.entry,
+                                    salt: [7; dprofile_audit::SALT_LEN],
+                                }])?;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("an appending thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        log.checkpoint(Utc::now())?;
+        let report = access_log::verify_store(store.as_ref(), &[verifier_key])?;
+        anyhow::ensure!(report.is_intact(), "the benchmark log must verify");
+        let stats = log.group_commit_stats();
+        if grouped {
+            println!(
+                "| group commit | {:.0} | {} | {:.1} | {} |",
+                entries as f64 / seconds,
+                stats.batches,
+                stats.mean_batch(),
+                stats.largest_batch
+            );
+        } else {
+            println!(
+                "| one transaction per entry | {:.0} | {entries} | 1 | 1 |",
+                entries as f64 / seconds
+            );
+        }
+    }
+    Ok(())
+}

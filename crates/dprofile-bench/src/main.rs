@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod access_log;
+mod logging_cost;
 mod share_check;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
@@ -61,6 +62,31 @@ enum BenchCommand {
         /// Entries per transaction, one run each (comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
         batch: Vec<usize>,
+        /// Concurrent callers appending one entry each, as requests do: one transaction per
+        /// entry (before group commit) and through the access log's group commit (0: skip).
+        #[arg(long, default_value_t = 64)]
+        concurrent: usize,
+    },
+    /// What access logging adds: profile reads at a fixed rate (server CPU per read, p50,
+    /// p99) and NDJSON batch ingest (records/s), logged and with logging off, on a real server
+    /// over a synthetic SQLite store.
+    LoggingCost {
+        /// Persons of the synthetic population (about 11 records each).
+        #[arg(long, default_value_t = 2000)]
+        persons: u64,
+        /// Profile reads per second, open loop.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// The server process of `logging-cost` (started by it).
+    #[command(hide = true)]
+    LoggingCostServe {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        unlogged: bool,
     },
     /// The share-code check over HTTP at a fixed rate (open loop): latency percentiles.
     ShareCheck {
@@ -91,7 +117,25 @@ fn main() -> anyhow::Result<()> {
             model.as_deref(),
         ),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
-        BenchCommand::AccessLog { entries, batch } => access_log::bench(entries, &batch),
+        BenchCommand::AccessLog {
+            entries,
+            batch,
+            concurrent,
+        } => {
+            access_log::bench(entries, &batch)?;
+            if concurrent > 0 {
+                access_log::bench_concurrent(entries, concurrent)?;
+            }
+            Ok(())
+        }
+        BenchCommand::LoggingCost {
+            persons,
+            rate,
+            seconds,
+        } => logging_cost::bench(persons, rate, seconds),
+        BenchCommand::LoggingCostServe { data_dir, unlogged } => {
+            logging_cost::serve(&data_dir, unlogged)
+        }
         BenchCommand::ShareCheck {
             persons,
             rate,

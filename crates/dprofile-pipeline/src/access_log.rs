@@ -13,6 +13,11 @@ use dprofile_audit::{
 use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader, WriteTx};
 use rand::TryRngCore as _;
 
+use crate::group_commit::{
+    DEFAULT_GATHER_WINDOW, DEFAULT_MAX_BATCH_ENTRIES, DEFAULT_QUEUE_REQUESTS, GroupCommitError,
+    GroupCommitStats, GroupCommitter,
+};
+
 /// The origin (and key name) of the log unless configured otherwise.
 pub const DEFAULT_ORIGIN: &str = "dprofile/access-log";
 
@@ -31,6 +36,8 @@ pub enum AccessLogError {
     KeyFile { path: String, message: String },
     #[error("the access log is empty: nothing to prove yet")]
     Empty,
+    #[error(transparent)]
+    GroupCommit(#[from] GroupCommitError),
 }
 
 /// One event to log, and how long the person waits to see it (law-enforcement reads).
@@ -43,6 +50,16 @@ pub struct AccessRecord {
 pub struct AccessLog {
     store: Arc<dyn Store>,
     key: LogKey,
+    /// Where [`AccessLog::record`] goes: concurrent callers share transactions.
+    sink: Sink,
+}
+
+enum Sink {
+    GroupCommit(GroupCommitter),
+    /// Benchmarks only: nothing is written, to measure what logging costs. The CLI never
+    /// builds this (the constructor exists only with the `bench-unlogged` feature).
+    #[cfg(feature = "bench-unlogged")]
+    Discard(std::sync::atomic::AtomicU64),
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -96,37 +113,85 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 impl AccessLog {
+    /// The log over `store`, with its appender thread (group commit).
     pub fn new(store: Arc<dyn Store>, key: LogKey) -> AccessLog {
-        AccessLog { store, key }
+        let committer = GroupCommitter::start(
+            Arc::clone(&store),
+            DEFAULT_QUEUE_REQUESTS,
+            DEFAULT_MAX_BATCH_ENTRIES,
+            DEFAULT_GATHER_WINDOW,
+        );
+        AccessLog {
+            store,
+            key,
+            sink: Sink::GroupCommit(committer),
+        }
+    }
+
+    /// A log that writes nothing and answers made-up positions: only to measure, side by side
+    /// with [`AccessLog::new`], what logging adds to a request. Never reachable from the
+    /// server the CLI runs (the constructor is compiled only with `bench-unlogged`).
+    #[cfg(feature = "bench-unlogged")]
+    pub fn unlogged_for_benchmarks(store: Arc<dyn Store>, key: LogKey) -> AccessLog {
+        AccessLog {
+            store,
+            key,
+            sink: Sink::Discard(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// What the appender did so far (batches, entries, batch sizes).
+    pub fn group_commit_stats(&self) -> GroupCommitStats {
+        match &self.sink {
+            Sink::GroupCommit(committer) => committer.stats(),
+            #[cfg(feature = "bench-unlogged")]
+            Sink::Discard(_) => GroupCommitStats::default(),
+        }
     }
 
     pub fn key(&self) -> &LogKey {
         &self.key
     }
 
-    /// Appends events with fresh salts, in one transaction; returns their positions.
+    /// Appends events with fresh salts, adjacent and in order, and waits until they are
+    /// committed; returns their positions. Concurrent callers share one transaction (group
+    /// commit); if it fails, every caller in it gets the error.
     pub fn record(&self, records: &[AccessRecord]) -> Result<Vec<u64>, AccessLogError> {
-        Ok(self.store.append_access(&Self::appends(records))?)
+        let appends = salted(records);
+        match &self.sink {
+            Sink::GroupCommit(committer) => Ok(committer.append(appends)?),
+            #[cfg(feature = "bench-unlogged")]
+            Sink::Discard(next) => {
+                let first =
+                    next.fetch_add(appends.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                Ok((first..first + appends.len() as u64).collect())
+            }
+        }
     }
 
-    /// Appends events inside the caller's transaction, with fresh salts: for a write whose log
-    /// entry must commit with it or not at all (retention's tombstones).
+    /// Appends events with fresh salts inside the caller's transaction `tx`: they commit (or
+    /// not) with whatever else it writes, e.g. the records an ingest chunk stores. Not grouped
+    /// with other callers; the head row's lock keeps positions unique all the same.
     pub fn record_in(
+        &self,
         tx: &mut dyn WriteTx,
         records: &[AccessRecord],
     ) -> Result<Vec<u64>, StoreError> {
-        dprofile_store::access_log::append_access(tx, &Self::appends(records))
+        match &self.sink {
+            Sink::GroupCommit(_) => Self::append_in(tx, records),
+            #[cfg(feature = "bench-unlogged")]
+            Sink::Discard(_) => Ok(Vec::new()),
+        }
     }
 
-    fn appends(records: &[AccessRecord]) -> Vec<AccessAppend> {
-        records
-            .iter()
-            .map(|record| AccessAppend {
-                entry: record.entry.clone(),
-                salt: rand::random::<[u8; SALT_LEN]>(),
-                disclosed_at: record.entry.at + record.disclosure_delay,
-            })
-            .collect()
+    /// Appends events with fresh salts inside `tx` whatever the log's sink: for work that has
+    /// no `AccessLog` at hand and whose entry must commit with it or not at all (retention's
+    /// tombstones and its records of erased details).
+    pub fn append_in(
+        tx: &mut dyn WriteTx,
+        records: &[AccessRecord],
+    ) -> Result<Vec<u64>, StoreError> {
+        dprofile_store::access_log::append_access(tx, &salted(records))
     }
 
     /// The log's size and root now.
@@ -209,6 +274,17 @@ impl AccessLog {
         }
         Ok(view)
     }
+}
+
+fn salted(records: &[AccessRecord]) -> Vec<AccessAppend> {
+    records
+        .iter()
+        .map(|record| AccessAppend {
+            entry: record.entry.clone(),
+            salt: rand::random::<[u8; SALT_LEN]>(),
+            disclosed_at: record.entry.at + record.disclosure_delay,
+        })
+        .collect()
 }
 
 /// Recomputes the whole log in `store` and checks it against every stored checkpoint signed by

@@ -201,6 +201,10 @@ fn parse_lines(lines: Vec<Line>, mode: ParseMode) -> Vec<ParsedLine> {
         .collect()
 }
 
+/// More writes in a chunk's transaction, after its rows, seeing the chunk's results.
+pub type AlsoInChunk<'a> =
+    dyn FnMut(&mut dyn WriteTx, &[LineResult]) -> Result<(), StoreError> + 'a;
+
 #[derive(Clone)]
 pub struct Ingestor {
     store: Arc<dyn Store>,
@@ -258,7 +262,20 @@ impl Ingestor {
         options: &IngestOptions,
     ) -> Result<Vec<LineResult>, PipelineError> {
         let parsed = parse_lines(lines, options.mode);
-        self.write_chunk(parsed, options, &mut 0)
+        self.write_chunk(parsed, options, &mut 0, None)
+    }
+
+    /// [`Ingestor::ingest_lines`], and `also` writes more in the chunk's transaction once its
+    /// rows are written (the API's access-log entries for the writes): the chunk commits only
+    /// with what `also` writes, and not at all if `also` fails.
+    pub fn ingest_lines_and(
+        &self,
+        lines: Vec<Line>,
+        options: &IngestOptions,
+        also: &mut AlsoInChunk<'_>,
+    ) -> Result<Vec<LineResult>, PipelineError> {
+        let parsed = parse_lines(lines, options.mode);
+        self.write_chunk(parsed, options, &mut 0, Some(also))
     }
 
     /// Ingests NDJSON from `reader`, chunk by chunk; parsing runs on a second thread while the
@@ -326,7 +343,7 @@ impl Ingestor {
             });
             for message in receiver {
                 let (parsed, bytes_read) = message?;
-                let results = self.write_chunk(parsed, options, &mut processed)?;
+                let results = self.write_chunk(parsed, options, &mut processed, None)?;
                 for result in &results {
                     summary.add(result.outcome);
                 }
@@ -364,7 +381,7 @@ impl Ingestor {
             origin: item.origin,
             ..IngestOptions::default()
         };
-        let mut results = self.write_chunk(parsed, &options, &mut 0)?;
+        let mut results = self.write_chunk(parsed, &options, &mut 0, None)?;
         Ok(results.remove(0))
     }
 
@@ -373,12 +390,16 @@ impl Ingestor {
         lines: Vec<ParsedLine>,
         options: &IngestOptions,
         processed: &mut u64,
+        mut also: Option<&mut AlsoInChunk<'_>>,
     ) -> Result<Vec<LineResult>, PipelineError> {
         let now = self.clock.now();
         let mut results = Vec::new();
         let processed_before = *processed;
         self.store.write(&mut |tx| {
             results = write_chunk_in(tx, &lines, now, &options.origin, self.resolver.as_ref())?;
+            if let Some(also) = also.as_mut() {
+                also(tx, &results)?;
+            }
             let processed_after = processed_before + lines.len() as u64;
             match options.failpoint {
                 Some(FailPoint::ErrorAfterLines(limit)) if processed_after >= limit => {

@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod api_keys;
 pub mod clock;
 pub mod corrections;
+pub mod group_commit;
 mod ingest;
 pub mod linker;
 pub mod officers;
@@ -20,6 +21,6 @@ pub mod review;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{
-    DEFAULT_CHUNK_SIZE, FailPoint, IngestOptions, Ingestor, Line, LineResult, PipelineError,
-    Summary,
+    AlsoInChunk, DEFAULT_CHUNK_SIZE, FailPoint, IngestOptions, Ingestor, Line, LineResult,
+    PipelineError, Summary,
 };

@@ -104,3 +104,156 @@ fn person_view_on_postgres() {
         the_person_sees_every_access_with_offline_proofs(test_store);
     }
 }
+
+/// Many requests at once, one entry each, as the API appends them: every caller gets its own
+/// position, the positions are exactly 0..n, each entry sits at the position its caller was
+/// told, and the whole log verifies against a checkpoint.
+fn concurrent_single_entry_appends_are_grouped_and_verify(test_store: TestStore) {
+    const CALLERS: u64 = 64;
+    const EACH: u64 = 40;
+    let key = LogKey::from_seed(DEFAULT_ORIGIN, [12; 32]).unwrap();
+    let verifier_key = key.verifier_key().to_owned();
+    let log = Arc::new(AccessLog::new(Arc::clone(&test_store.store), key));
+    let told: Vec<(u64, u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CALLERS)
+            .map(|caller| {
+                let log = Arc::clone(&log);
+                scope.spawn(move || {
+                    (0..EACH)
+                        .map(|number| {
+                            let mut entry = read(
+                                caller as i64,
+                                "migration_officer",
+                                "mvd-migration",
+                                "stay_control",
+                                0,
+                            );
+                            entry.case_ref = Some(format!("case-{caller}-{number}"));
+                            let positions = log
+                                .record(&[AccessRecord {
+                                    entry,
+                                    disclosure_delay: Duration::zero(),
+                                }])
+                                .unwrap();
+                            assert_eq!(positions.len(), 1);
+                            (caller, number, positions[0])
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    let total = CALLERS * EACH;
+    let mut positions: Vec<u64> = told.iter().map(|(_, _, position)| *position).collect();
+    positions.sort_unstable();
+    assert_eq!(
+        positions,
+        (0..total).collect::<Vec<_>>(),
+        "unique and gapless"
+    );
+
+    let rows = test_store.store.access_rows(0, total as usize + 1).unwrap();
+    assert_eq!(rows.len() as u64, total);
+    for (caller, number, position) in &told {
+        let entry = rows[*position as usize].entry().unwrap();
+        assert_eq!(entry.person, Some(*caller as i64));
+        assert_eq!(
+            entry.case_ref.as_deref(),
+            Some(format!("case-{caller}-{number}").as_str())
+        );
+    }
+
+    let stats = log.group_commit_stats();
+    assert_eq!(stats.entries, total);
+    assert_eq!(stats.failed_batches, 0);
+    assert!(stats.batches >= 1 && stats.batches <= total);
+    assert_eq!(stats.size_buckets.iter().sum::<u64>(), stats.batches);
+    eprintln!(
+        "{total} entries in {} transactions (mean {:.1}, largest {})",
+        stats.batches,
+        stats.mean_batch(),
+        stats.largest_batch
+    );
+
+    log.checkpoint(Utc::now()).unwrap();
+    let report =
+        dprofile_pipeline::access_log::verify_store(test_store.store.as_ref(), &[verifier_key])
+            .unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
+
+#[test]
+fn concurrent_appends_on_sqlite() {
+    concurrent_single_entry_appends_are_grouped_and_verify(TestStore::sqlite());
+}
+
+#[test]
+fn concurrent_appends_on_postgres() {
+    if let Some(test_store) = TestStore::postgres() {
+        concurrent_single_entry_appends_are_grouped_and_verify(test_store);
+    }
+}
+
+/// A batch whose transaction fails fails every caller in it, and nothing of it is stored: no
+/// caller may go on as if its entry were logged.
+fn a_failed_batch_fails_every_caller(test_store: TestStore) {
+    let key = LogKey::from_seed(DEFAULT_ORIGIN, [13; 32]).unwrap();
+    let log = Arc::new(AccessLog::new(Arc::clone(&test_store.store), key));
+    let entry = |person| AccessRecord {
+        entry: read(
+            person,
+            "migration_officer",
+            "mvd-migration",
+            "stay_control",
+            0,
+        ),
+        disclosure_delay: Duration::zero(),
+    };
+    log.record(&[entry(1)]).unwrap();
+    // A head that does not decode: every transaction that appends now fails.
+    test_store
+        .store
+        .write(&mut |tx| tx.set_access_head(1, b"not a range"))
+        .unwrap();
+    let failures = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|person| {
+                let log = Arc::clone(&log);
+                scope.spawn(move || log.record(&[entry(person)]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .filter(|result| {
+                matches!(
+                    result,
+                    Err(dprofile_pipeline::access_log::AccessLogError::GroupCommit(
+                        dprofile_pipeline::group_commit::GroupCommitError::BatchFailed(_)
+                    ))
+                )
+            })
+            .count()
+    });
+    assert_eq!(failures, 16, "every caller is told its entry is not logged");
+    assert_eq!(test_store.store.access_rows(0, 100).unwrap().len(), 1);
+    let stats = log.group_commit_stats();
+    assert_eq!(stats.entries, 1);
+    assert!(stats.failed_batches >= 1);
+}
+
+#[test]
+fn failed_batch_on_sqlite() {
+    a_failed_batch_fails_every_caller(TestStore::sqlite());
+}
+
+#[test]
+fn failed_batch_on_postgres() {
+    if let Some(test_store) = TestStore::postgres() {
+        a_failed_batch_fails_every_caller(test_store);
+    }
+}

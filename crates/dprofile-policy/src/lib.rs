@@ -336,6 +336,27 @@ impl Policy {
             .flat_map(|role| role.agencies.iter().map(String::as_str))
     }
 
+    /// Whether `role` reads no personal data: none of its grants reads, searches, reviews or
+    /// aggregates (a sending system's role, which may at most answer its correction queue).
+    /// Its keys may send only their agency's `[writes]`, like every key.
+    pub fn is_write_only(&self, role: &str) -> bool {
+        self.roles.get(role).is_some_and(|role| {
+            role.grants.iter().all(|grant| {
+                grant.actions.iter().all(|action| {
+                    !matches!(
+                        action,
+                        Action::Read | Action::Search | Action::Review | Action::Aggregate
+                    )
+                })
+            })
+        })
+    }
+
+    /// Agencies the `[writes]` section lets send records, in order.
+    pub fn writing_agencies(&self) -> impl Iterator<Item = &str> {
+        self.writes.keys().map(String::as_str)
+    }
+
     /// Every purpose any grant of `role` names.
     pub fn purposes_of(&self, role: &str) -> BTreeSet<&str> {
         self.roles

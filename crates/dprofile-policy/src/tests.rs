@@ -250,6 +250,38 @@ fn refusals_say_which_rule() {
 }
 
 #[test]
+fn every_agency_that_writes_can_hold_a_key_and_write_only_roles_read_nothing() {
+    let policy = Policy::default_policy();
+    for agency in policy.writing_agencies() {
+        assert!(
+            policy
+                .roles()
+                .any(|role| policy.role_agencies(role).any(|held| held == agency)),
+            "agency `{agency}` may write but no role can hold its key"
+        );
+    }
+    assert!(policy.is_write_only("source_system"));
+    assert!(!policy.is_write_only("tax_inspector"));
+    for purpose in policy.purposes() {
+        for action in [
+            Action::Read,
+            Action::Search,
+            Action::Review,
+            Action::Aggregate,
+        ] {
+            let refused = policy.decide(&AccessRequest {
+                role: "source_system",
+                agency: "rosreestr",
+                purpose,
+                case_ref: Some("case-1"),
+                action,
+            });
+            assert!(refused.is_err(), "{purpose} {action:?}");
+        }
+    }
+}
+
+#[test]
 fn writes_are_granted_per_agency_and_category() {
     let policy = Policy::default_policy();
     assert_eq!(policy.may_write("fns", Category::TaxDebt), Ok(()));

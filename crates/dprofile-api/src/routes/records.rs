@@ -2,21 +2,29 @@
 //! answered as a stream, a chunk of lines per store transaction, so that neither side holds
 //! the whole batch in memory and the client sees results as chunks commit.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use dprofile_domain::{Rule, Violation};
-use dprofile_pipeline::{IngestOptions, Ingestor, Line, LineResult, PipelineError, Summary};
+use dprofile_domain::{Category, Rule, Violation};
+use dprofile_pipeline::access_log::AccessLog;
+use dprofile_pipeline::{Clock, IngestOptions, Ingestor, Line, LineResult, Summary};
+use dprofile_policy::Policy;
 use dprofile_store::{NewQuarantine, Outcome};
 use futures_util::StreamExt;
 use tracing::Instrument;
 
+use crate::auth::Caller;
 use crate::problem::{ApiError, Problem};
-use crate::wire::{BatchSummaryLine, EnvelopeDoc, LineResultBody, person_url};
+use crate::wire::{
+    BatchSummaryLine, EnvelopeDoc, LineResultBody, OutcomeBody, SummaryBody, ViolationBody,
+    person_url,
+};
+use crate::write_log::{self, WriteRefusal};
 use crate::{ApiContext, run_blocking};
 
 /// Where records posted one by one are said to come from, in quarantine.
@@ -29,7 +37,8 @@ const ORIGIN_BATCH: &str = "api-batch";
 /// Past this the connection is closed anyway, to bound the waste.
 const DRAIN_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Ingests one record.
+/// Ingests one record. The key's agency must be the record's `source`, and the category in
+/// that agency's `[writes]` of the access policy; the write is logged either way.
 #[utoipa::path(
     post,
     path = "/v1/records",
@@ -39,6 +48,7 @@ const DRAIN_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
         (status = 201, description = "Accepted, superseded, retracted or stale (kept, not in force).", body = LineResultBody,
             headers(("location" = String, description = "The profile of the record's person, when it has one."))),
         (status = 200, description = "Duplicate: the same key, revision and content were received before.", body = LineResultBody),
+        (status = 403, description = "The key may not send this record: `write.source_not_caller` (`errors` points at `/source`) or `policy.write_not_granted` (`/category`). Not stored; logged.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over the per-record limit.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Refused; kept in quarantine (`quarantine_id`) with the reasons (`errors`).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store does not answer.", body = Problem, content_type = "application/problem+json"),
@@ -46,21 +56,32 @@ const DRAIN_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 )]
 pub async fn post_record(
     State(context): State<ApiContext>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body_limited(body, &headers, context.state.config.max_record_bytes).await?;
-    let ingestor = context.state.ingestor.clone();
+    let writer = ChunkWriter::new(&context, caller);
     let options = IngestOptions {
         origin: ORIGIN_SINGLE.to_owned(),
         ..IngestOptions::default()
     };
-    let line = Line {
+    let line = PendingLine::Whole(Line {
         number: 1,
         bytes: bytes.to_vec(),
+    });
+    let max_line_bytes = context.state.config.max_record_bytes;
+    let mut answers =
+        run_blocking(move || ingest_chunk(&writer, vec![line], max_line_bytes, &options)).await?;
+    let result = match answers.pop().ok_or(ApiError::Internal)? {
+        ChunkAnswer::Line(result) => result,
+        ChunkAnswer::Refused { refusal, .. } => {
+            return Err(ApiError::WriteRefused {
+                errors: vec![refusal.violation()],
+                refusal: refusal.refusal,
+            });
+        }
     };
-    let mut results = run_blocking(move || ingestor.ingest_lines(vec![line], &options)).await?;
-    let result = results.pop().ok_or(ApiError::Internal)?;
     context.metrics.record_outcome(result.outcome);
     line_result_response(result, StatusCode::CREATED)
 }
@@ -99,12 +120,13 @@ pub(crate) fn line_result_response(
     tag = "records",
     request_body(content = String, description = "NDJSON: one ingest envelope per line. Blank lines are skipped but counted.", content_type = "application/x-ndjson"),
     responses(
-        (status = 200, description = "NDJSON, streamed as chunks commit: one `LineResult` per non-blank input line, in input order, then a last line `{\"summary\": {...}}` (`BatchSummaryLine`). A line over the per-line limit is quarantined with rule `too_large`. If the batch stops part-way (the body exceeds the batch limit while streaming, the store fails), the last line is `{\"error\": Problem}` instead of the summary; chunks answered before it are committed.", body = LineResultBody, content_type = "application/x-ndjson"),
+        (status = 200, description = "NDJSON, streamed as chunks commit: one `LineResult` per non-blank input line, in input order (a line the key may not send — `source` not the key's agency, category not in its `[writes]` — is `refused`, not stored, and logged), then a last line `{\"summary\": {...}}` (`BatchSummaryLine`). A line over the per-line limit is quarantined with rule `too_large`. If the batch stops part-way (the body exceeds the batch limit while streaming, the store fails), the last line is `{\"error\": Problem}` instead of the summary; chunks answered before it are committed.", body = LineResultBody, content_type = "application/x-ndjson"),
         (status = 413, description = "The declared body length is over the batch limit.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_batch(
     State(context): State<ApiContext>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -116,7 +138,7 @@ pub async fn post_batch(
     // Two chunks of answers in flight at most: a slow reader slows the ingest down instead of
     // piling answers up in memory.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(2);
-    tokio::spawn(stream_batch(context, body, sender).instrument(tracing::Span::current()));
+    tokio::spawn(stream_batch(context, caller, body, sender).instrument(tracing::Span::current()));
     let answers = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
             .recv()
@@ -132,13 +154,19 @@ pub async fn post_batch(
 }
 
 /// Reads the batch, ingests it chunk by chunk, and sends each chunk's answer lines.
-async fn stream_batch(context: ApiContext, body: Body, sender: tokio::sync::mpsc::Sender<Bytes>) {
+async fn stream_batch(
+    context: ApiContext,
+    caller: Caller,
+    body: Body,
+    sender: tokio::sync::mpsc::Sender<Bytes>,
+) {
+    let writer = ChunkWriter::new(&context, caller);
     let config = &context.state.config;
     let chunk_lines = config.batch_chunk_lines.max(1);
     let mut cutter = LineCutter::new(config.max_record_bytes);
     let mut frames = body.into_data_stream();
     let mut received: u64 = 0;
-    let mut summary = Summary::default();
+    let mut summary = BatchSummary::default();
     while let Some(frame) = frames.next().await {
         let bytes = match frame {
             Ok(bytes) => bytes,
@@ -159,7 +187,7 @@ async fn stream_batch(context: ApiContext, body: Body, sender: tokio::sync::mpsc
         cutter.push(&bytes);
         while cutter.complete.len() >= chunk_lines {
             let chunk: Vec<PendingLine> = cutter.complete.drain(..chunk_lines).collect();
-            if !ingest_and_answer(&context, chunk, &mut summary, &sender).await {
+            if !ingest_and_answer(&context, &writer, chunk, &mut summary, &sender).await {
                 return;
             }
         }
@@ -168,14 +196,13 @@ async fn stream_batch(context: ApiContext, body: Body, sender: tokio::sync::mpsc
     while !cutter.complete.is_empty() {
         let take = chunk_lines.min(cutter.complete.len());
         let chunk: Vec<PendingLine> = cutter.complete.drain(..take).collect();
-        if !ingest_and_answer(&context, chunk, &mut summary, &sender).await {
+        if !ingest_and_answer(&context, &writer, chunk, &mut summary, &sender).await {
             return;
         }
     }
-    let mut last = serde_json::to_vec(&BatchSummaryLine {
-        summary: summary.into(),
-    })
-    .unwrap_or_default();
+    let mut body = SummaryBody::from(summary.lines);
+    body.refused = summary.refused;
+    let mut last = serde_json::to_vec(&BatchSummaryLine { summary: body }).unwrap_or_default();
     last.push(b'\n');
     let _ = sender.send(Bytes::from(last)).await;
 }
@@ -184,24 +211,49 @@ async fn stream_batch(context: ApiContext, body: Body, sender: tokio::sync::mpsc
 /// failed, or the client went away).
 async fn ingest_and_answer(
     context: &ApiContext,
+    writer: &ChunkWriter,
     chunk: Vec<PendingLine>,
-    summary: &mut Summary,
+    summary: &mut BatchSummary,
     sender: &tokio::sync::mpsc::Sender<Bytes>,
 ) -> bool {
-    let ingestor = context.state.ingestor.clone();
+    let writer = writer.clone();
     let max_line_bytes = context.state.config.max_record_bytes;
-    let results = match run_blocking(move || ingest_chunk(&ingestor, chunk, max_line_bytes)).await {
-        Ok(results) => results,
-        Err(error) => {
-            let _ = sender.send(error_line(&error)).await;
-            return false;
-        }
+    let options = IngestOptions {
+        origin: ORIGIN_BATCH.to_owned(),
+        ..IngestOptions::default()
     };
+    let answers =
+        match run_blocking(move || ingest_chunk(&writer, chunk, max_line_bytes, &options)).await {
+            Ok(answers) => answers,
+            Err(error) => {
+                let _ = sender.send(error_line(&error)).await;
+                return false;
+            }
+        };
     let mut answer = Vec::new();
-    for result in results {
-        context.metrics.record_outcome(result.outcome);
-        summary.add(result.outcome);
-        if serde_json::to_writer(&mut answer, &LineResultBody::from(result)).is_ok() {
+    for chunk_answer in answers {
+        let body = match chunk_answer {
+            ChunkAnswer::Line(result) => {
+                context.metrics.record_outcome(result.outcome);
+                summary.lines.add(result.outcome);
+                LineResultBody::from(result)
+            }
+            ChunkAnswer::Refused { line, refusal } => {
+                summary.refused += 1;
+                LineResultBody {
+                    line,
+                    outcome: OutcomeBody::Refused,
+                    errors: vec![ViolationBody::from(refusal.violation())],
+                    source: refusal.source,
+                    source_ref: refusal.source_ref,
+                    person_id: None,
+                    record_id: None,
+                    quarantine_id: None,
+                    warnings: Vec::new(),
+                }
+            }
+        };
+        if serde_json::to_writer(&mut answer, &body).is_ok() {
             answer.push(b'\n');
         }
     }
@@ -216,18 +268,83 @@ fn error_line(error: &ApiError) -> Bytes {
     Bytes::from(line)
 }
 
-/// Ingests whole lines through the pipeline and quarantines oversized ones; results in line
-/// order.
+/// Counts of a batch's lines.
+#[derive(Debug, Default)]
+struct BatchSummary {
+    lines: Summary,
+    refused: u64,
+}
+
+/// What ingesting a chunk needs besides its lines: who sends it, the policy that says what
+/// they may send, and the log their writes go to.
+#[derive(Clone)]
+struct ChunkWriter {
+    ingestor: Ingestor,
+    caller: Caller,
+    policy: Arc<Policy>,
+    access_log: Arc<AccessLog>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ChunkWriter {
+    fn new(context: &ApiContext, caller: Caller) -> ChunkWriter {
+        ChunkWriter {
+            ingestor: context.state.ingestor.clone(),
+            caller,
+            policy: context.state.policy.clone(),
+            access_log: context.state.access_log.clone(),
+            clock: context.state.clock.clone(),
+        }
+    }
+}
+
+/// What became of one line of a chunk.
+enum ChunkAnswer {
+    Line(LineResult),
+    /// The caller may not send it: not stored, logged as a refused write.
+    Refused {
+        line: u64,
+        refusal: Box<WriteRefusal>,
+    },
+}
+
+impl ChunkAnswer {
+    fn line(&self) -> u64 {
+        match self {
+            ChunkAnswer::Line(result) => result.line,
+            ChunkAnswer::Refused { line, .. } => *line,
+        }
+    }
+}
+
+/// Authorises every line, ingests the allowed whole lines through the pipeline with their
+/// write entries in the chunk's transaction (refusals logged in it too), and quarantines
+/// oversized ones; answers in line order.
 fn ingest_chunk(
-    ingestor: &Ingestor,
+    writer: &ChunkWriter,
     chunk: Vec<PendingLine>,
     max_line_bytes: u64,
-) -> Result<Vec<LineResult>, PipelineError> {
+    options: &IngestOptions,
+) -> Result<Vec<ChunkAnswer>, ApiError> {
+    let ingestor = &writer.ingestor;
+    let now = writer.clock.now();
     let mut whole_lines = Vec::new();
     let mut oversized = Vec::new();
+    let mut categories: BTreeMap<u64, Category> = BTreeMap::new();
+    let mut refused: Vec<(u64, Box<WriteRefusal>)> = Vec::new();
     for pending in chunk {
         match pending {
-            PendingLine::Whole(line) => whole_lines.push(line),
+            PendingLine::Whole(line) => {
+                match write_log::authorise_line(&writer.policy, &writer.caller, &line.bytes) {
+                    Ok(category) => {
+                        if let Some(category) = category {
+                            categories.insert(line.number, category);
+                        }
+                        whole_lines.push(line);
+                    }
+                    Err(refusal) => refused.push((line.number, refusal)),
+                }
+            }
             PendingLine::TooLarge {
                 number,
                 prefix,
@@ -235,14 +352,25 @@ fn ingest_chunk(
             } => oversized.push((number, prefix, length)),
         }
     }
-    let options = IngestOptions {
-        origin: ORIGIN_BATCH.to_owned(),
-        ..IngestOptions::default()
-    };
+    let refused_entries: Vec<_> = refused
+        .iter()
+        .map(|(_, refusal)| write_log::refused_entry(&writer.caller, now, refusal))
+        .collect();
     let mut results = if whole_lines.is_empty() {
+        if !refused_entries.is_empty() {
+            writer.access_log.record(&refused_entries).map_err(|error| {
+                tracing::error!(error = %error, "the access log cannot be written: the refusal is not answered");
+                ApiError::StoreUnavailable
+            })?;
+        }
         Vec::new()
     } else {
-        ingestor.ingest_lines(whole_lines, &options)?
+        ingestor.ingest_lines_and(whole_lines, options, &mut |tx, results| {
+            let mut entries =
+                write_log::accepted_entries(&writer.caller, now, results, &categories);
+            entries.extend(refused_entries.iter().cloned());
+            writer.access_log.record_in(tx, &entries).map(|_| ())
+        })?
     };
     if !oversized.is_empty() {
         let now = chrono::Utc::now();
@@ -258,7 +386,7 @@ fn ingest_chunk(
                 );
                 let row = NewQuarantine {
                     received_at: now,
-                    origin: ORIGIN_BATCH.to_owned(),
+                    origin: options.origin.clone(),
                     line_number: Some(number),
                     source: None,
                     source_ref: None,
@@ -287,9 +415,15 @@ fn ingest_chunk(
                 warnings: Vec::new(),
             });
         }
-        results.sort_by_key(|result| result.line);
     }
-    Ok(results)
+    let mut answers: Vec<ChunkAnswer> = results.into_iter().map(ChunkAnswer::Line).collect();
+    answers.extend(
+        refused
+            .into_iter()
+            .map(|(line, refusal)| ChunkAnswer::Refused { line, refusal }),
+    );
+    answers.sort_by_key(ChunkAnswer::line);
+    Ok(answers)
 }
 
 /// A line cut from the batch body.

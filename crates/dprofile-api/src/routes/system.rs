@@ -38,14 +38,15 @@ pub async fn healthz(State(context): State<ApiContext>) -> Result<Json<HealthBod
     path = "/metrics",
     tag = "operations",
     responses(
-        (status = 200, description = "Counters of requests and ingest outcomes, a request duration histogram, and store row counts.", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 200, description = "Counters of requests and ingest outcomes, a request duration histogram, store row counts, and the access log's entries per transaction (group commit).", body = String, content_type = "text/plain; version=0.0.4"),
     )
 )]
 pub async fn metrics(State(context): State<ApiContext>) -> Response {
     let store = context.state.store.clone();
     // A scrape must answer even when the store does not: `dprofile_store_up 0` says so.
     let counts = run_blocking(move || store.counts()).await.ok();
-    let text = context.metrics.render(counts.as_ref());
+    let mut text = context.metrics.render(counts.as_ref());
+    crate::metrics::render_group_commit(&mut text, &context.state.access_log.group_commit_stats());
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

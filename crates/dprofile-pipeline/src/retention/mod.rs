@@ -541,7 +541,7 @@ fn erase_person(
             categories: categories_erased.into_iter().collect(),
             outcome: AccessOutcome::Allowed,
         };
-        AccessLog::record_in(
+        AccessLog::append_in(
             tx,
             &[AccessRecord {
                 entry: tombstone,
@@ -603,7 +603,7 @@ pub fn erase_access_details(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let positions = tx.erase_access_details(persons, now)?;
-    AccessLog::record_in(
+    AccessLog::append_in(
         tx,
         &[AccessRecord {
             entry: erasure::details_erasure(now, &positions),
