@@ -14,9 +14,10 @@ use postgres::{Client, NoTls, Row};
 
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, IdentifierRow, KeyId, KeyInForce, KeyState,
-    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewQuarantine, NewRecord, NewReviewItem,
-    Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId, ReviewItem, Store,
-    StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewPass, NewQuarantine, NewRecord,
+    NewReviewItem, Outcome, PassRow, PassStatuses, PersonId, PersonRow, QuarantineItem,
+    QuarantineStatus, RecordId, ReviewItem, Store, StoreCounts, StoreError, StoreResult,
+    StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -39,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "auth",
         include_str!("../migrations/postgres/0004_auth.sql"),
+    ),
+    (
+        9,
+        "passes",
+        include_str!("../migrations/postgres/0009_passes.sql"),
     ),
 ];
 
@@ -834,6 +840,36 @@ impl WriteTx for PostgresTx<'_, '_> {
         )?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
+
+    fn insert_pass(&mut self, pass: &NewPass<'_>) -> StoreResult<i64> {
+        let row = self.transaction.query_one(
+            "INSERT INTO passes (person_id, pass_id, key_id, view, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &pass.person_id,
+                &pass.pass_id,
+                &pass.key_id,
+                &pass.view,
+                &pass.issued_at,
+                &pass.expires_at,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn set_pass_text(&mut self, id: i64, text: &str) -> StoreResult<()> {
+        self.transaction
+            .execute("UPDATE passes SET text = $2 WHERE id = $1", &[&id, &text])?;
+        Ok(())
+    }
+
+    fn revoke_pass(&mut self, id: i64, person: PersonId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE passes SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND person_id = $2",
+            &[&id, &person, &at],
+        )?;
+        Ok(changed > 0)
+    }
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
@@ -1194,6 +1230,64 @@ impl Store for PostgresStore {
             )?;
             Ok(rows.iter().map(api_key_from).collect())
         })
+    }
+
+    fn pass(&self, id: i64) -> StoreResult<Option<PassRow>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt(
+                    &format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = $1"),
+                    &[&id],
+                )?
+                .map(|row| pass_from(&row)))
+        })
+    }
+
+    fn person_passes(&self, person: PersonId) -> StoreResult<Vec<PassRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!("SELECT {PASS_COLUMNS} FROM passes WHERE person_id = $1 ORDER BY id DESC"),
+                &[&person],
+            )?;
+            Ok(rows.iter().map(pass_from).collect())
+        })
+    }
+
+    fn pass_statuses(&self) -> StoreResult<PassStatuses> {
+        self.with_client(|client| {
+            let highest_index: i64 = client
+                .query_one("SELECT COALESCE(MAX(id), 0)::BIGINT FROM passes", &[])?
+                .get(0);
+            let revoked = client
+                .query(
+                    "SELECT id FROM passes WHERE revoked_at IS NOT NULL ORDER BY id",
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            Ok(PassStatuses {
+                highest_index,
+                revoked,
+            })
+        })
+    }
+}
+
+const PASS_COLUMNS: &str =
+    "id, person_id, pass_id, key_id, view, issued_at, expires_at, text, revoked_at";
+
+fn pass_from(row: &Row) -> PassRow {
+    PassRow {
+        id: row.get(0),
+        person_id: row.get(1),
+        pass_id: row.get(2),
+        key_id: row.get(3),
+        view: row.get(4),
+        issued_at: row.get(5),
+        expires_at: row.get(6),
+        text: row.get(7),
+        revoked_at: row.get(8),
     }
 }
 
