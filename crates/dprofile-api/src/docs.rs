@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, passes, persons, quarantine, records, review, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,13 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         me::profile,
         me::access_log,
         me::log_key,
+        passes::issue,
+        passes::list,
+        passes::show,
+        passes::revoke,
+        passes::trust_list,
+        passes::status_list,
+        passes::root_key,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -51,6 +58,7 @@ use crate::routes::{decisions, me, persons, quarantine, records, review, system}
         (name = "review", description = "Items waiting for a migration officer: read one with its persons side by side, confirm or reject it."),
         (name = "decisions", description = "Officers' merges and splits of persons, and each person's history of link decisions. The actor is taken from the body until authentication comes."),
         (name = "me", description = "The person's own rights: sign in with document number, birth date and a one-time code, read the whole profile and every access to it with proofs that verify offline against the published log key."),
+        (name = "passes", description = "Signed QR passes: the person issues a pass for a view of their status (`/v1/me/passes`), lists, shows (PNG, SVG) and revokes them; the trust list, the status list and the root key are public for offline verifiers (`dprofile verify`)."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -62,7 +70,15 @@ pub const SECURITY_SCHEME: &str = "agency_api_key";
 pub const PERSON_SECURITY_SCHEME: &str = "person_session";
 /// Routes under `/v1/` that are public by design: the person's sign-in (it reveals nothing)
 /// and the log's verifier key (published so that anyone can check proofs).
-pub const PUBLIC_V1_PATHS: [&str; 3] = ["/v1/me/sign-in", "/v1/me/verify", "/v1/access-log/key"];
+/// The pass trust list, status list and root key are published for offline verifiers.
+pub const PUBLIC_V1_PATHS: [&str; 6] = [
+    "/v1/me/sign-in",
+    "/v1/me/verify",
+    "/v1/access-log/key",
+    "/v1/passes/trust-list",
+    "/v1/passes/status-list",
+    "/v1/passes/root-key",
+];
 
 /// Declares the bearer scheme and puts it, with its 401 answer, on every operation under
 /// `/v1/`: the same rule the router applies, so the document cannot claim a route is open.

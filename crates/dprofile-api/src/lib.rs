@@ -1,7 +1,8 @@
 //! The registry's HTTP API: ingest (single records and streamed NDJSON batches), profiles and
 //! person search, the quarantine, review items and officers' identity decisions (confirm,
 //! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
-//! (`/v1/me/`, [`person_auth`]), health, metrics, and the OpenAPI document with its Swagger UI.
+//! (`/v1/me/`, [`person_auth`]), QR passes (issue, list, revoke, the trust and status lists),
+//! health, metrics, and the OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -26,6 +27,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use dprofile_audit::LogKey;
 use dprofile_pipeline::access_log::AccessLog;
+use dprofile_pipeline::passes::PassService;
 use dprofile_pipeline::review::IdentityDesk;
 use dprofile_pipeline::{Clock, Ingestor, SystemClock};
 use dprofile_policy::Policy;
@@ -35,7 +37,7 @@ use tower_http::trace::TraceLayer;
 use crate::metrics::Metrics;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
-use crate::routes::{decisions, me, persons, quarantine, records, review, system};
+use crate::routes::{decisions, me, passes, persons, quarantine, records, review, system};
 
 /// Limits and sizes of the API, validated by whoever builds it from configuration.
 #[derive(Debug, Clone)]
@@ -77,6 +79,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The persons' own sign-ins and sessions (`/v1/me/`), with their rate limits.
     pub person_sessions: Arc<PersonSessions>,
+    /// QR passes: the signing keys, issuing, revocation, the trust and status lists. `None`
+    /// until [`AppState::with_passes`]: the pass routes then answer 503.
+    pub passes: Option<Arc<PassService>>,
 }
 
 impl AppState {
@@ -101,6 +106,7 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            passes: None,
         }
     }
 
@@ -121,12 +127,19 @@ impl AppState {
             policy: Arc::new(Policy::default_policy()),
             clock,
             person_sessions: default_person_sessions(),
+            passes: None,
         }
     }
 
     /// The state with another delivery channel or other limits for the persons' sign-in.
     pub fn with_person_sessions(mut self, sessions: PersonSessions) -> AppState {
         self.person_sessions = Arc::new(sessions);
+        self
+    }
+
+    /// The state with QR passes issued and revoked by `passes`.
+    pub fn with_passes(mut self, passes: PassService) -> AppState {
+        self.passes = Some(Arc::new(passes));
         self
     }
 
@@ -210,6 +223,9 @@ pub fn router(state: AppState) -> Router {
     let own_data = Router::new()
         .route("/v1/me/profile", get(me::profile))
         .route("/v1/me/access-log", get(me::access_log))
+        .route("/v1/me/passes", get(passes::list).post(passes::issue))
+        .route("/v1/me/passes/{file}", get(passes::show))
+        .route("/v1/me/passes/{id}/revoke", post(passes::revoke))
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
             me::require_person,
@@ -222,6 +238,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/sign-in", post(me::sign_in))
         .route("/v1/me/verify", post(me::verify))
         .route("/v1/access-log/key", get(me::log_key))
+        // Public by design: what offline verifiers of QR passes cache.
+        .route("/v1/passes/trust-list", get(passes::trust_list))
+        .route("/v1/passes/status-list", get(passes::status_list))
+        .route("/v1/passes/root-key", get(passes::root_key))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

@@ -32,7 +32,7 @@ pub struct Problem {
     /// `payload_too_large`, `already_replayed`, `invalid_decision`, `decision_conflict`,
     /// `method_not_allowed`, `body_unreadable`, `store_unavailable`, `internal`; `auth.required`,
     /// `auth.invalid_key` and `auth.invalid_session` (401); `rate_limited` (429, with `Retry-After`);
-    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; a refusal by the access policy (403) carries the policy's
+    /// `sign_in.unknown`, `sign_in.expired`, `sign_in.wrong_code`, `sign_in.locked`, `invalid_body`; `pass.identity_unknown` (422), `passes.unavailable` (503); a refusal by the access policy (403) carries the policy's
     /// rule (`policy.purpose_not_granted`, `policy.case_required`, …).
     pub code: String,
     /// What was wrong, field by field, where that is known.
@@ -115,6 +115,12 @@ pub enum ApiError {
     /// The access policy refused the request; the code is the policy's rule.
     #[error("{}", .0.message)]
     Refused(dprofile_policy::Refusal),
+    /// The view of a pass needs identity data the registry does not hold for the person.
+    #[error("{0}")]
+    PassIdentityUnknown(String),
+    /// The server has no pass keys (not configured, or the key file is unreadable).
+    #[error("passes cannot be issued or checked here now: the pass keys are not available")]
+    PassesUnavailable,
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -143,6 +149,8 @@ impl ApiError {
             ApiError::SignInExpired | ApiError::WrongCode { .. } => StatusCode::UNAUTHORIZED,
             ApiError::SignInLocked => StatusCode::FORBIDDEN,
             ApiError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PassIdentityUnknown(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PassesUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -169,6 +177,8 @@ impl ApiError {
             ApiError::SignInLocked => "sign_in.locked",
             ApiError::WrongCode { .. } => "sign_in.wrong_code",
             ApiError::InvalidBody { .. } => "invalid_body",
+            ApiError::PassIdentityUnknown(_) => "pass.identity_unknown",
+            ApiError::PassesUnavailable => "passes.unavailable",
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -195,6 +205,8 @@ impl ApiError {
             ApiError::SignInLocked => "sign-in locked",
             ApiError::WrongCode { .. } => "wrong code",
             ApiError::InvalidBody { .. } => "invalid body",
+            ApiError::PassIdentityUnknown(_) => "identity unknown",
+            ApiError::PassesUnavailable => "passes unavailable",
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }

@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod clock;
 mod ingest;
 pub mod linker;
+pub mod passes;
 pub mod profile;
 pub mod resolution;
 pub mod review;

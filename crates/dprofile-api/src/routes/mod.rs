@@ -2,6 +2,7 @@
 
 pub mod decisions;
 pub mod me;
+pub mod passes;
 pub mod persons;
 pub mod quarantine;
 pub mod records;
