@@ -3,7 +3,7 @@
 //! view from their profile, revocation, and the signed trust and status lists that verifiers
 //! cache. The format and the verifier are `dprofile_pass`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
@@ -393,15 +393,14 @@ pub fn pass_identity_claims(profile: &Profile) -> Result<IdentityClaims, PassErr
 /// Issues and revokes passes and signs the lists, over a store and a keyring.
 pub struct PassService {
     store: Arc<dyn Store>,
+    /// Behind a lock so that a reload (after a rotation) can swap it under running requests.
     keyring: RwLock<PassKeyring>,
-    keyring_path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for PassService {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("PassService")
-            .field("keyring_path", &self.keyring_path)
             .finish_non_exhaustive()
     }
 }
@@ -411,35 +410,7 @@ impl PassService {
         PassService {
             store,
             keyring: RwLock::new(keyring),
-            keyring_path: None,
         }
-    }
-
-    /// The service over the keyring file in `data_dir` (created on first use).
-    pub fn open(
-        store: Arc<dyn Store>,
-        data_dir: &Path,
-        now: DateTime<Utc>,
-    ) -> Result<PassService, PassError> {
-        let path = data_dir.join(PASS_KEYS_FILE);
-        let keyring = PassKeyring::load_or_create(&path, now)?;
-        Ok(PassService {
-            store,
-            keyring: RwLock::new(keyring),
-            keyring_path: Some(path),
-        })
-    }
-
-    /// Reads the keyring file again (after `dprofile passes rotate-key`).
-    pub fn reload_keyring(&self, now: DateTime<Utc>) -> Result<(), PassError> {
-        if let Some(path) = &self.keyring_path {
-            let keyring = PassKeyring::load_or_create(path, now)?;
-            *self
-                .keyring
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = keyring;
-        }
-        Ok(())
     }
 
     fn keyring(&self) -> PassKeyring {

@@ -55,6 +55,12 @@ enum Command {
     /// Agency API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Apikey(commands::apikey::ApiKeyCommand),
+    /// QR pass keys: rotate the signing key, print the root key to publish.
+    #[command(subcommand)]
+    Passes(commands::passes::PassesCommand),
+    /// Check a QR pass offline against the cached trust and status lists; exits 1 when it
+    /// is rejected. `--refresh URL` downloads the lists (the only network step).
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +85,8 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Audit(command) => commands::audit::run(&store_location, command),
         Command::Apikey(command) => commands::apikey::run(&store_location, command),
+        Command::Passes(command) => commands::passes::run(&store_location, command),
+        Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,10 +3,12 @@
 pub mod apikey;
 pub mod audit;
 pub mod ingest;
+pub mod passes;
 pub mod quarantine;
 pub mod resolve;
 pub mod serve;
 pub mod synth;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

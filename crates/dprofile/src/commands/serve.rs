@@ -24,6 +24,8 @@ pub struct ServeArgs {
     pub demo_persons: u64,
     #[command(flatten)]
     pub log_key: super::audit::KeyArgs,
+    #[command(flatten)]
+    pub pass_keys: super::passes::PassKeyArgs,
 }
 
 pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -33,6 +35,11 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         .context("cannot load the store's resolver model")?;
     // Every read of personal data is logged: no log key, no server.
     let log_key = args.log_key.load(location)?;
+    let pass_key_path = args.pass_keys.path(location);
+    let pass_keys =
+        dprofile_pipeline::passes::PassKeyring::load_or_create(&pass_key_path, chrono::Utc::now())
+            .with_context(|| format!("cannot use the pass keys {}", pass_key_path.display()))?;
+    let passes = dprofile_pipeline::passes::PassService::new(store.clone(), pass_keys);
     let demo_key = if args.demo {
         load_demo(&ingestor, args.demo_persons)?;
         // A fresh key each start: the store keeps only hashes, so an old token cannot be shown.
@@ -77,7 +84,8 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             ingestor,
             dprofile_api::ApiConfig::default(),
             log_key,
-        );
+        )
+        .with_passes(passes);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
