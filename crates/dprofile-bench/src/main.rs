@@ -2,7 +2,8 @@
 //!
 //! `ingest` runs `dprofile ingest` on a file against fresh SQLite and PostgreSQL stores and,
 //! side by side, the physical limit: the same rows written by a minimal loop (prepared inserts
-//! in one transaction for SQLite, binary `COPY` for PostgreSQL).
+//! in one transaction for SQLite, binary `COPY` for PostgreSQL). `passes` measures QR pass
+//! issuing and offline verification on one core.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod access_log;
+mod passes;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
@@ -61,6 +63,11 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
         batch: Vec<usize>,
     },
+    /// QR passes on one core: issuing, offline verification, QR rendering and reading.
+    Passes {
+        #[arg(long, default_value_t = 100_000)]
+        passes: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         ),
         BenchCommand::Quality { assignments, truth } => quality(&assignments, &truth),
         BenchCommand::AccessLog { entries, batch } => access_log::bench(entries, &batch),
+        BenchCommand::Passes { passes } => passes::bench(passes),
     }
 }
 
