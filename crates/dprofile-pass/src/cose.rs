@@ -1,6 +1,8 @@
 //! COSE_Sign1 with Ed25519 over a payload, and the zlib layer of a pass.
 
-use std::io::{Read as _, Write as _};
+use std::cell::RefCell;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use coset::{
     CborSerializable as _, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _,
@@ -79,27 +81,63 @@ pub(crate) fn signature_holds(parsed: &Parsed, key: &VerifyingKey) -> bool {
         .is_ok()
 }
 
-pub(crate) fn zlib(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(bytes.len()),
-        flate2::Compression::best(),
-    );
-    // Writing into a Vec cannot fail.
-    if encoder.write_all(bytes).is_err() {
-        unreachable!("zlib into memory failed");
-    }
-    encoder.finish().unwrap_or_default()
+thread_local! {
+    // A zlib stream's state is hundreds of kilobytes to set up and a pass is a few hundred
+    // bytes: one compressor and one decompressor per thread, reset for each pass, made
+    // issuing several times faster.
+    static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new(Compression::best(), true));
+    static DECOMPRESSOR: RefCell<Decompress> = RefCell::new(Decompress::new(true));
 }
 
-/// Inflates at most `limit` bytes; more is an error (a bomb, or not ours).
+pub(crate) fn zlib(bytes: &[u8]) -> Vec<u8> {
+    COMPRESSOR.with_borrow_mut(|compressor| {
+        compressor.reset();
+        let mut compressed = Vec::with_capacity(bytes.len() + 64);
+        loop {
+            let consumed = usize::try_from(compressor.total_in()).unwrap_or(bytes.len());
+            match compressor.compress_vec(
+                &bytes[consumed.min(bytes.len())..],
+                &mut compressed,
+                FlushCompress::Finish,
+            ) {
+                Ok(Status::StreamEnd) => return compressed,
+                // Out of room: grow and go on.
+                Ok(Status::Ok | Status::BufError) => compressed.reserve(compressed.capacity() + 64),
+                Err(error) => unreachable!("zlib into memory failed: {error}"),
+            }
+        }
+    })
+}
+
+/// Inflates at most `limit` bytes; more is an error (a bomb, or not ours), and so is a
+/// stream that ends early or is not zlib.
 pub(crate) fn unzlib(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
-    let mut inflated = Vec::with_capacity(bytes.len() * 2);
-    flate2::read::ZlibDecoder::new(bytes)
-        .take(limit + 1)
-        .read_to_end(&mut inflated)
-        .map_err(|error| error.to_string())?;
-    if inflated.len() as u64 > limit {
-        return Err(format!("it inflates past {limit} bytes"));
-    }
-    Ok(inflated)
+    DECOMPRESSOR.with_borrow_mut(|decompressor| {
+        decompressor.reset(true);
+        let mut inflated = Vec::with_capacity(bytes.len() * 3 + 64);
+        loop {
+            let (before_in, before_out) = (decompressor.total_in(), decompressor.total_out());
+            let consumed = usize::try_from(before_in)
+                .unwrap_or(bytes.len())
+                .min(bytes.len());
+            let status = decompressor
+                .decompress_vec(&bytes[consumed..], &mut inflated, FlushDecompress::Finish)
+                .map_err(|error| error.to_string())?;
+            if inflated.len() as u64 > limit {
+                return Err(format!("it inflates past {limit} bytes"));
+            }
+            match status {
+                Status::StreamEnd => return Ok(inflated),
+                Status::Ok | Status::BufError => {
+                    let progressed = decompressor.total_in() != before_in
+                        || decompressor.total_out() != before_out;
+                    if !progressed && inflated.len() < inflated.capacity() {
+                        return Err("the stream ends before its end".to_owned());
+                    }
+                    let room = (inflated.capacity() + 64).min(limit as usize + 1);
+                    inflated.reserve(room);
+                }
+            }
+        }
+    })
 }

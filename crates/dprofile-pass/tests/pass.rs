@@ -109,6 +109,12 @@ fn garbage_is_rejected_by_the_layer_it_breaks() {
     // Valid Base45 of bytes that are not zlib.
     let not_zlib = format!("DP1:{}", base45::encode(b"hello world"));
     check(&not_zlib, &world, now, Some(RejectReason::MalformedZlib));
+    // A zlib bomb stops at the limit; a stream cut short is not a pass either.
+    let bomb = format!("DP1:{}", base45::encode(zlib(&vec![0u8; 1 << 20])));
+    check(&bomb, &world, now, Some(RejectReason::MalformedZlib));
+    let whole = zlib(b"a pass is longer than this");
+    let cut = format!("DP1:{}", base45::encode(&whole[..whole.len() - 6]));
+    check(&cut, &world, now, Some(RejectReason::MalformedZlib));
     // zlib of bytes that are not COSE.
     let not_cose = format!("DP1:{}", base45::encode(zlib(b"not cbor at all")));
     check(&not_cose, &world, now, Some(RejectReason::MalformedCose));
