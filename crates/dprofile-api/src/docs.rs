@@ -10,8 +10,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::ApiError;
 use crate::routes::{
-    corrections, decisions, me, officer, persons, quarantine, records, review, share_codes, status,
-    system,
+    corrections, decisions, me, officer, passes, persons, quarantine, records, review, share_codes,
+    status, system,
 };
 
 #[derive(OpenApi)]
@@ -52,6 +52,13 @@ use crate::routes::{
         corrections::mine,
         corrections::queue,
         corrections::answer,
+        passes::issue,
+        passes::list,
+        passes::show,
+        passes::revoke,
+        passes::trust_list,
+        passes::status_list,
+        passes::root_key,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -70,6 +77,7 @@ use crate::routes::{
         (name = "corrections", description = "The person's correction requests in the queue of the agency that wrote the record: list the queue and answer (accept, then send the corrected revision; or reject with a reason). Needs a role with the `correct` action (`X-Purpose: correction_handling`); a key sees only its own agency's queue."),
         (name = "status", description = "Statuses derived from the profile by a versioned rule set — lawful stay, the 90-in-180-days count, right to work, entry ban, tax debt, registration expiring — each with its rule, version, records and dates. Information for a human who decides, never an automated decision."),
         (name = "share codes", description = "The person's share codes (one purpose each: work, rent, other; 90 days by default) and the public check a checker makes with a code and the person's birth date, which shows only what the purpose needs and is logged in the person's access log."),
+        (name = "passes", description = "Signed QR passes: the person issues a pass for a view of their status (`/v1/me/passes`), lists, shows (PNG, SVG) and revokes them; the trust list, the status list and the root key are public for offline verifiers (`dprofile verify`)."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]
@@ -82,12 +90,16 @@ pub const PERSON_SECURITY_SCHEME: &str = "person_session";
 /// Routes under `/v1/` that are public by design: the person's and the officer's sign-ins
 /// (they reveal nothing)
 /// and the log's verifier key (published so that anyone can check proofs).
-pub const PUBLIC_V1_PATHS: [&str; 5] = [
+/// The pass trust list, status list and root key are published for offline verifiers.
+pub const PUBLIC_V1_PATHS: [&str; 8] = [
     "/v1/me/sign-in",
     "/v1/me/verify",
     "/v1/officer/sign-in",
     "/v1/access-log/key",
     "/v1/share-codes/check",
+    "/v1/passes/trust-list",
+    "/v1/passes/status-list",
+    "/v1/passes/root-key",
 ];
 /// Name of the officer's session scheme, accepted wherever an agency API key is.
 pub const OFFICER_SECURITY_SCHEME: &str = "officer_session";

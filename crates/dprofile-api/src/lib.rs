@@ -3,7 +3,8 @@
 //! reject, merge, split, history), the person's own sign-in, profile and access log with proofs
 //! (`/v1/me/`, [`person_auth`]), the person's correction requests and the source agencies'
 //! queues of them, statuses with explanations (for agencies and for the person), the person's
-//! share codes and their public check ([`share_codes`]), health, metrics, and the OpenAPI document with its Swagger UI.
+//! share codes and their public check ([`share_codes`]), QR passes (issue, list, revoke, the
+//! trust and status lists), health, metrics, and the OpenAPI document with its Swagger UI.
 //!
 //! Handlers are thin: they parse the request, run the pipeline or the store on the blocking
 //! pool (the store's calls block), and turn the answer into wire types ([`wire`]) or an RFC 9457
@@ -32,6 +33,7 @@ use axum::routing::{get, post};
 use dprofile_audit::LogKey;
 use dprofile_pipeline::access_log::AccessLog;
 use dprofile_pipeline::corrections::CorrectionConfig;
+use dprofile_pipeline::passes::PassService;
 use dprofile_pipeline::review::IdentityDesk;
 use dprofile_pipeline::{Clock, Ingestor, SystemClock};
 use dprofile_policy::Policy;
@@ -43,7 +45,7 @@ use crate::officer_auth::OfficerAuth;
 use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
 use crate::routes::{
-    corrections, decisions, me, officer, persons, quarantine, records, review,
+    corrections, decisions, me, officer, passes, persons, quarantine, records, review,
     share_codes as share_code_routes, status, system,
 };
 use crate::share_codes::{ShareCodeLimits, ShareCodes};
@@ -97,6 +99,9 @@ pub struct AppState {
     pub share_codes: Arc<ShareCodes>,
     /// The status engine's rules (issue 5).
     pub status_rules: Arc<dprofile_status::RuleSet>,
+    /// QR passes: the signing keys, issuing, revocation, the trust and status lists. `None`
+    /// until [`AppState::with_passes`]: the pass routes then answer 503.
+    pub passes: Option<Arc<PassService>>,
 }
 
 impl AppState {
@@ -124,6 +129,7 @@ impl AppState {
             share_codes: Arc::new(ShareCodes::default()),
             status_rules: Arc::new(dprofile_status::RuleSet::v1()),
             officer_auth: Arc::new(OfficerAuth::default()),
+            passes: None,
         }
     }
 
@@ -147,6 +153,7 @@ impl AppState {
             share_codes: Arc::new(ShareCodes::default()),
             status_rules: Arc::new(dprofile_status::RuleSet::v1()),
             officer_auth: Arc::new(OfficerAuth::default()),
+            passes: None,
         }
     }
 
@@ -165,6 +172,12 @@ impl AppState {
     /// The state with other share-code lifetimes or limits.
     pub fn with_share_code_limits(mut self, limits: ShareCodeLimits) -> AppState {
         self.share_codes = Arc::new(ShareCodes::new(limits));
+        self
+    }
+
+    /// The state with QR passes issued and revoked by `passes`.
+    pub fn with_passes(mut self, passes: PassService) -> AppState {
+        self.passes = Some(Arc::new(passes));
         self
     }
 
@@ -265,6 +278,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/me/corrections",
             get(corrections::mine).post(corrections::file),
         )
+        .route("/v1/me/passes", get(passes::list).post(passes::issue))
+        .route("/v1/me/passes/{file}", get(passes::show))
+        .route("/v1/me/passes/{id}/revoke", post(passes::revoke))
         .route_layer(middleware::from_fn_with_state(
             context.clone(),
             me::require_person,
@@ -280,6 +296,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/access-log/key", get(me::log_key))
         // Public by design: a checker has a share code and a birth date, not an account.
         .route("/v1/share-codes/check", post(share_code_routes::check))
+        // Public by design: what offline verifiers of QR passes cache.
+        .route("/v1/passes/trust-list", get(passes::trust_list))
+        .route("/v1/passes/status-list", get(passes::status_list))
+        .route("/v1/passes/root-key", get(passes::root_key))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(docs::openapi_json))

@@ -37,8 +37,9 @@ pub struct Problem {
     /// `sign_in.locked`, `invalid_body`; `correction.record_not_found`, `correction.not_found`
     /// (404), `correction.already_disputed`, `correction.already_answered` (409);
     /// `share_code.no_match` (404), `share_code.expired`, `share_code.revoked` (410),
-    /// `share_code.locked` (423); a refusal by the access policy (403) carries the policy's
-    /// rule (`policy.purpose_not_granted`, `policy.case_required`, …), and a refused write its rule
+    /// `share_code.locked` (423); `pass.identity_unknown` (422), `passes.unavailable` (503); a
+    /// refusal by the access policy (403) carries the policy's rule
+    /// (`policy.purpose_not_granted`, `policy.case_required`, …), and a refused write its rule
     /// (`write.source_not_caller`, `policy.write_not_granted`) with the field in `errors`.
     pub code: String,
     /// What was wrong, field by field, where that is known.
@@ -158,6 +159,12 @@ pub enum ApiError {
         refusal: dprofile_policy::Refusal,
         errors: Vec<Violation>,
     },
+    /// The view of a pass needs identity data the registry does not hold for the person.
+    #[error("{0}")]
+    PassIdentityUnknown(String),
+    /// The server has no pass keys (not configured, or the key file is unreadable).
+    #[error("passes cannot be issued or checked here now: the pass keys are not available")]
+    PassesUnavailable,
     /// The store failed; the cause is logged, not shown.
     #[error("the store is unavailable")]
     StoreUnavailable,
@@ -192,6 +199,8 @@ impl ApiError {
             ApiError::SignInLocked => StatusCode::FORBIDDEN,
             ApiError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
             ApiError::Correction { status, .. } => *status,
+            ApiError::PassIdentityUnknown(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PassesUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -223,6 +232,8 @@ impl ApiError {
             ApiError::WrongCode { .. } => "sign_in.wrong_code",
             ApiError::InvalidBody { .. } => "invalid_body",
             ApiError::Correction { code, .. } => code,
+            ApiError::PassIdentityUnknown(_) => "pass.identity_unknown",
+            ApiError::PassesUnavailable => "passes.unavailable",
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::Internal => "internal",
         }
@@ -254,6 +265,8 @@ impl ApiError {
             ApiError::WrongCode { .. } => "wrong code",
             ApiError::InvalidBody { .. } => "invalid body",
             ApiError::Correction { .. } => "correction request refused",
+            ApiError::PassIdentityUnknown(_) => "identity unknown",
+            ApiError::PassesUnavailable => "passes unavailable",
             ApiError::StoreUnavailable => "store unavailable",
             ApiError::Internal => "internal error",
         }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use dprofile_api::person_auth::{CodeSender, PersonSessions, SignInLimits};
 use dprofile_api::{ApiConfig, AppState};
+use dprofile_pipeline::passes::{PassKeyring, PassService};
 use dprofile_pipeline::{Clock as _, FixedClock};
 use dprofile_policy::Policy;
 use dprofile_store::Store;
@@ -172,6 +173,10 @@ impl TestApp {
                     .with_person_sessions(PersonSessions::new(
                         SignInLimits::default(),
                         Box::new(server_codes),
+                    ))
+                    .with_passes(PassService::new(
+                        test_store.store.clone(),
+                        test_pass_keyring(),
                     ));
             let store = test_store.store.clone();
             runtime.block_on(async move {
@@ -1584,6 +1589,9 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/corrections/{id}/answer",
             "/v1/me/access-log",
             "/v1/me/corrections",
+            "/v1/me/passes",
+            "/v1/me/passes/{file}",
+            "/v1/me/passes/{id}/revoke",
             "/v1/me/profile",
             "/v1/me/share-codes",
             "/v1/me/share-codes/{id}",
@@ -1592,6 +1600,9 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/me/verify",
             "/v1/officer/sign-in",
             "/v1/officer/sign-out",
+            "/v1/passes/root-key",
+            "/v1/passes/status-list",
+            "/v1/passes/trust-list",
             "/v1/persons",
             "/v1/persons/{id}",
             "/v1/persons/{id}/history",
@@ -1700,7 +1711,7 @@ async fn the_docs_page_and_its_vendored_assets_are_served() {
 /// Routes that serve no personal data and stay open.
 /// Open by design: documentation and operations, the person's sign-in (it says nothing about
 /// who exists) and the access log's published verifier key.
-const OPEN_PATHS: [&str; 9] = [
+const OPEN_PATHS: [&str; 12] = [
     "/docs",
     "/healthz",
     "/metrics",
@@ -1710,6 +1721,9 @@ const OPEN_PATHS: [&str; 9] = [
     "/v1/officer/sign-in",
     "/v1/access-log/key",
     "/v1/share-codes/check",
+    "/v1/passes/trust-list",
+    "/v1/passes/status-list",
+    "/v1/passes/root-key",
 ];
 
 async fn assert_unauthorised(response: reqwest::Response, code: &str, what: &str) {
@@ -1797,7 +1811,7 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
             called += 1;
         }
     }
-    assert_eq!(called, 25, "every operation under /v1/ was called");
+    assert_eq!(called, 29, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -4313,4 +4327,289 @@ async fn concurrent_reads_are_each_logged_and_the_log_verifies() {
 #[tokio::test]
 async fn concurrent_reads_are_each_logged_and_the_log_verifies_on_postgres() {
     check_concurrent_reads_are_logged(Backend::Postgres).await;
+}
+
+// --- QR passes: issue, show, list, revoke; the lists verifiers cache ---------------------
+
+/// The test server's pass keys: fixed seeds, in use since before the clock starts.
+fn test_pass_keyring() -> PassKeyring {
+    PassKeyring::from_seeds([11; 32], [12; 32], start_instant() - Duration::days(1))
+}
+
+/// A residence permit allowing work until 2030, for Abdullayev.
+fn residence_permit(source_ref: &str) -> Value {
+    let mut record = abdullayev(source_ref);
+    record["source"] = json!("mvd-migration");
+    record["category"] = json!("stay_document");
+    record["data"] = json!({
+        "kind": "residence_permit", "number": "82 0012345", "issued_on": "2025-01-10",
+        "expires_on": "2030-01-10", "work_allowed": true
+    });
+    record
+}
+
+impl TestApp {
+    async fn issue_pass(&self, session: &reqwest::Client, body: &Value) -> reqwest::Response {
+        session
+            .post(self.url("/v1/me/passes"))
+            .json(body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    async fn bytes(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let response = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            content_type,
+            response.bytes().await.expect("a body").to_vec(),
+        )
+    }
+
+    /// The published lists as a verifier caches them, checked against the pinned root.
+    async fn verifier_lists(&self) -> (dprofile_pass::TrustList, dprofile_pass::StatusListToken) {
+        let root = test_pass_keyring().root().verifying_key();
+        let (status, content_type, trust) =
+            self.bytes(&self.anonymous, "/v1/passes/trust-list").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            content_type.starts_with("application/cose"),
+            "{content_type}"
+        );
+        let trust = dprofile_pass::TrustList::from_signed(&trust, &root).expect("a trust list");
+        let (status, content_type, list) =
+            self.bytes(&self.anonymous, "/v1/passes/status-list").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "application/statuslist+cwt");
+        let list =
+            dprofile_pass::StatusListToken::from_signed(&list, &trust).expect("a status list");
+        (trust, list)
+    }
+}
+
+#[tokio::test]
+async fn a_person_issues_a_pass_that_verifies_offline_and_revokes_it() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("PASS-1")).await;
+    assert_eq!(
+        app.post_for_person(&residence_permit("PASS-2")).await,
+        person
+    );
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+
+    let before = app.access_log_size();
+    let issued = app
+        .issue_pass(
+            &session,
+            &json!({"view": "status_identity", "valid_days": 30}),
+        )
+        .await;
+    assert_eq!(issued.status(), StatusCode::CREATED);
+    let issued = json_of(issued).await;
+    let text = issued["text"].as_str().expect("the pass text").to_owned();
+    assert!(text.starts_with("DP1:"), "{text}");
+    let id = issued["id"].as_i64().expect("an id");
+    let logged = app.access_entries(before);
+    assert_eq!(logged.len(), 1, "issuing is in the person's access log");
+    assert_eq!(logged[0].person, Some(person));
+    assert_eq!(logged[0].categories, ["pass"]);
+
+    // The QR code, as PNG and SVG, holds exactly the text.
+    let (status, content_type, png) = app
+        .bytes(&session, &format!("/v1/me/passes/{id}.png"))
+        .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "image/png")
+    );
+    assert_eq!(dprofile_pass::decode_png(&png).expect("a QR code"), text);
+    let (status, content_type, svg) = app
+        .bytes(&session, &format!("/v1/me/passes/{id}.svg"))
+        .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "image/svg+xml")
+    );
+    assert!(String::from_utf8(svg).expect("text").contains("<svg"));
+
+    // A verifier with only the published lists accepts it and reads the status.
+    let (trust, list) = app.verifier_lists().await;
+    let now = start_instant() + Duration::hours(1);
+    let verdict = dprofile_pass::verify(&text, &trust, &list, now);
+    let claims = verdict.claims().expect("claims").clone();
+    assert!(verdict.is_valid(), "{verdict:?}");
+    assert!(claims.status.lawful_stay && claims.status.right_to_work);
+    assert_eq!(
+        claims.status.stay_basis.as_deref(),
+        Some("residence_permit")
+    );
+    assert_eq!(
+        claims.status.stay_until,
+        chrono::NaiveDate::from_ymd_opt(2030, 1, 10)
+    );
+    let identity = claims.identity.expect("the identity view");
+    assert_eq!(identity.name, "ABDULLAYEV RUSTAM");
+    assert_eq!(identity.birth_date, "1991-07-14");
+    assert_eq!(identity.document_number, "FA1234567");
+    assert_eq!(claims.status_index, u64::try_from(id).expect("positive"));
+
+    // The status-only view carries no identity.
+    let status_only = json_of(
+        app.issue_pass(&session, &json!({"view": "status_only"}))
+            .await,
+    )
+    .await;
+    let verdict = dprofile_pass::verify(
+        status_only["text"].as_str().expect("text"),
+        &trust,
+        &app.verifier_lists().await.1,
+        now,
+    );
+    assert!(verdict.is_valid(), "{verdict:?}");
+    assert_eq!(verdict.claims().expect("claims").identity, None);
+
+    // Listed newest first; revoked, the next status list rejects it.
+    let listed = json_of(
+        session
+            .get(app.url("/v1/me/passes"))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    let ids: Vec<i64> = listed["passes"]
+        .as_array()
+        .expect("passes")
+        .iter()
+        .map(|pass| pass["id"].as_i64().expect("an id"))
+        .collect();
+    assert_eq!(ids, [status_only["id"].as_i64().expect("an id"), id]);
+    let revoked = session
+        .post(app.url(&format!("/v1/me/passes/{id}/revoke")))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(json_of(revoked).await["revoked_at"].is_string());
+    let (trust, list) = app.verifier_lists().await;
+    assert_eq!(
+        dprofile_pass::verify(&text, &trust, &list, now).reason(),
+        Some(dprofile_pass::RejectReason::Revoked)
+    );
+    // Past its 30 days the pass is expired, whatever its status.
+    let status_only_text = status_only["text"].as_str().expect("text");
+    assert_eq!(
+        dprofile_pass::verify(status_only_text, &trust, &list, now + Duration::days(31)).reason(),
+        Some(dprofile_pass::RejectReason::Expired)
+    );
+}
+
+#[tokio::test]
+async fn pass_requests_are_checked_and_others_passes_stay_hidden() {
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("PASS-3")).await;
+    let other = app.post_for_person(&namesake("PASS-4")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    assert_problem(
+        app.issue_pass(&session, &json!({"view": "everything"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    let too_long = assert_problem(
+        app.issue_pass(&session, &json!({"view": "status_only", "valid_days": 365}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    assert_eq!(
+        too_long["errors"][0]["pointer"], "/valid_days",
+        "{too_long}"
+    );
+    // Without a stay document the pass says so: no lawful stay, no right to work.
+    let issued = json_of(
+        app.issue_pass(&session, &json!({"view": "status_only"}))
+            .await,
+    )
+    .await;
+    let (trust, list) = app.verifier_lists().await;
+    let verdict = dprofile_pass::verify(
+        issued["text"].as_str().expect("text"),
+        &trust,
+        &list,
+        start_instant(),
+    );
+    let claims = verdict.claims().expect("claims");
+    assert!(
+        !claims.status.lawful_stay && !claims.status.right_to_work,
+        "{claims:?}"
+    );
+    // Someone else's pass: not found, not revocable.
+    let theirs = app.store().write(&mut |tx| {
+        tx.insert_pass(&dprofile_store::NewPass {
+            person_id: other,
+            pass_id: &[9; 16],
+            key_id: "k",
+            view: "status_only",
+            issued_at: start_instant(),
+            expires_at: start_instant() + Duration::days(1),
+        })
+        .map(|_| ())
+    });
+    theirs.expect("a pass of the other person");
+    let their_id = app.store().person_passes(other).expect("passes")[0].id;
+    assert_problem(
+        session
+            .get(app.url(&format!("/v1/me/passes/{their_id}.png")))
+            .send()
+            .await
+            .expect("an answer"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        session
+            .post(app.url(&format!("/v1/me/passes/{their_id}/revoke")))
+            .send()
+            .await
+            .expect("an answer"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.store()
+            .pass(their_id)
+            .expect("a pass")
+            .expect("the pass")
+            .revoked_at,
+        None
+    );
+    // No session, no passes; the lists are public.
+    assert_unauthorised(
+        app.anonymous
+            .get(app.url("/v1/me/passes"))
+            .send()
+            .await
+            .expect("an answer"),
+        "auth.required",
+        "/v1/me/passes",
+    )
+    .await;
+    let (status, _, _) = app.bytes(&app.anonymous, "/v1/passes/root-key").await;
+    assert_eq!(status, StatusCode::OK);
 }

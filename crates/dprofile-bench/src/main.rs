@@ -2,7 +2,8 @@
 //!
 //! `ingest` runs `dprofile ingest` on a file against fresh SQLite and PostgreSQL stores and,
 //! side by side, the physical limit: the same rows written by a minimal loop (prepared inserts
-//! in one transaction for SQLite, binary `COPY` for PostgreSQL).
+//! in one transaction for SQLite, binary `COPY` for PostgreSQL). `passes` measures QR pass
+//! issuing and offline verification on one core.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 mod access_log;
 mod logging_cost;
+mod passes;
 mod share_check;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
@@ -99,6 +101,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// QR passes on one core: issuing, offline verification, QR rendering and reading.
+    Passes {
+        #[arg(long, default_value_t = 100_000)]
+        passes: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -141,6 +148,7 @@ fn main() -> anyhow::Result<()> {
             rate,
             seconds,
         } => share_check::bench(persons, rate, seconds),
+        BenchCommand::Passes { passes } => passes::bench(passes),
     }
 }
 

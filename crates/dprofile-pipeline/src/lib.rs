@@ -14,6 +14,7 @@ pub mod group_commit;
 mod ingest;
 pub mod linker;
 pub mod officers;
+pub mod passes;
 pub mod profile;
 pub mod resolution;
 pub mod retention;

@@ -1095,3 +1095,202 @@ fn officer_passwords_are_argon2id_hashes_and_follow_the_rules() {
     // Characters, not bytes: twelve Cyrillic letters are enough.
     assert_eq!(rule("i.petrova", "абвгдеёжзийк"), "ok");
 }
+
+// --- QR passes: the key file, rotation, and the status a pass states -----------------------
+
+mod passes {
+    use std::collections::BTreeMap;
+
+    use chrono::{Duration, NaiveDate, TimeZone, Utc};
+    use dprofile_pipeline::passes::{PassKeyring, pass_status_claims};
+    use dprofile_pipeline::profile::{Citation, Fact, Profile};
+    use serde_json::{Value, json};
+
+    fn profile(facts: &[(&str, Value)]) -> Profile {
+        let mut by_category: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
+        for (index, (category, data)) in facts.iter().enumerate() {
+            by_category
+                .entry((*category).to_owned())
+                .or_default()
+                .push(Fact {
+                    category: (*category).to_owned(),
+                    data: data.clone(),
+                    disputed: Vec::new(),
+                    valid_from: None,
+                    valid_to: None,
+                    cited: Citation {
+                        record_id: index as i64 + 1,
+                        source: "mvd".to_owned(),
+                        source_ref: format!("r-{index}"),
+                        revision: 1,
+                        received_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                        observed_at: None,
+                    },
+                });
+        }
+        Profile {
+            person_id: 1,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            as_of: None,
+            valid_at: None,
+            identifiers: vec!["passport:UZB:FA1234567".to_owned()],
+            identity: Vec::new(),
+            facts: by_category,
+        }
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    /// `(lawful stay, basis, stay until, right to work, work until)` on `today`.
+    fn check(
+        facts: &[(&str, Value)],
+        today: &str,
+        expected: (bool, Option<&str>, Option<&str>, bool, Option<&str>),
+    ) {
+        let claims = pass_status_claims(&profile(facts), day(today));
+        assert_eq!(
+            (
+                claims.lawful_stay,
+                claims.stay_basis.as_deref(),
+                claims.stay_until.map(|until| until.to_string()),
+                claims.right_to_work,
+                claims.work_until.map(|until| until.to_string()),
+            ),
+            (
+                expected.0,
+                expected.1,
+                expected.2.map(str::to_owned),
+                expected.3,
+                expected.4.map(str::to_owned)
+            ),
+            "{facts:?} on {today}"
+        );
+    }
+
+    #[test]
+    fn pass_status_comes_from_documents_valid_today() {
+        let patent = json!({"kind": "patent", "number": "77 123", "issued_on": "2026-01-10",
+                            "expires_on": "2026-12-31", "region": "77", "patent_paid_until": "2026-06-30"});
+        let permit =
+            json!({"kind": "residence_permit", "number": "82 1", "issued_on": "2025-01-10"});
+        let temporary = json!({"kind": "temporary_residence_permit", "number": "82 2",
+                               "issued_on": "2025-01-10", "expires_on": "2027-01-10", "work_allowed": false});
+        let work_visa = json!({"visa_number": "V1", "kind": "ordinary", "purpose": "work",
+                               "entries": "multiple", "issued_on": "2026-01-01", "valid_from": "2026-01-05",
+                               "valid_to": "2026-09-30", "issuing_post": "Tashkent"});
+        check(&[], "2026-03-01", (false, None, None, false, None));
+        // A patent works until the end of what was paid.
+        check(
+            &[("stay_document", patent.clone())],
+            "2026-03-01",
+            (
+                true,
+                Some("patent"),
+                Some("2026-12-31"),
+                true,
+                Some("2026-06-30"),
+            ),
+        );
+        // Unpaid: stay still lawful on the document, no right to work.
+        check(
+            &[("stay_document", patent.clone())],
+            "2026-07-15",
+            (true, Some("patent"), Some("2026-12-31"), false, None),
+        );
+        // Not yet issued, or expired: nothing.
+        check(
+            &[("stay_document", patent)],
+            "2027-01-01",
+            (false, None, None, false, None),
+        );
+        check(
+            &[("stay_document", permit.clone())],
+            "2024-12-31",
+            (false, None, None, false, None),
+        );
+        // A residence permit without an end date: lawful and working with no end.
+        check(
+            &[
+                ("stay_document", permit.clone()),
+                ("stay_document", temporary.clone()),
+            ],
+            "2026-03-01",
+            (true, Some("residence_permit"), None, true, None),
+        );
+        // A temporary permit that says no work.
+        check(
+            &[("stay_document", temporary)],
+            "2026-03-01",
+            (
+                true,
+                Some("temporary_residence_permit"),
+                Some("2027-01-10"),
+                false,
+                None,
+            ),
+        );
+        check(
+            &[("visa", work_visa.clone())],
+            "2026-03-01",
+            (
+                true,
+                Some("visa"),
+                Some("2026-09-30"),
+                true,
+                Some("2026-09-30"),
+            ),
+        );
+        check(
+            &[("visa", work_visa)],
+            "2026-10-01",
+            (false, None, None, false, None),
+        );
+        // A malformed fact is skipped, not fatal.
+        check(
+            &[("stay_document", json!({"kind": "nonsense"}))],
+            "2026-03-01",
+            (false, None, None, false, None),
+        );
+    }
+
+    #[test]
+    fn the_key_file_is_private_and_rotation_keeps_the_old_key_listed_for_a_pass_lifetime() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("keys").join("pass-keys.json");
+        let created = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let first = PassKeyring::load_or_create(&path, created).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "owner-only");
+        }
+        let again = PassKeyring::load_or_create(&path, created + Duration::days(1)).unwrap();
+        assert_eq!(
+            again.signer().key_id(),
+            first.signer().key_id(),
+            "the same keys"
+        );
+        let rotated_at = created + Duration::days(10);
+        let rotated = PassKeyring::rotate(&path, rotated_at).unwrap();
+        assert_ne!(rotated.signer().key_id(), first.signer().key_id());
+        let listed = rotated.trust_list(rotated_at + Duration::days(89));
+        assert_eq!(
+            listed.keys.len(),
+            2,
+            "the old key stays while its passes live"
+        );
+        let old = listed.key(first.signer().key_id()).unwrap();
+        assert_eq!(old.signs_until, Some(rotated_at));
+        assert!(!old.may_sign_at(rotated_at + Duration::seconds(1)));
+        let later = rotated.trust_list(rotated_at + Duration::days(91));
+        assert_eq!(later.keys.len(), 1, "then it leaves the list");
+        assert_eq!(later.keys[0].key_id, rotated.signer().key_id());
+        // A key file that is not ours is an error that names the file, not a new key.
+        std::fs::write(&path, "{}").unwrap();
+        let error = PassKeyring::load_or_create(&path, created).unwrap_err();
+        assert!(error.to_string().contains("pass-keys.json"), "{error}");
+    }
+}

@@ -355,6 +355,45 @@ pub struct NewShareCode<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A pass to keep; the id (its status-list index) is given by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewPass<'a> {
+    pub person_id: PersonId,
+    /// The pass's own random id (its `cti` claim).
+    pub pass_id: &'a [u8],
+    /// The signer key's id.
+    pub key_id: &'a str,
+    /// `status_only` or `status_identity`.
+    pub view: &'a str,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An issued pass as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassRow {
+    /// Also the pass's index in the status list.
+    pub id: i64,
+    pub person_id: PersonId,
+    pub pass_id: Vec<u8>,
+    pub key_id: String,
+    pub view: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The signed pass (`DP1:…`).
+    pub text: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the status list is built from: how many indexes exist and which are revoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassStatuses {
+    /// The highest pass id (index) given so far; 0 when none.
+    pub highest_index: i64,
+    /// Every revoked index, ascending.
+    pub revoked: Vec<i64>,
+}
+
 /// Something a migration officer has to look at, e.g. strong identifiers of two persons met in
 /// one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -653,6 +692,13 @@ pub trait WriteTx {
     /// Writes the answer to a request that is still open; `false` when it is not (answered
     /// already, or no such request).
     fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool>;
+    /// Keeps a new pass (its text still empty); returns its id, which is its status index.
+    fn insert_pass(&mut self, pass: &NewPass<'_>) -> StoreResult<i64>;
+    /// Sets the signed text of a pass inserted in this transaction.
+    fn set_pass_text(&mut self, id: i64, text: &str) -> StoreResult<()>;
+    /// Revokes the person's pass `id` at `at`; `false` when the person has no pass `id`.
+    /// Revoking twice keeps the first time.
+    fn revoke_pass(&mut self, id: i64, person: PersonId, at: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -750,6 +796,12 @@ pub trait Store: Send + Sync {
     /// The standing disputes on the person's facts now: open or accepted requests whose
     /// cited version is still in force for a key linked to the person.
     fn standing_corrections(&self, person: PersonId) -> StoreResult<Vec<CorrectionRow>>;
+    /// The pass with this id (status index).
+    fn pass(&self, id: i64) -> StoreResult<Option<PassRow>>;
+    /// The person's passes, newest first.
+    fn person_passes(&self, person: PersonId) -> StoreResult<Vec<PassRow>>;
+    /// The highest pass index and the revoked ones, for the status list.
+    fn pass_statuses(&self) -> StoreResult<PassStatuses>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

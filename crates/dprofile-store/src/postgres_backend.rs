@@ -19,10 +19,10 @@ use crate::postgres_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
     CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
-    NewShareCode, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value,
+    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewPass, NewQuarantine, NewRecord,
+    NewReviewItem, NewShareCode, Outcome, PassRow, PassStatuses, PersonId, PersonRow,
+    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0004_auth.sql"),
     ),
     (
+        5,
+        "corrections",
+        include_str!("../migrations/postgres/0005_corrections.sql"),
+    ),
+    (
         6,
         "retention",
         include_str!("../migrations/postgres/0006_retention.sql"),
@@ -57,14 +62,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0007_officers.sql"),
     ),
     (
-        5,
-        "corrections",
-        include_str!("../migrations/postgres/0005_corrections.sql"),
-    ),
-    (
         8,
         "share_codes",
         include_str!("../migrations/postgres/0008_share_codes.sql"),
+    ),
+    (
+        9,
+        "passes",
+        include_str!("../migrations/postgres/0009_passes.sql"),
     ),
 ];
 
@@ -1146,6 +1151,36 @@ impl WriteTx for PostgresTx<'_, '_> {
         positions.sort_unstable();
         Ok(positions)
     }
+
+    fn insert_pass(&mut self, pass: &NewPass<'_>) -> StoreResult<i64> {
+        let row = self.transaction.query_one(
+            "INSERT INTO passes (person_id, pass_id, key_id, view, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &pass.person_id,
+                &pass.pass_id,
+                &pass.key_id,
+                &pass.view,
+                &pass.issued_at,
+                &pass.expires_at,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn set_pass_text(&mut self, id: i64, text: &str) -> StoreResult<()> {
+        self.transaction
+            .execute("UPDATE passes SET text = $2 WHERE id = $1", &[&id, &text])?;
+        Ok(())
+    }
+
+    fn revoke_pass(&mut self, id: i64, person: PersonId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE passes SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND person_id = $2",
+            &[&id, &person, &at],
+        )?;
+        Ok(changed > 0)
+    }
 }
 
 const QUARANTINE_COLUMNS: &str = "id, received_at, origin, line_number, source, source_ref, raw, violations, status, resolved_at, resolved_record_id";
@@ -1585,6 +1620,64 @@ impl Store for PostgresStore {
             )?;
             Ok(rows.iter().map(share_code_from).collect())
         })
+    }
+
+    fn pass(&self, id: i64) -> StoreResult<Option<PassRow>> {
+        self.with_client(|client| {
+            Ok(client
+                .query_opt(
+                    &format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = $1"),
+                    &[&id],
+                )?
+                .map(|row| pass_from(&row)))
+        })
+    }
+
+    fn person_passes(&self, person: PersonId) -> StoreResult<Vec<PassRow>> {
+        self.with_client(|client| {
+            let rows = client.query(
+                &format!("SELECT {PASS_COLUMNS} FROM passes WHERE person_id = $1 ORDER BY id DESC"),
+                &[&person],
+            )?;
+            Ok(rows.iter().map(pass_from).collect())
+        })
+    }
+
+    fn pass_statuses(&self) -> StoreResult<PassStatuses> {
+        self.with_client(|client| {
+            let highest_index: i64 = client
+                .query_one("SELECT COALESCE(MAX(id), 0)::BIGINT FROM passes", &[])?
+                .get(0);
+            let revoked = client
+                .query(
+                    "SELECT id FROM passes WHERE revoked_at IS NOT NULL ORDER BY id",
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            Ok(PassStatuses {
+                highest_index,
+                revoked,
+            })
+        })
+    }
+}
+
+const PASS_COLUMNS: &str =
+    "id, person_id, pass_id, key_id, view, issued_at, expires_at, text, revoked_at";
+
+fn pass_from(row: &Row) -> PassRow {
+    PassRow {
+        id: row.get(0),
+        person_id: row.get(1),
+        pass_id: row.get(2),
+        key_id: row.get(3),
+        view: row.get(4),
+        issued_at: row.get(5),
+        expires_at: row.get(6),
+        text: row.get(7),
+        revoked_at: row.get(8),
     }
 }
 

@@ -18,10 +18,10 @@ use crate::sqlite_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
     CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewQuarantine, NewRecord, NewReviewItem,
-    NewShareCode, Outcome, PersonId, PersonRow, QuarantineItem, QuarantineStatus, RecordId,
-    ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion, WriteTx,
-    search_value, violations_json,
+    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewPass, NewQuarantine, NewRecord,
+    NewReviewItem, NewShareCode, Outcome, PassRow, PassStatuses, PersonId, PersonRow,
+    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
+    StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_auth.sql"),
     ),
     (
+        5,
+        "corrections",
+        include_str!("../migrations/sqlite/0005_corrections.sql"),
+    ),
+    (
         6,
         "retention",
         include_str!("../migrations/sqlite/0006_retention.sql"),
@@ -56,14 +61,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_officers.sql"),
     ),
     (
-        5,
-        "corrections",
-        include_str!("../migrations/sqlite/0005_corrections.sql"),
-    ),
-    (
         8,
         "share_codes",
         include_str!("../migrations/sqlite/0008_share_codes.sql"),
+    ),
+    (
+        9,
+        "passes",
+        include_str!("../migrations/sqlite/0009_passes.sql"),
     ),
 ];
 
@@ -1193,6 +1198,38 @@ impl WriteTx for SqliteTx<'_> {
     fn answer_correction(&mut self, id: i64, answer: &CorrectionAnswer<'_>) -> StoreResult<bool> {
         corrections::answer(self.transaction, id, answer)
     }
+
+    fn insert_pass(&mut self, pass: &NewPass<'_>) -> StoreResult<i64> {
+        self.transaction.execute(
+            "INSERT INTO passes (person_id, pass_id, key_id, view, issued_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                pass.person_id,
+                pass.pass_id,
+                pass.key_id,
+                pass.view,
+                micros(pass.issued_at),
+                micros(pass.expires_at)
+            ],
+        )?;
+        Ok(self.transaction.last_insert_rowid())
+    }
+
+    fn set_pass_text(&mut self, id: i64, text: &str) -> StoreResult<()> {
+        self.transaction.execute(
+            "UPDATE passes SET text = ?2 WHERE id = ?1",
+            params![id, text],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_pass(&mut self, id: i64, person: PersonId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self.transaction.execute(
+            "UPDATE passes SET revoked_at = COALESCE(revoked_at, ?3) WHERE id = ?1 AND person_id = ?2",
+            params![id, person, micros(at)],
+        )?;
+        Ok(changed > 0)
+    }
 }
 
 fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LinkDecision> {
@@ -1675,6 +1712,65 @@ impl Store for SqliteStore {
             Ok(rows)
         })
     }
+
+    fn pass(&self, id: i64) -> StoreResult<Option<PassRow>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    &format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = ?1"),
+                    params![id],
+                    pass_from,
+                )
+                .optional()?)
+        })
+    }
+
+    fn person_passes(&self, person: PersonId) -> StoreResult<Vec<PassRow>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {PASS_COLUMNS} FROM passes WHERE person_id = ?1 ORDER BY id DESC"
+            ))?;
+            let rows = statement
+                .query_map(params![person], pass_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn pass_statuses(&self) -> StoreResult<PassStatuses> {
+        self.read(|connection| {
+            let highest_index: i64 =
+                connection.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |row| {
+                    row.get(0)
+                })?;
+            let mut statement = connection
+                .prepare_cached("SELECT id FROM passes WHERE revoked_at IS NOT NULL ORDER BY id")?;
+            let revoked = statement
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            Ok(PassStatuses {
+                highest_index,
+                revoked,
+            })
+        })
+    }
+}
+
+const PASS_COLUMNS: &str =
+    "id, person_id, pass_id, key_id, view, issued_at, expires_at, text, revoked_at";
+
+fn pass_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<PassRow> {
+    Ok(PassRow {
+        id: row.get(0)?,
+        person_id: row.get(1)?,
+        pass_id: row.get(2)?,
+        key_id: row.get(3)?,
+        view: row.get(4)?,
+        issued_at: from_micros(row.get(5)?),
+        expires_at: from_micros(row.get(6)?),
+        text: row.get(7)?,
+        revoked_at: row.get::<_, Option<i64>>(8)?.map(from_micros),
+    })
 }
 
 const API_KEY_COLUMNS: &str = "id, name, agency, role, token_hash, created_at, revoked_at";

@@ -1277,6 +1277,85 @@ fn share_codes_are_found_by_hash_listed_revoked_and_locked(store: &dyn Store) {
     assert!(store.person_share_codes(8).unwrap().is_empty());
 }
 
+fn passes_get_increasing_indexes_and_revocation_is_per_person(store: &dyn Store) {
+    assert_eq!(
+        store.pass_statuses().unwrap(),
+        dprofile_store::PassStatuses::default()
+    );
+    let issued_at = now();
+    let expires_at = now() + chrono::Duration::days(30);
+    let mut ids = Vec::new();
+    store
+        .write(&mut |tx| {
+            for (person, pass_id) in [(1, [1u8; 16]), (1, [2; 16]), (2, [3; 16])] {
+                let id = tx.insert_pass(&dprofile_store::NewPass {
+                    person_id: person,
+                    pass_id: &pass_id,
+                    key_id: "0011223344556677",
+                    view: "status_only",
+                    issued_at,
+                    expires_at,
+                })?;
+                tx.set_pass_text(id, &format!("DP1:{id}"))?;
+                ids.push(id);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    let first = store.pass(ids[0]).unwrap().expect("the pass");
+    assert_eq!(first.person_id, 1);
+    assert_eq!(first.pass_id, vec![1; 16]);
+    assert_eq!(first.text, format!("DP1:{}", ids[0]));
+    assert_eq!((first.issued_at, first.expires_at), (issued_at, expires_at));
+    assert_eq!(first.revoked_at, None);
+    let mine: Vec<i64> = store
+        .person_passes(1)
+        .unwrap()
+        .iter()
+        .map(|pass| pass.id)
+        .collect();
+    assert_eq!(mine, [ids[1], ids[0]], "newest first, only the person's");
+    assert_eq!(store.pass(9_999).unwrap(), None);
+    // The same pass id twice is refused: a cti names one pass.
+    let duplicate = store.write(&mut |tx| {
+        tx.insert_pass(&dprofile_store::NewPass {
+            person_id: 1,
+            pass_id: &[1; 16],
+            key_id: "0011223344556677",
+            view: "status_only",
+            issued_at,
+            expires_at,
+        })?;
+        Ok(())
+    });
+    assert!(duplicate.is_err());
+    let revoked_at = now() + chrono::Duration::hours(1);
+    let mut outcomes = (false, false, false);
+    store
+        .write(&mut |tx| {
+            // Person 2 cannot revoke person 1's pass.
+            outcomes.0 = tx.revoke_pass(ids[0], 2, revoked_at)?;
+            outcomes.1 = tx.revoke_pass(ids[0], 1, revoked_at)?;
+            outcomes.2 = tx.revoke_pass(ids[0], 1, revoked_at + chrono::Duration::hours(1))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(outcomes, (false, true, true));
+    assert_eq!(
+        store.pass(ids[0]).unwrap().unwrap().revoked_at,
+        Some(revoked_at),
+        "revoking twice keeps the first time"
+    );
+    assert_eq!(
+        store.pass_statuses().unwrap(),
+        dprofile_store::PassStatuses {
+            highest_index: ids[2],
+            revoked: vec![ids[0]],
+        }
+    );
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1304,6 +1383,7 @@ contract_suite!(
     assignments_list_every_key,
     access_log_appends_in_order_and_hides_delayed_entries,
     api_keys_are_found_by_hash_listed_and_revoked,
+    passes_get_increasing_indexes_and_revocation_is_per_person,
     share_codes_are_found_by_hash_listed_revoked_and_locked,
     corrections_claim_fields_answer_once_and_stand_while_in_force,
     officers_keep_accounts_failures_and_lock_outs,

@@ -64,6 +64,12 @@ enum Command {
     /// The persons' correction requests in the agencies' queues.
     #[command(subcommand)]
     Corrections(commands::corrections::CorrectionsCommand),
+    /// QR pass keys: rotate the signing key, print the root key to publish.
+    #[command(subcommand)]
+    Passes(commands::passes::PassesCommand),
+    /// Check a QR pass offline against the cached trust and status lists; exits 1 when it
+    /// is rejected. `--refresh URL` downloads the lists (the only network step).
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -91,6 +97,8 @@ fn main() -> std::process::ExitCode {
         Command::Officer(command) => commands::officer::run(&store_location, command),
         Command::Retention(command) => commands::retention::run(&store_location, command),
         Command::Corrections(command) => commands::corrections::run(&store_location, command),
+        Command::Passes(command) => commands::passes::run(&store_location, command),
+        Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(code) => code,

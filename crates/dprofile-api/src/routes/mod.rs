@@ -4,6 +4,7 @@ pub mod corrections;
 pub mod decisions;
 pub mod me;
 pub mod officer;
+pub mod passes;
 pub mod persons;
 pub mod quarantine;
 pub mod records;

@@ -5,11 +5,13 @@ pub mod audit;
 pub mod corrections;
 pub mod ingest;
 pub mod officer;
+pub mod passes;
 pub mod quarantine;
 pub mod resolve;
 pub mod retention;
 pub mod serve;
 pub mod synth;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -41,6 +41,8 @@ pub struct ServeArgs {
     /// Minutes a locked officer account refuses every sign-in.
     #[arg(long, env = "DPROFILE_OFFICER_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10_080))]
     pub officer_lockout_minutes: u32,
+    #[command(flatten)]
+    pub pass_keys: super::passes::PassKeyArgs,
 }
 
 impl ServeArgs {
@@ -66,6 +68,11 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         .context("cannot load the store's resolver model")?;
     // Every read of personal data is logged: no log key, no server.
     let log_key = args.log_key.load(location)?;
+    let pass_key_path = args.pass_keys.path(location);
+    let pass_keys =
+        dprofile_pipeline::passes::PassKeyring::load_or_create(&pass_key_path, chrono::Utc::now())
+            .with_context(|| format!("cannot use the pass keys {}", pass_key_path.display()))?;
+    let passes = dprofile_pipeline::passes::PassService::new(store.clone(), pass_keys);
     let demo_key = if args.demo {
         load_demo(&ingestor, args.demo_persons)?;
         // A fresh key each start: the store keeps only hashes, so an old token cannot be shown.
@@ -119,7 +126,8 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             },
             log_key,
         )
-        .with_officer_auth(officer_auth);
+        .with_officer_auth(officer_auth)
+        .with_passes(passes);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
