@@ -19,6 +19,7 @@ pub mod profile;
 pub mod resolution;
 pub mod retention;
 pub mod review;
+pub mod status;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{

@@ -9,7 +9,6 @@ use std::sync::{Arc, RwLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use dprofile_domain::payload::{StayDocument, StayDocumentKind, Visa, VisaPurpose};
 use dprofile_pass::{
     IdentityClaims, PassClaims, PassSigner, PassView, RootKey, StatusClaims, StatusList,
     StatusListToken, TrustList, TrustedKey,
@@ -20,6 +19,8 @@ use rand::TryRngCore as _;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::Profile;
+use crate::status::{status_facts, today as status_today};
+use dprofile_status::{Answer, RuleSet, StatusKind, evaluate};
 
 /// The key file's name in the data directory.
 pub const PASS_KEYS_FILE: &str = "pass-keys.json";
@@ -266,71 +267,25 @@ fn write_private(path: &Path, text: &str, create_new: bool) -> std::io::Result<(
     file.sync_all()
 }
 
-/// Lawful stay and right to work on `today`, from the stay documents and visas in the
-/// profile: the one place a pass's status comes from. The status engine (issue 5's
-/// `dprofile-status`) will replace it; until then the rules are: a stay document or visa valid
-/// today gives lawful stay (basis: the one that lasts longest; a residence permit without an
-/// end lasts indefinitely); a patent valid and paid today, a residence permit or temporary
-/// residence permit (unless it says `work_allowed: false`), any stay document with
-/// `work_allowed: true`, or a work visa give the right to work.
-pub fn pass_status_claims(profile: &Profile, today: NaiveDate) -> StatusClaims {
-    // (basis, until; None = no end)
-    let mut stay: Vec<(String, Option<NaiveDate>)> = Vec::new();
-    let mut work: Vec<Option<NaiveDate>> = Vec::new();
-    for fact in profile.facts.get("stay_document").into_iter().flatten() {
-        let Ok(document) = serde_json::from_value::<StayDocument>(fact.data.clone()) else {
-            continue;
-        };
-        let ends = document.expires_on.as_ref().map(|date| date.0);
-        if document.issued_on.0 > today || ends.is_some_and(|end| end < today) {
-            continue;
-        }
-        let basis = serde_json::to_value(document.kind)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        stay.push((basis, ends));
-        let work_until = match document.kind {
-            StayDocumentKind::Patent => match document.patent_paid_until.as_ref() {
-                Some(paid) if paid.0 < today => None,
-                Some(paid) => Some(ends.map_or(paid.0, |end| end.min(paid.0))),
-                None => ends,
-            }
-            .map(Some),
-            StayDocumentKind::ResidencePermit | StayDocumentKind::TemporaryResidencePermit
-                if document.work_allowed != Some(false) =>
-            {
-                Some(ends)
-            }
-            _ if document.work_allowed == Some(true) => Some(ends),
-            _ => None,
-        };
-        if let Some(until) = work_until {
-            work.push(until);
-        }
-    }
-    for fact in profile.facts.get("visa").into_iter().flatten() {
-        let Ok(visa) = serde_json::from_value::<Visa>(fact.data.clone()) else {
-            continue;
-        };
-        if visa.valid_from.0 > today || visa.valid_to.0 < today {
-            continue;
-        }
-        stay.push(("visa".to_owned(), Some(visa.valid_to.0)));
-        if visa.purpose == VisaPurpose::Work {
-            work.push(Some(visa.valid_to.0));
-        }
-    }
-    // The latest end wins; no end is later than any date.
-    let latest = |until: &Option<NaiveDate>| until.map_or((1, NaiveDate::MIN), |day| (0, day));
-    let best_stay = stay.iter().max_by_key(|(_, until)| latest(until)).cloned();
-    let best_work = work.iter().max_by_key(|until| latest(until)).copied();
+/// Lawful stay and right to work on `today`, as the status engine (`dprofile-status`, rules
+/// `rules`) derives them from the profile: the one place a pass's status comes from, so a
+/// pass states exactly what `GET /v1/me/status` says (its lawful-stay and right-to-work
+/// answers, basis and end date). Only a "yes" counts; "no" and "unknown" both claim nothing.
+pub fn pass_status_claims(profile: &Profile, today: NaiveDate, rules: &RuleSet) -> StatusClaims {
+    let report = evaluate(&status_facts(profile), today, rules);
+    let yes = |kind| {
+        report
+            .get(kind)
+            .filter(|status| status.answer == Answer::Yes)
+    };
+    let stay = yes(StatusKind::LawfulStay);
+    let work = yes(StatusKind::RightToWork);
     StatusClaims {
-        lawful_stay: best_stay.is_some(),
-        stay_basis: best_stay.as_ref().map(|(basis, _)| basis.clone()),
-        stay_until: best_stay.and_then(|(_, until)| until),
-        right_to_work: best_work.is_some(),
-        work_until: best_work.flatten(),
+        lawful_stay: stay.is_some(),
+        stay_basis: stay.and_then(|status| status.basis.map(str::to_owned)),
+        stay_until: stay.and_then(|status| status.valid_until),
+        right_to_work: work.is_some(),
+        work_until: work.and_then(|status| status.valid_until),
     }
 }
 
@@ -452,7 +407,8 @@ impl PassService {
             PassView::StatusOnly => None,
             PassView::StatusIdentity => Some(pass_identity_claims(profile)?),
         };
-        let status = pass_status_claims(profile, now.date_naive());
+        let rules = RuleSet::v1();
+        let status = pass_status_claims(profile, status_today(&rules, now), &rules);
         let keyring = self.keyring();
         let signer = keyring.signer();
         let pass_id: [u8; 16] = rand::random();

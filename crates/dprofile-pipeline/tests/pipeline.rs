@@ -1149,7 +1149,8 @@ mod passes {
         today: &str,
         expected: (bool, Option<&str>, Option<&str>, bool, Option<&str>),
     ) {
-        let claims = pass_status_claims(&profile(facts), day(today));
+        let claims =
+            pass_status_claims(&profile(facts), day(today), &dprofile_status::RuleSet::v1());
         assert_eq!(
             (
                 claims.lawful_stay,
@@ -1181,23 +1182,24 @@ mod passes {
                                "entries": "multiple", "issued_on": "2026-01-01", "valid_from": "2026-01-05",
                                "valid_to": "2026-09-30", "issuing_post": "Tashkent"});
         check(&[], "2026-03-01", (false, None, None, false, None));
-        // A patent works until the end of what was paid.
+        // A patent holds, for stay and for work, until the end of what was paid (the status
+        // engine's rule: an unpaid patent is no basis).
         check(
             &[("stay_document", patent.clone())],
             "2026-03-01",
             (
                 true,
                 Some("patent"),
-                Some("2026-12-31"),
+                Some("2026-06-30"),
                 true,
                 Some("2026-06-30"),
             ),
         );
-        // Unpaid: stay still lawful on the document, no right to work.
+        // Unpaid: neither stay nor work rests on it any more.
         check(
             &[("stay_document", patent.clone())],
             "2026-07-15",
-            (true, Some("patent"), Some("2026-12-31"), false, None),
+            (false, None, None, false, None),
         );
         // Not yet issued, or expired: nothing.
         check(

@@ -11,15 +11,11 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use dprofile_audit::AccessAction;
-use dprofile_domain::Category;
-use dprofile_domain::payload::parse_payload;
 use dprofile_pipeline::profile::{Profile, ProfileLookup, load_profile};
 use dprofile_policy::Action;
-use dprofile_status::{
-    Answer, RecordRef, RuleSet, Status, StatusFact, StatusKind, StatusReport, evaluate,
-};
+use dprofile_status::{Answer, Status, StatusKind, StatusReport, evaluate};
 use dprofile_store::{PersonId, Store};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -33,34 +29,7 @@ use crate::{ApiContext, run_blocking};
 /// Said with every set of statuses.
 pub const NOTICE: &str = "information for a human who decides: the registry takes no decision by itself; check the records cited before acting";
 
-/// The typed facts of a profile the engine reads. A fact whose `data` no longer reads as its
-/// category (a narrowed category without a required field) is left out.
-pub(crate) fn status_facts(profile: &Profile) -> Vec<StatusFact> {
-    let mut facts = Vec::new();
-    for (code, category_facts) in &profile.facts {
-        let Some(category) = Category::from_code(code) else {
-            continue;
-        };
-        for fact in category_facts {
-            if let Ok(payload) = parse_payload(category, &fact.data).result {
-                facts.push(StatusFact {
-                    cited: RecordRef {
-                        record_id: fact.cited.record_id,
-                        source: fact.cited.source.clone(),
-                        source_ref: fact.cited.source_ref.clone(),
-                    },
-                    payload,
-                });
-            }
-        }
-    }
-    facts
-}
-
-/// The calendar day of `now` as the rules count days.
-pub(crate) fn today(rules: &RuleSet, now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&rules.crossing_day_offset).date_naive()
-}
+pub(crate) use dprofile_pipeline::status::{status_facts, today};
 
 /// The profile of `person`, following merges (a few hops at most).
 pub(crate) fn load_current(
