@@ -1123,6 +1123,25 @@ impl WriteTx for PostgresTx<'_, '_> {
              SELECT p, $2 FROM unnest($1::int8[]) AS p ON CONFLICT (person_id) DO NOTHING",
             &[&removed, &now],
         )?;
+        // What the person's own rights left behind goes with them: share codes, sign-ins and
+        // sessions, correction requests (their texts quote the person); passes are revoked and
+        // their signed text (name, birth date, document) blanked, the row kept because its id
+        // is a bit of the published status list.
+        for statement in [
+            "DELETE FROM share_codes WHERE person_id = ANY($1)",
+            "DELETE FROM person_sessions WHERE person_id = ANY($1)",
+            "DELETE FROM person_sign_ins WHERE person_id = ANY($1)",
+            "DELETE FROM correction_fields
+             WHERE correction_id IN (SELECT id FROM corrections WHERE person_id = ANY($1))",
+            "DELETE FROM corrections WHERE person_id = ANY($1)",
+        ] {
+            transaction.execute(statement, &[&removed])?;
+        }
+        transaction.execute(
+            "UPDATE passes SET text = '', revoked_at = COALESCE(revoked_at, $2)
+             WHERE person_id = ANY($1)",
+            &[&removed, &now],
+        )?;
         Ok(removed)
     }
 

@@ -1151,6 +1151,29 @@ impl WriteTx for SqliteTx<'_> {
             drop_pairs.execute([person])?;
             note.execute(params![person, micros(now)])?;
         }
+        // What the person's own rights left behind goes with them: share codes, sign-ins and
+        // sessions, correction requests (their texts quote the person); passes are revoked and
+        // their signed text (name, birth date, document) blanked, the row kept because its id
+        // is a bit of the published status list.
+        for statement in [
+            "DELETE FROM share_codes WHERE person_id = ?1",
+            "DELETE FROM person_sessions WHERE person_id = ?1",
+            "DELETE FROM person_sign_ins WHERE person_id = ?1",
+            "DELETE FROM correction_fields
+             WHERE correction_id IN (SELECT id FROM corrections WHERE person_id = ?1)",
+            "DELETE FROM corrections WHERE person_id = ?1",
+        ] {
+            let mut statement = transaction.prepare_cached(statement)?;
+            for person in &removed {
+                statement.execute([person])?;
+            }
+        }
+        let mut revoke = transaction.prepare_cached(
+            "UPDATE passes SET text = '', revoked_at = COALESCE(revoked_at, ?2) WHERE person_id = ?1",
+        )?;
+        for person in &removed {
+            revoke.execute(params![person, micros(now)])?;
+        }
         Ok(removed)
     }
 

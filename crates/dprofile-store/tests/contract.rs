@@ -1391,6 +1391,7 @@ contract_suite!(
     person_sign_ins_and_sessions_are_kept_until_they_expire,
     retention_erases_keys_and_what_cites_them,
     retention_removes_persons_then_their_log_details,
+    retention_takes_a_removed_persons_codes_and_passes_with_them,
 );
 
 #[test]
@@ -1404,4 +1405,51 @@ fn migrations_are_idempotent() {
         let again = dprofile_store::PostgresStore::connect(&url).unwrap();
         again.ping().unwrap();
     }
+}
+
+/// A person removed by retention takes their share codes and correction requests with them;
+/// their passes are revoked with the signed text blanked (the row stays: its id is a bit of
+/// the published status list). Another person's are untouched.
+fn retention_takes_a_removed_persons_codes_and_passes_with_them(store: &dyn Store) {
+    use dprofile_store::{NewPass, NewShareCode};
+    let (gone, _) = seed(store, "g-1", "FA1234567");
+    let (kept, _) = seed(store, "k-1", "FB7654321");
+    store
+        .write(&mut |tx| {
+            for (person, tag) in [(gone, 1u8), (kept, 2u8)] {
+                tx.insert_share_code(&NewShareCode {
+                    person_id: person,
+                    code_hash: &[tag; 32],
+                    purpose: "work",
+                    created_at: now(),
+                    expires_at: now() + chrono::Duration::days(90),
+                })?;
+                let id = tx.insert_pass(&NewPass {
+                    person_id: person,
+                    pass_id: &[tag; 16],
+                    key_id: "k1",
+                    view: "status_only",
+                    issued_at: now(),
+                    expires_at: now() + chrono::Duration::days(30),
+                })?;
+                tx.set_pass_text(id, "DP1:SIGNED")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(&mut |tx| tx.remove_persons(&[gone], now()).map(|_| ()))
+        .unwrap();
+    assert!(store.person_share_codes(gone).unwrap().is_empty());
+    assert_eq!(store.person_share_codes(kept).unwrap().len(), 1);
+    let passes = store.person_passes(gone).unwrap();
+    assert_eq!(passes.len(), 1, "the status-list row stays");
+    assert_eq!(passes[0].revoked_at, Some(now()));
+    assert_eq!(passes[0].text, "");
+    let other = store.person_passes(kept).unwrap();
+    assert_eq!(
+        (other[0].revoked_at, other[0].text.as_str()),
+        (None, "DP1:SIGNED")
+    );
+    assert_eq!(store.pass_statuses().unwrap().revoked, vec![passes[0].id]);
 }
