@@ -108,6 +108,12 @@ enum BenchCommand {
     },
 }
 
+/// With `--features mimalloc`, the allocator `dprofile serve` has (crates/dprofile/src/main.rs):
+/// the request benchmarks' server child is this binary.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         BenchCommand::Ingest {

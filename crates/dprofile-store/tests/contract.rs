@@ -1453,3 +1453,47 @@ fn retention_takes_a_removed_persons_codes_and_passes_with_them(store: &dyn Stor
     );
     assert_eq!(store.pass_statuses().unwrap().revoked, vec![passes[0].id]);
 }
+
+/// SQLite: background checkpoints run at most every 50 ms, and a stream of small commits
+/// (one access-log entry each) must still let the WAL start over from its beginning; if the
+/// checkpoint always left the frames of the commits made during its copy behind, the WAL would
+/// grow by every commit's pages (6,000 one-entry commits: about 300 MB; started over, it holds
+/// what commits in about one checkpoint interval, some 50 MB in a debug build).
+#[test]
+fn sqlite_wal_starts_over_under_a_stream_of_small_commits() {
+    use dprofile_audit::{AccessAction, AccessEntry, AccessOutcome};
+    let directory = tempfile::tempdir().unwrap();
+    let store = dprofile_store::SqliteStore::open_dir(directory.path()).unwrap();
+    let append = |person: i64| dprofile_store::AccessAppend {
+        entry: AccessEntry {
+            at: now(),
+            actor: "officer:1".into(),
+            agency: "mvd-offences".into(),
+            role: "police_officer".into(),
+            purpose: "stay_control".into(),
+            case_ref: Some("case-9".into()),
+            action: AccessAction::Read,
+            person: Some(person),
+            categories: vec!["visa".into()],
+            outcome: AccessOutcome::Allowed,
+        },
+        salt: [7; 32],
+        disclosed_at: now(),
+    };
+    for person in 0..6_000 {
+        store.append_access(&[append(person)]).unwrap();
+    }
+    let mut wal = store.path().as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_bytes = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        wal_bytes < 150 * 1024 * 1024,
+        "the WAL grew to {wal_bytes} bytes over 6,000 small commits: it never started over"
+    );
+    assert_eq!(
+        dprofile_store::access_log::decode_head(store.access_head().unwrap())
+            .unwrap()
+            .size(),
+        6_000
+    );
+}

@@ -61,7 +61,35 @@ impl ServeArgs {
     }
 }
 
+/// mimalloc asks the kernel for transparent huge pages on its memory and hands freed pages back
+/// after its purge delay; a request path that allocates and frees a little per request then
+/// faults a whole 2 MiB huge page back in, zeroed, again and again. With the share-code check
+/// at 1,000 requests/s that was 0.2–0.5 ms of system time per request and a p99 of seconds
+/// (BENCHMARKS.md, "Share-code check over HTTP"). `MIMALLOC_ALLOW_THP=0` keeps mimalloc on
+/// normal pages; mimalloc reads it when the process starts, so without it set `serve` replaces
+/// itself once with the same arguments and the option set (the same process id, so signals
+/// and supervisors are unaffected).
+fn exec_without_huge_pages() -> anyhow::Result<()> {
+    const ALLOW_THP: &str = "MIMALLOC_ALLOW_THP";
+    if std::env::var_os(ALLOW_THP).is_some() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let program = std::env::current_exe().context("cannot find the dprofile executable")?;
+        // `exec` returns only if it failed.
+        let error = std::process::Command::new(program)
+            .args(std::env::args_os().skip(1))
+            .env(ALLOW_THP, "0")
+            .exec();
+        tracing::warn!(%error, "cannot restart serve without huge pages; serving with them");
+    }
+    Ok(())
+}
+
 pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    exec_without_huge_pages()?;
     let store = location.open()?;
     // Resolves probabilistically when the store holds a resolver model (`ingest --model`).
     let ingestor = Ingestor::from_store(store.clone(), Arc::new(SystemClock))
