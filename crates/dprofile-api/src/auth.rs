@@ -282,7 +282,16 @@ pub(crate) fn log_access(context: &ApiContext, event: AccessEvent<'_>) -> Result
             disclosure_delay: Duration::days(i64::from(delay_days)),
         })
         .collect();
-    context.state.access_log.record(&records).map_err(|error| {
+    record_or_unavailable(context, &records)
+}
+
+/// Appends `records` to the access log before anything is shown; if the log cannot be written
+/// the request fails with 503 and shows nothing (the API's invariant).
+pub(crate) fn record_or_unavailable(
+    context: &ApiContext,
+    records: &[AccessRecord],
+) -> Result<(), ApiError> {
+    context.state.access_log.record(records).map_err(|error| {
         tracing::error!(error = %error, "the access log cannot be written: nothing is shown");
         ApiError::StoreUnavailable
     })?;

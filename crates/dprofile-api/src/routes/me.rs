@@ -298,18 +298,13 @@ pub(crate) fn log_own_read(
         outcome: AccessOutcome::Allowed,
     }
     .normalised();
-    context
-        .state
-        .access_log
-        .record(&[AccessRecord {
+    crate::auth::record_or_unavailable(
+        context,
+        &[AccessRecord {
             entry,
             disclosure_delay: Duration::zero(),
-        }])
-        .map_err(|error| {
-            tracing::error!(error = %error, "the access log cannot be written: nothing is shown");
-            ApiError::StoreUnavailable
-        })?;
-    Ok(())
+        }],
+    )
 }
 
 /// Everything the registry holds about the signed-in person, every fact with its source. The

@@ -522,16 +522,11 @@ fn log_check(
         },
     }
     .normalised();
-    context
-        .state
-        .access_log
-        .record(&[AccessRecord {
+    crate::auth::record_or_unavailable(
+        context,
+        &[AccessRecord {
             entry,
             disclosure_delay: Duration::zero(),
-        }])
-        .map_err(|error| {
-            tracing::error!(error = %error, "the access log cannot be written: nothing is shown");
-            ApiError::StoreUnavailable
-        })?;
-    Ok(())
+        }],
+    )
 }
