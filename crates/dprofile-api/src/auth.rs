@@ -70,37 +70,47 @@ impl FromRequestParts<ApiContext> for Caller {
             return Ok(caller.clone());
         }
         let token = bearer_token(&parts.headers)?.to_owned();
-        let store = context.state.store.clone();
-        let caller = if token.starts_with(officers::SESSION_TOKEN_PREFIX) {
-            let config = context.state.officer_auth.config.clone();
-            let now = context.state.clock.now();
-            let officer =
-                run_blocking(move || officers::authenticate(store.as_ref(), &config, &token, now))
-                    .await?
-                    .ok_or(ApiError::OfficerSessionEnded)?;
-            Caller {
-                principal: Principal::Officer {
-                    officer_id: officer.id,
-                    login: officer.login,
-                },
-                agency: officer.agency,
-                role: officer.role,
-            }
-        } else {
-            let key = run_blocking(move || {
-                dprofile_pipeline::api_keys::authenticate(store.as_ref(), &token)
-            })
-            .await?
-            .ok_or(ApiError::InvalidKey)?;
-            Caller {
-                principal: Principal::ApiKey { key_id: key.id },
-                agency: key.agency,
-                role: key.role,
-            }
-        };
+        let caller = caller_from_token(context, token).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
+}
+
+/// The caller behind a bearer token — an agency API key or an officer's session, told apart by
+/// their prefixes — as the API's `Authorization` header and the officers' console's session
+/// cookie carry it.
+pub(crate) async fn caller_from_token(
+    context: &ApiContext,
+    token: String,
+) -> Result<Caller, ApiError> {
+    let store = context.state.store.clone();
+    let caller = if token.starts_with(officers::SESSION_TOKEN_PREFIX) {
+        let config = context.state.officer_auth.config.clone();
+        let now = context.state.clock.now();
+        let officer =
+            run_blocking(move || officers::authenticate(store.as_ref(), &config, &token, now))
+                .await?
+                .ok_or(ApiError::OfficerSessionEnded)?;
+        Caller {
+            principal: Principal::Officer {
+                officer_id: officer.id,
+                login: officer.login,
+            },
+            agency: officer.agency,
+            role: officer.role,
+        }
+    } else {
+        let key =
+            run_blocking(move || dprofile_pipeline::api_keys::authenticate(store.as_ref(), &token))
+                .await?
+                .ok_or(ApiError::InvalidKey)?;
+        Caller {
+            principal: Principal::ApiKey { key_id: key.id },
+            agency: key.agency,
+            role: key.role,
+        }
+    };
+    Ok(caller)
 }
 
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {

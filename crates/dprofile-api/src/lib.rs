@@ -18,6 +18,7 @@ pub mod person_auth;
 pub mod problem;
 mod routes;
 pub mod share_codes;
+mod web;
 pub mod wire;
 pub mod write_log;
 
@@ -306,6 +307,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(docs::index))
         .route("/docs", get(docs::page))
         .route("/docs/assets/{file}", get(docs::asset))
+        // The pages for people (console, portal, checker, dashboard): their own sessions in
+        // cookies, the same policy and access log underneath.
+        .merge(web::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -66,6 +66,15 @@ async fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId,
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned())
         .ok_or(ApiError::InvalidSession)?;
+    person_from_token(context, token).await
+}
+
+/// The person whose open session `token` is, as the `Authorization` header of `/v1/me/` and
+/// the portal's session cookie carry it.
+pub(crate) async fn person_from_token(
+    context: &ApiContext,
+    token: String,
+) -> Result<PersonId, ApiError> {
     let sessions = context.state.person_sessions.clone();
     let store = context.state.store.clone();
     let now = context.state.clock.now();
