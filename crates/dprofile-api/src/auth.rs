@@ -153,20 +153,34 @@ pub(crate) async fn require_review(
         Err(error) => return error.into_response(),
     };
     let purpose = Purpose::from_headers(&parts.headers);
-    match decide(&context, &caller, &purpose, Action::Review) {
-        Err(refusal) => refuse(
-            &context,
+    match authorize_review(&context, caller, purpose).await {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The review desk's gate, for the API's desk routes and the officers' console's review pages
+/// alike: the policy decides the `review` action for the stated purpose, and the decision is in
+/// the access log either way (an allowed one as one `review` entry without persons) before the
+/// desk answers.
+pub(crate) async fn authorize_review(
+    context: &ApiContext,
+    caller: Caller,
+    purpose: Purpose,
+) -> Result<(), ApiError> {
+    match decide(context, &caller, &purpose, Action::Review) {
+        Err(refusal) => Err(refuse(
+            context,
             &caller,
             &purpose,
             AccessAction::Review,
             None,
             refusal,
         )
-        .await
-        .into_response(),
+        .await),
         Ok(allowance) => {
             let log_context = context.clone();
-            let logged = run_blocking(move || {
+            run_blocking(move || {
                 log_access(
                     &log_context,
                     AccessEvent {
@@ -179,11 +193,7 @@ pub(crate) async fn require_review(
                     },
                 )
             })
-            .await;
-            match logged {
-                Ok(()) => next.run(Request::from_parts(parts, body)).await,
-                Err(error) => error.into_response(),
-            }
+            .await
         }
     }
 }

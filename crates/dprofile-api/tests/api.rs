@@ -4613,3 +4613,337 @@ async fn pass_requests_are_checked_and_others_passes_stay_hidden() {
     let (status, _, _) = app.bytes(&app.anonymous, "/v1/passes/root-key").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+// ---- the officers' console (issue 6): the pages' sessions, forms and logging ----------------
+
+/// `application/x-www-form-urlencoded` of `pairs`, as a browser posts a form.
+fn form_encoded(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (byte as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{byte:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `name=value` of cookie `name` in a response's `Set-Cookie` headers.
+fn set_cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+impl TestApp {
+    /// Posts a console form with `cookies`, as the console's own page would (same origin).
+    async fn post_page_form(
+        &self,
+        path: &str,
+        cookies: &str,
+        pairs: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.anonymous
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookies)
+            .header("origin", &self.base_url)
+            .header("sec-fetch-site", "same-origin")
+            .body(form_encoded(pairs))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    async fn get_page(&self, path: &str, cookies: &str) -> reqwest::Response {
+        self.anonymous
+            .get(self.url(path))
+            .header("cookie", cookies)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Signs `login` in through the console's form; returns the session cookie.
+    async fn console_sign_in(&self, login: &str) -> String {
+        let response = self
+            .post_page_form(
+                "/officer/sign-in",
+                "",
+                &[
+                    ("login", login),
+                    ("password", OFFICER_PASSWORD),
+                    ("next", "/officer"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/officer");
+        set_cookie_of(&response, "dp_officer").expect("the session cookie")
+    }
+}
+
+#[tokio::test]
+async fn console_pages_without_a_session_send_the_browser_to_sign_in() {
+    let app = TestApp::sqlite().await;
+    for path in [
+        "/officer",
+        "/officer/persons/1",
+        "/officer/persons/1/history",
+        "/officer/review",
+        "/officer/review/1",
+        "/officer/corrections",
+        "/officer/case",
+    ] {
+        let response = app.get_page(path, "").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = response.headers()["location"].to_str().expect("a location");
+        assert!(
+            location.starts_with("/officer/sign-in?next=%2Fofficer"),
+            "{path}: {location}"
+        );
+    }
+    // A session cookie that is no open session is the same as none.
+    let response = app
+        .get_page("/officer/persons/1", "dp_officer=dpo_0000")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The sign-in page itself is open.
+    let response = app.get_page("/officer/sign-in?next=%2Fofficer", "").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("a page");
+    // The page comes back to `next` (minijinja escapes `/` as `&#x2f;`, which browsers read
+    // back as `/`).
+    assert!(
+        page.contains(r#"name="next" value="&#x2f;officer""#),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn console_forms_posted_from_another_origin_are_refused() {
+    let app = TestApp::sqlite().await;
+    app.create_officer("i.petrova", "migration_officer");
+    for (header, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = app
+            .anonymous
+            .post(app.url("/officer/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(header, value)
+            .body(form_encoded(&[
+                ("login", "i.petrova"),
+                ("password", OFFICER_PASSWORD),
+            ]))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{header}: {value}"
+        );
+        assert!(set_cookie_of(&response, "dp_officer").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_console_password_answers_like_an_unknown_login() {
+    let app = TestApp::sqlite().await;
+    app.create_officer("i.petrova", "migration_officer");
+    let mut failures = Vec::new();
+    for login in ["i.petrova", "nobody.here"] {
+        let response = app
+            .post_page_form(
+                "/officer/sign-in",
+                "",
+                &[("login", login), ("password", "not the password at all")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie_of(&response, "dp_officer").is_none());
+        let page = response.text().await.expect("a page");
+        let failure = page
+            .split(r#"id="sign-in-failure""#)
+            .nth(1)
+            .and_then(|rest| rest.split("</div>").next())
+            .expect("the failure notice")
+            .to_owned();
+        assert!(!failure.contains(login), "{failure}");
+        failures.push(failure);
+    }
+    assert_eq!(failures[0], failures[1], "the same words for both");
+    // An empty field is named, next to it.
+    let response = app
+        .post_page_form("/officer/sign-in", "", &[("login", "i.petrova")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("a page");
+    assert!(page.contains(r#"id="password-error""#), "{page}");
+    assert!(page.contains("Password is required"), "{page}");
+}
+
+#[tokio::test]
+async fn a_console_profile_view_is_logged_with_the_stated_purpose_and_case() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("CONSOLE-1")).await;
+    app.create_officer("i.petrova", "migration_officer");
+    let session = app.console_sign_in("i.petrova").await;
+
+    // No purpose and case yet: the page asks for them and shows (and logs) nothing.
+    let before = app.access_log_size();
+    let response = app
+        .get_page(&format!("/officer/persons/{person}"), &session)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("a page");
+    assert!(page.contains("State the purpose and the case"), "{page}");
+    assert!(
+        !page.contains("ABDULLAYEV"),
+        "no data before the case: {page}"
+    );
+    assert_eq!(app.access_log_size(), before);
+
+    // A purpose the role does not hold is refused next to the field.
+    let response = app
+        .post_page_form(
+            "/officer/case",
+            &session,
+            &[("purpose", "tax_administration"), ("case_ref", "MV-1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("a page")
+            .contains(r#"id="purpose-error""#)
+    );
+
+    let response = app
+        .post_page_form(
+            "/officer/case",
+            &session,
+            &[
+                ("purpose", "stay_control"),
+                ("case_ref", "MV-2026-0412"),
+                ("next", &format!("/officer/persons/{person}")),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/officer/persons/{person}").as_str()
+    );
+    let case = set_cookie_of(&response, "dp_case").expect("the case cookie");
+    let cookies = format!("{session}; {case}");
+
+    let response = app
+        .get_page(&format!("/officer/persons/{person}"), &cookies)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("a page");
+    assert!(page.contains("ABDULLAYEV"), "{page}");
+    assert!(
+        page.contains("Purpose: <strong>stay_control</strong>"),
+        "{page}"
+    );
+    let logged = app.access_entries(before);
+    assert_eq!(logged.len(), 1, "one entry for one page view: {logged:?}");
+    assert_eq!(logged[0].actor, "officer:i.petrova");
+    assert_eq!(logged[0].purpose, "stay_control");
+    assert_eq!(logged[0].case_ref.as_deref(), Some("MV-2026-0412"));
+    assert_eq!(logged[0].person, Some(person));
+    assert!(logged[0].categories.contains(&"tax_debt".to_owned()));
+    assert_eq!(logged[0].outcome, dprofile_audit::AccessOutcome::Allowed);
+}
+
+#[tokio::test]
+async fn a_console_review_decision_names_the_signed_in_officer() {
+    let app = TestApp::sqlite().await;
+    let (first, second, item) = open_identifier_conflict(
+        &app,
+        "ABDULLAYEV",
+        ["FA1234567", "FB7654321"],
+        ["123-456-789 64", "112-233-445 95"],
+    )
+    .await;
+    app.create_officer("i.petrova", "migration_officer");
+    let session = app.console_sign_in("i.petrova").await;
+    let case = app
+        .post_page_form(
+            "/officer/case",
+            &session,
+            &[("purpose", "identity_review"), ("case_ref", "REV-1")],
+        )
+        .await;
+    let cookies = format!(
+        "{session}; {}",
+        set_cookie_of(&case, "dp_case").expect("the case cookie")
+    );
+    let item_id = item["id"].as_i64().expect("an item id");
+    let page = app
+        .get_page(&format!("/officer/review/{item_id}"), &cookies)
+        .await
+        .text()
+        .await
+        .expect("a page");
+    assert!(page.contains(&format!("Person {first}")), "{page}");
+    assert!(page.contains(&format!("Person {second}")), "{page}");
+
+    // Without a reason, the form says so next to the field.
+    let response = app
+        .post_page_form(
+            &format!("/officer/review/{item_id}"),
+            &cookies,
+            &[("decision", "reject"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("a page")
+            .contains(r#"id="reason-error""#)
+    );
+
+    // An `actor` field is not read: the actor is the session's officer.
+    let response = app
+        .post_page_form(
+            &format!("/officer/review/{item_id}"),
+            &cookies,
+            &[
+                ("decision", "reject"),
+                ("reason", "different fathers' names"),
+                ("actor", "officer:someone.else"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let store = app.store();
+    let decisions = off_runtime(move || store.person_decisions(first)).expect("the history");
+    let rejection = decisions
+        .iter()
+        .find(|decision| decision.kind == "reject")
+        .expect("the rejection");
+    assert_eq!(rejection.actor, "officer:i.petrova");
+    assert_eq!(rejection.reason, "different fathers' names");
+}

@@ -107,7 +107,7 @@ pub struct CorrectionBody {
 }
 
 impl CorrectionBody {
-    fn of(row: CorrectionRow, now: DateTime<Utc>) -> CorrectionBody {
+    pub(crate) fn of(row: CorrectionRow, now: DateTime<Utc>) -> CorrectionBody {
         let state = CorrectionState::of(&row, now);
         let in_force = row.cites_version_in_force();
         let disputed = in_force
@@ -383,11 +383,52 @@ pub async fn queue(
         },
     };
     let purpose = Purpose::from_headers(&headers);
-    let allowance = match auth::decide(&context, &caller, &purpose, Action::Correct) {
+    let now = context.state.clock.now();
+    let rows = agency_queue(
+        &context,
+        caller,
+        purpose,
+        QueueFilter {
+            status,
+            overdue,
+            after_id: query.after_id.unwrap_or(0),
+            limit,
+        },
+    )
+    .await?;
+    Ok(Json(CorrectionListBody {
+        corrections: rows
+            .into_iter()
+            .map(|row| CorrectionBody::of(row, now))
+            .collect(),
+    }))
+}
+
+/// Which requests of the queue a read lists.
+pub(crate) struct QueueFilter {
+    pub status: Option<dprofile_store::CorrectionStatus>,
+    /// Only open requests past their deadline.
+    pub overdue: bool,
+    pub after_id: i64,
+    pub limit: usize,
+}
+
+/// A page of the caller's agency's correction queue, as `GET /v1/corrections` reads it, for
+/// the API and the officers' console alike: the role needs the `correct` action for the stated
+/// purpose (a refusal is logged and answered), the grant's categories bound the requests
+/// listed, and the read is logged (one entry per person listed) before it is returned.
+pub(crate) async fn agency_queue(
+    context: &ApiContext,
+    caller: Caller,
+    purpose: Purpose,
+    filter: QueueFilter,
+) -> Result<Vec<CorrectionRow>, ApiError> {
+    let now = context.state.clock.now();
+    let allowance = match auth::decide(context, &caller, &purpose, Action::Correct) {
         Ok(allowance) => allowance,
         Err(refusal) => {
             return Err(auth::refuse(
-                &context,
+                context,
                 &caller,
                 &purpose,
                 AccessAction::Read,
@@ -397,9 +438,8 @@ pub async fn queue(
             .await);
         }
     };
-    let now = context.state.clock.now();
     let work_context = context.clone();
-    let rows = run_blocking(move || {
+    run_blocking(move || {
         let desk = CorrectionDesk {
             store: work_context.state.store.as_ref(),
             config: &work_context.state.config.corrections,
@@ -407,10 +447,10 @@ pub async fn queue(
         let rows: Vec<CorrectionRow> = desk
             .queue(
                 &caller.agency,
-                status,
-                overdue.then_some(now),
-                query.after_id.unwrap_or(0),
-                limit,
+                filter.status,
+                filter.overdue.then_some(now),
+                filter.after_id,
+                filter.limit,
             )?
             .into_iter()
             // The grant's categories bound which records' requests the role handles.
@@ -457,13 +497,7 @@ pub async fn queue(
         }
         Ok::<_, ApiError>(rows)
     })
-    .await?;
-    Ok(Json(CorrectionListBody {
-        corrections: rows
-            .into_iter()
-            .map(|row| CorrectionBody::of(row, now))
-            .collect(),
-    }))
+    .await
 }
 
 /// Answers a request in the caller's agency's queue, once: `accept` (then send the corrected
@@ -510,11 +544,29 @@ pub async fn answer(
         }
     };
     let purpose = Purpose::from_headers(&headers);
-    let allowance = match auth::decide(&context, &caller, &purpose, Action::Correct) {
+    let now = context.state.clock.now();
+    let row = answer_request(&context, caller, purpose, id, verdict, body.answer).await?;
+    Ok(Json(CorrectionBody::of(row, now)))
+}
+
+/// Answers a request of the caller's agency's queue, as `POST /v1/corrections/{id}/answer`
+/// does, for the API and the officers' console alike: the role needs the `correct` action for
+/// the stated purpose (a refusal is logged and answered), a request outside the agency's queue
+/// or the grant's categories is not found, and the answer and its log entry commit together.
+pub(crate) async fn answer_request(
+    context: &ApiContext,
+    caller: Caller,
+    purpose: Purpose,
+    id: i64,
+    verdict: Verdict,
+    answer: String,
+) -> Result<CorrectionRow, ApiError> {
+    let now = context.state.clock.now();
+    let allowance = match auth::decide(context, &caller, &purpose, Action::Correct) {
         Ok(allowance) => allowance,
         Err(refusal) => {
             return Err(auth::refuse(
-                &context,
+                context,
                 &caller,
                 &purpose,
                 AccessAction::Write,
@@ -524,9 +576,8 @@ pub async fn answer(
             .await);
         }
     };
-    let now = context.state.clock.now();
     let work_context = context.clone();
-    let row = run_blocking(move || {
+    run_blocking(move || {
         let desk = CorrectionDesk {
             store: work_context.state.store.as_ref(),
             config: &work_context.state.config.corrections,
@@ -547,9 +598,8 @@ pub async fn answer(
             purpose: purpose.purpose.clone(),
             disclosure_delay_days: allowance.disclosure_delay_days,
         };
-        desk.answer(&caller.agency, id, verdict, &body.answer, &accessor, now)
+        desk.answer(&caller.agency, id, verdict, &answer, &accessor, now)
             .map_err(ApiError::from)
     })
-    .await?;
-    Ok(Json(CorrectionBody::of(row, now)))
+    .await
 }

@@ -197,12 +197,7 @@ pub async fn merge(
     let from = fields.id("from");
     let officer = fields.officer();
     let (from, officer) = fields.finish(from.zip(officer))?;
-    let desk = context.state.identity_desk.clone();
-    let decision_id = run_blocking(move || {
-        desk.merge(into, from, &officer)
-            .map_err(|error| desk_error(error, "/from", Rule::Range))
-    })
-    .await?;
+    let decision_id = merge_persons(&context, into, from, officer).await?;
     Ok((
         StatusCode::CREATED,
         Json(DecisionCreatedBody { decision_id }),
@@ -240,32 +235,7 @@ pub async fn split(
     let merge_decision_id = fields.id("merge_decision_id");
     let officer = fields.officer();
     let (merge_decision_id, officer) = fields.finish(merge_decision_id.zip(officer))?;
-    let store = context.state.store.clone();
-    let desk = context.state.identity_desk.clone();
-    let decision_id = run_blocking(move || -> Result<i64, ApiError> {
-        if store.person(person_id)?.is_none() {
-            return Err(ApiError::NotFound(format!(
-                "person {person_id} does not exist"
-            )));
-        }
-        // The path names the person the officer is looking at: a merge of someone else is a
-        // mistyped id, not something to undo from here.
-        if let Some(decision) = store.decision(merge_decision_id)?
-            && decision.person_id != person_id
-            && decision.other_person_id != Some(person_id)
-        {
-            return Err(ApiError::invalid_decision_field(
-                "/merge_decision_id",
-                Rule::Range,
-                format!(
-                    "decision {merge_decision_id} is not about person {person_id}: take the id from this person's history"
-                ),
-            ));
-        }
-        desk.split(merge_decision_id, &officer)
-            .map_err(|error| desk_error(error, "/merge_decision_id", Rule::Enum))
-    })
-    .await?;
+    let decision_id = split_merge(&context, person_id, merge_decision_id, officer).await?;
     Ok((
         StatusCode::CREATED,
         Json(DecisionCreatedBody { decision_id }),
@@ -307,4 +277,56 @@ pub async fn history(
     Ok(Json(HistoryBody {
         decisions: decisions.into_iter().map(LinkDecisionBody::from).collect(),
     }))
+}
+
+/// Merges person `from` into `into` by `officer`, for the API and the officers' console alike.
+pub(crate) async fn merge_persons(
+    context: &ApiContext,
+    into: PersonId,
+    from: PersonId,
+    officer: Officer,
+) -> Result<i64, ApiError> {
+    let desk = context.state.identity_desk.clone();
+    run_blocking(move || {
+        desk.merge(into, from, &officer)
+            .map_err(|error| desk_error(error, "/from", Rule::Range))
+    })
+    .await
+}
+
+/// Splits merge `merge_decision_id` of the person the officer is looking at, for the API and
+/// the officers' console alike: a merge that is not about that person is refused as a mistyped
+/// id.
+pub(crate) async fn split_merge(
+    context: &ApiContext,
+    person_id: PersonId,
+    merge_decision_id: i64,
+    officer: Officer,
+) -> Result<i64, ApiError> {
+    let store = context.state.store.clone();
+    let desk = context.state.identity_desk.clone();
+    run_blocking(move || -> Result<i64, ApiError> {
+        if store.person(person_id)?.is_none() {
+            return Err(ApiError::NotFound(format!(
+                "person {person_id} does not exist"
+            )));
+        }
+        // The path names the person the officer is looking at: a merge of someone else is a
+        // mistyped id, not something to undo from here.
+        if let Some(decision) = store.decision(merge_decision_id)?
+            && decision.person_id != person_id
+            && decision.other_person_id != Some(person_id)
+        {
+            return Err(ApiError::invalid_decision_field(
+                "/merge_decision_id",
+                Rule::Range,
+                format!(
+                    "decision {merge_decision_id} is not about person {person_id}: take the id from this person's history"
+                ),
+            ));
+        }
+        desk.split(merge_decision_id, &officer)
+            .map_err(|error| desk_error(error, "/merge_decision_id", Rule::Enum))
+    })
+    .await
 }

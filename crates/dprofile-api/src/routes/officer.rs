@@ -100,29 +100,48 @@ pub async fn sign_in(
     if request.password.is_empty() {
         return Err(invalid_field("password", "write the password".to_owned()));
     }
-    let now = context.state.clock.now();
     let address = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let issued = sign_in_officer(&context, &address, request.login, request.password).await?;
+    Ok(Json(OfficerSessionBody {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        idle_timeout_seconds: context.state.officer_auth.config.idle_timeout.num_seconds(),
+        officer: OfficerBody {
+            login: issued.officer.login,
+            display_name: issued.officer.display_name,
+            agency: issued.officer.agency,
+            role: issued.officer.role,
+        },
+    }))
+}
+
+/// Signs an officer in, for the API and the officers' console alike: the per-address rate
+/// limit first, then the account's own rules (lock-out after repeated failures, disabled
+/// accounts); every refusal of the account is the same `officer.sign_in_failed`, whether the
+/// login exists or not.
+pub(crate) async fn sign_in_officer(
+    context: &ApiContext,
+    address: &str,
+    login: String,
+    password: String,
+) -> Result<officers::IssuedSession, ApiError> {
+    let now = context.state.clock.now();
     context
         .state
         .officer_auth
         .by_address
-        .hit(&address, now)
+        .hit(address, now)
         .map_err(|retry_after_seconds| ApiError::RateLimited {
             retry_after_seconds,
         })?;
     let store = context.state.store.clone();
     let config = context.state.officer_auth.config.clone();
-    let issued = tokio::task::spawn_blocking(move || {
-        officers::sign_in(
-            store.as_ref(),
-            &config,
-            &request.login,
-            &request.password,
-            now,
-        )
+    let address = address.to_owned();
+    tokio::task::spawn_blocking(move || {
+        officers::sign_in(store.as_ref(), &config, &login, &password, now)
     })
     .await?
     .map_err(|error| match error {
@@ -135,18 +154,7 @@ pub async fn sign_in(
             tracing::error!(error = %other, "officer sign-in failed");
             ApiError::Internal
         }
-    })?;
-    Ok(Json(OfficerSessionBody {
-        token: issued.token,
-        expires_at: issued.expires_at,
-        idle_timeout_seconds: context.state.officer_auth.config.idle_timeout.num_seconds(),
-        officer: OfficerBody {
-            login: issued.officer.login,
-            display_name: issued.officer.display_name,
-            agency: issued.officer.agency,
-            role: issued.officer.role,
-        },
-    }))
+    })
 }
 
 /// Ends the officer's session (the one in `Authorization`); the token answers 401 from then on.

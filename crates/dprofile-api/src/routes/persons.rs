@@ -20,7 +20,7 @@ use dprofile_domain::values::{
     DocumentNumber, EsiaId, Inn, PartialDate, Snils, ValueError, parse_full_date,
 };
 use dprofile_pipeline::profile::{ProfileLookup, load_profile};
-use dprofile_policy::Action;
+use dprofile_policy::{Action, Allowance};
 use dprofile_store::{PersonId, Store, StoreResult};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -88,49 +88,7 @@ pub async fn get_person(
         .map(|text| parse_full_date(text).map_err(|error| value_error("valid_at", error)))
         .transpose()?;
     let purpose = Purpose::from_headers(&headers);
-    let allowance = match auth::decide(&context, &caller, &purpose, Action::Read) {
-        Ok(allowance) => allowance,
-        Err(refusal) => {
-            return Err(auth::refuse(
-                &context,
-                &caller,
-                &purpose,
-                AccessAction::Read,
-                Some(person_id),
-                refusal,
-            )
-            .await);
-        }
-    };
-    let read_context = context.clone();
-    let lookup = run_blocking(move || {
-        let mut lookup = load_profile(
-            read_context.state.store.as_ref(),
-            person_id,
-            as_of,
-            valid_at,
-        )?;
-        let shown = match &mut lookup {
-            ProfileLookup::Found(profile) => {
-                auth::restrict_profile(profile, &allowance);
-                profile.facts.keys().cloned().collect()
-            }
-            ProfileLookup::Merged { .. } | ProfileLookup::NotFound => Vec::new(),
-        };
-        auth::log_access(
-            &read_context,
-            AccessEvent {
-                caller: &caller,
-                purpose: &purpose,
-                action: AccessAction::Read,
-                persons: vec![Some(person_id)],
-                categories: shown,
-                decision: Ok(allowance.disclosure_delay_days),
-            },
-        )?;
-        Ok::<_, ApiError>(lookup)
-    })
-    .await?;
+    let (lookup, _) = read_profile(&context, caller, purpose, person_id, as_of, valid_at).await?;
     match lookup {
         ProfileLookup::Found(profile) => Ok(Json(ProfileBody::from(*profile)).into_response()),
         ProfileLookup::Merged { into } => {
@@ -156,6 +114,66 @@ pub async fn get_person(
             None => format!("person {person_id} does not exist"),
         })),
     }
+}
+
+/// One profile read as `GET /v1/persons/{id}` does it, for the API and the officers' console
+/// alike: the policy decides with the caller's role for the stated purpose (a refusal is logged
+/// and answered), the profile is cut down to what the allowance shows, and the read is in the
+/// access log before it is returned. Also returns the allowance (the statuses shown beside a
+/// profile are computed from it).
+pub(crate) async fn read_profile(
+    context: &ApiContext,
+    caller: Caller,
+    purpose: Purpose,
+    person_id: PersonId,
+    as_of: Option<DateTime<Utc>>,
+    valid_at: Option<chrono::NaiveDate>,
+) -> Result<(ProfileLookup, Allowance), ApiError> {
+    let allowance = match auth::decide(context, &caller, &purpose, Action::Read) {
+        Ok(allowance) => allowance,
+        Err(refusal) => {
+            return Err(auth::refuse(
+                context,
+                &caller,
+                &purpose,
+                AccessAction::Read,
+                Some(person_id),
+                refusal,
+            )
+            .await);
+        }
+    };
+    let read_context = context.clone();
+    let read_allowance = allowance.clone();
+    let lookup = run_blocking(move || {
+        let mut lookup = load_profile(
+            read_context.state.store.as_ref(),
+            person_id,
+            as_of,
+            valid_at,
+        )?;
+        let shown = match &mut lookup {
+            ProfileLookup::Found(profile) => {
+                auth::restrict_profile(profile, &read_allowance);
+                profile.facts.keys().cloned().collect()
+            }
+            ProfileLookup::Merged { .. } | ProfileLookup::NotFound => Vec::new(),
+        };
+        auth::log_access(
+            &read_context,
+            AccessEvent {
+                caller: &caller,
+                purpose: &purpose,
+                action: AccessAction::Read,
+                persons: vec![Some(person_id)],
+                categories: shown,
+                decision: Ok(read_allowance.disclosure_delay_days),
+            },
+        )?;
+        Ok::<_, ApiError>(lookup)
+    })
+    .await?;
+    Ok((lookup, allowance))
 }
 
 fn parse_as_of(text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -185,13 +203,13 @@ pub(crate) fn query_rejection(rejection: QueryRejection) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A passport or national id number, any spelling (`FA 123-4567`); the country is not needed.
-    document: Option<String>,
+    pub(crate) document: Option<String>,
     /// `snils:…`, `inn:…`, `esia:…`, `passport:…`, `national_id:…`, or a value alone (any kind).
-    identifier: Option<String>,
+    pub(crate) identifier: Option<String>,
     /// Family and given name in any script or transliteration; needs `birth_date`.
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; required with `name`.
-    birth_date: Option<String>,
+    pub(crate) birth_date: Option<String>,
 }
 
 /// What one search asks the store.
@@ -228,13 +246,35 @@ pub async fn search(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Json<PersonSearchBody>, ApiError> {
     let Query(query) = query.map_err(query_rejection)?;
-    let search = plan_search(query)?;
     let purpose = Purpose::from_headers(&headers);
-    let allowance = match auth::decide(&context, &caller, &purpose, Action::Search) {
+    let persons = search_persons(&context, caller, purpose, query).await?;
+    Ok(Json(PersonSearchBody {
+        persons: persons
+            .into_iter()
+            .map(|person_id| PersonLink {
+                person_id,
+                url: person_url(person_id),
+            })
+            .collect(),
+    }))
+}
+
+/// One search as `GET /v1/persons` does it, for the API and the officers' console alike: the
+/// query is checked (every refusal names its parameter), the policy decides the search for the
+/// stated purpose (a refusal is logged and answered), and each person found is an entry in the
+/// access log before the list is returned.
+pub(crate) async fn search_persons(
+    context: &ApiContext,
+    caller: Caller,
+    purpose: Purpose,
+    query: SearchQuery,
+) -> Result<Vec<PersonId>, ApiError> {
+    let search = plan_search(query)?;
+    let allowance = match auth::decide(context, &caller, &purpose, Action::Search) {
         Ok(allowance) => allowance,
         Err(refusal) => {
             return Err(auth::refuse(
-                &context,
+                context,
                 &caller,
                 &purpose,
                 AccessAction::Search,
@@ -245,7 +285,7 @@ pub async fn search(
         }
     };
     let search_context = context.clone();
-    let persons = run_blocking(move || {
+    run_blocking(move || {
         let persons = run_search(search_context.state.store.as_ref(), &search)?;
         let logged: Vec<Option<PersonId>> = if persons.is_empty() {
             vec![None]
@@ -265,16 +305,7 @@ pub async fn search(
         )?;
         Ok::<_, ApiError>(persons)
     })
-    .await?;
-    Ok(Json(PersonSearchBody {
-        persons: persons
-            .into_iter()
-            .map(|person_id| PersonLink {
-                person_id,
-                url: person_url(person_id),
-            })
-            .collect(),
-    }))
+    .await
 }
 
 fn plan_search(query: SearchQuery) -> Result<Search, ApiError> {

@@ -85,7 +85,10 @@ pub async fn show(
     Ok(Json(detail))
 }
 
-fn load_review_detail(store: &dyn Store, item_id: i64) -> Result<ReviewItemDetailBody, ApiError> {
+pub(crate) fn load_review_detail(
+    store: &dyn Store,
+    item_id: i64,
+) -> Result<ReviewItemDetailBody, ApiError> {
     let item = store
         .review_item(item_id)?
         .ok_or_else(|| ApiError::NotFound(format!("review item {item_id} does not exist")))?;

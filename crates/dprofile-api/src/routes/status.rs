@@ -225,14 +225,6 @@ pub async fn person_status(
     run_blocking(move || {
         let (current, mut profile) = load_current(read_context.state.store.as_ref(), person_id)?;
         auth::restrict_profile(&mut profile, &allowance);
-        let kinds: Vec<StatusKind> = StatusKind::ALL
-            .into_iter()
-            .filter(|kind| {
-                kind.categories()
-                    .iter()
-                    .any(|category| allowance.allows(*category))
-            })
-            .collect();
         let shown: Vec<String> = profile.facts.keys().cloned().collect();
         auth::log_access(
             &read_context,
@@ -245,15 +237,41 @@ pub async fn person_status(
                 decision: Ok(allowance.disclosure_delay_days),
             },
         )?;
-        let rules = &read_context.state.status_rules;
-        let report = evaluate(
-            &status_facts(&profile),
-            today(rules, read_context.state.clock.now()),
-            rules,
-        );
-        Ok::<_, ApiError>(Json(report_body(current, &report, &kinds)))
+        Ok::<_, ApiError>(Json(allowed_statuses(
+            &read_context,
+            current,
+            &profile,
+            &allowance,
+        )))
     })
     .await
+}
+
+/// The statuses an agency's caller sees of a profile already cut down to `allowance`
+/// ([`auth::restrict_profile`]): the engine sees only those facts, and a status kind none of
+/// whose categories the allowance reads is left out. The API's status route and the officers'
+/// console's profile page both answer with it, after logging the read.
+pub(crate) fn allowed_statuses(
+    context: &ApiContext,
+    person_id: PersonId,
+    restricted_profile: &Profile,
+    allowance: &dprofile_policy::Allowance,
+) -> StatusReportBody {
+    let kinds: Vec<StatusKind> = StatusKind::ALL
+        .into_iter()
+        .filter(|kind| {
+            kind.categories()
+                .iter()
+                .any(|category| allowance.allows(*category))
+        })
+        .collect();
+    let rules = &context.state.status_rules;
+    let report = evaluate(
+        &status_facts(restricted_profile),
+        today(rules, context.state.clock.now()),
+        rules,
+    );
+    report_body(person_id, &report, &kinds)
 }
 
 /// Every status of the signed-in person, each explained (information for the person, never a

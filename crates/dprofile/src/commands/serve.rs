@@ -117,6 +117,11 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
     } else {
         None
     };
+    let demo_officers = if args.demo {
+        demo_officer_accounts(store.as_ref())?
+    } else {
+        Vec::new()
+    };
     let officer_auth = args.officer_auth();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -141,7 +146,13 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         } else {
             println!("  API keys:  dprofile apikey create --agency … --role … --name …");
         }
-        println!("  officers:  dprofile officer create --login … --agency … --role …");
+        println!("  officers' console: http://{address}/officer");
+        for (login, role, password) in &demo_officers {
+            println!("  demo {role} (mvd-migration): login {login}, password {password}");
+        }
+        if demo_officers.is_empty() {
+            println!("  officers:  dprofile officer create --login … --agency … --role …");
+        }
         let state = dprofile_api::AppState::new(
             store,
             ingestor,
@@ -164,6 +175,50 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             .context("the server stopped")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The console's demo accounts: a migration officer and an analyst of `mvd-migration`, with a
+/// fresh generated password at each start (the store keeps only hashes, so an old one cannot be
+/// shown; setting a new one also ends the account's old sessions). Returns (login, role,
+/// password).
+fn demo_officer_accounts(
+    store: &dyn dprofile_store::Store,
+) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+    use dprofile_pipeline::officers;
+    const ACCOUNTS: [(&str, &str, &str); 2] = [
+        (
+            "demo.officer",
+            "Demo migration officer",
+            "migration_officer",
+        ),
+        ("demo.analyst", "Demo analyst", "analyst"),
+    ];
+    let now = chrono::Utc::now();
+    let existing = store.officers()?;
+    let mut accounts = Vec::new();
+    for (login, display_name, role) in ACCOUNTS {
+        let password = officers::generate_password().context("cannot generate a password")?;
+        if existing.iter().any(|officer| officer.login == login) {
+            officers::set_password(store, login, &password, now)
+                .with_context(|| format!("cannot set the password of `{login}`"))?;
+        } else {
+            officers::create(
+                store,
+                &dprofile_policy::Policy::default_policy(),
+                &officers::NewOfficerAccount {
+                    login,
+                    display_name,
+                    agency: "mvd-migration",
+                    role,
+                    password: &password,
+                },
+                now,
+            )
+            .with_context(|| format!("cannot create the demo officer `{login}`"))?;
+        }
+        accounts.push((login, role, password));
+    }
+    Ok(accounts)
 }
 
 fn load_demo(ingestor: &Ingestor, persons: u64) -> anyhow::Result<()> {
