@@ -193,11 +193,18 @@ async fn an_officer_signs_in_states_a_case_finds_a_person_and_resolves_a_review_
     let page = browser.page_text().await;
     assert!(page.contains("Facts by category"), "{page}");
     assert!(page.contains("Source"), "{page}");
-    browser.click("table.statuses details summary").await;
-    let explanation = browser.text("table.statuses details").await;
-    assert!(explanation.contains("Records relied on"), "{explanation}");
     browser.assert_accessible("the profile page").await;
     browser.screenshot("officer").await;
+    // A status explanation opens from the keyboard (a `<details>`: no script needed).
+    browser
+        .find("table.statuses details summary")
+        .await
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("the explanation opens");
+    let explanation = browser.text("table.statuses details").await;
+    assert!(explanation.contains("Records relied on"), "{explanation}");
+    browser.assert_accessible("the profile with an explanation open").await;
 
     // The view is in the access log with the stated purpose and case.
     let store = server.store.clone();
