@@ -204,7 +204,9 @@ async fn an_officer_signs_in_states_a_case_finds_a_person_and_resolves_a_review_
         .expect("the explanation opens");
     let explanation = browser.text("table.statuses details").await;
     assert!(explanation.contains("Records relied on"), "{explanation}");
-    browser.assert_accessible("the profile with an explanation open").await;
+    browser
+        .assert_accessible("the profile with an explanation open")
+        .await;
 
     // The view is in the access log with the stated purpose and case.
     let store = server.store.clone();
@@ -215,7 +217,7 @@ async fn an_officer_signs_in_states_a_case_finds_a_person_and_resolves_a_review_
     let logged = entries
         .iter()
         .filter_map(|row| row.details.as_deref())
-        .filter_map(|details| dprofile_audit::AccessEntry::from_canonical(details))
+        .filter_map(dprofile_audit::AccessEntry::from_canonical)
         .map(|(_, entry)| entry)
         .find(|entry| {
             entry.person == Some(person_id)
