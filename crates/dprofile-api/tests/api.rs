@@ -4947,3 +4947,109 @@ async fn a_console_review_decision_names_the_signed_in_officer() {
     assert_eq!(rejection.actor, "officer:i.petrova");
     assert_eq!(rejection.reason, "different fathers' names");
 }
+
+impl TestApp {
+    /// States the purpose and case on the console; returns the cookies of the session and case.
+    async fn console_case(&self, session: &str, purpose: &str, case_ref: &str) -> String {
+        let response = self
+            .post_page_form(
+                "/officer/case",
+                session,
+                &[("purpose", purpose), ("case_ref", case_ref)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let case = set_cookie_of(&response, "dp_case").expect("the case cookie");
+        format!("{session}; {case}")
+    }
+}
+
+#[tokio::test]
+async fn the_console_marks_a_disputed_fact_and_the_source_agency_answers_the_request() {
+    let app = TestApp::sqlite().await;
+    let person = app.post_for_person(&abdullayev("CONSOLE-CORR-1")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let record_id = tax_fact(&my_profile(&app, &session).await)["cited"]["record_id"]
+        .as_i64()
+        .expect("a record id");
+    let request_id = file_balance_dispute(&app, &session, record_id).await["id"]
+        .as_i64()
+        .expect("an id");
+
+    // A migration officer sees the fact marked disputed, with the field.
+    app.create_officer("i.petrova", "migration_officer");
+    let officer = app.console_sign_in("i.petrova").await;
+    let cookies = app.console_case(&officer, "stay_control", "MV-7").await;
+    let page = app
+        .get_page(&format!("/officer/persons/{person}"), &cookies)
+        .await
+        .text()
+        .await
+        .expect("a page");
+    assert!(page.contains("Disputed"), "{page}");
+    assert!(page.contains("&#x2f;data&#x2f;balance"), "{page}");
+    // Answering needs the purpose `correction_handling`: the page says so.
+    let response = app.get_page("/officer/corrections", &cookies).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("a page")
+            .contains("correction_handling")
+    );
+
+    // An officer of the record's own agency answers it.
+    let policy = Policy::default_policy();
+    off_runtime(|| {
+        dprofile_pipeline::officers::create(
+            app.store(),
+            &policy,
+            &dprofile_pipeline::officers::NewOfficerAccount {
+                login: "fns.desk",
+                display_name: "FNS correction desk",
+                agency: "fns",
+                role: "source_system",
+                password: OFFICER_PASSWORD,
+            },
+            start_instant(),
+        )
+    })
+    .expect("an fns officer");
+    let desk = app.console_sign_in("fns.desk").await;
+    let cookies = app
+        .console_case(&desk, "correction_handling", "FNS-2026-1")
+        .await;
+    let response = app.get_page("/officer/corrections", &cookies).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("a page");
+    assert!(page.contains("I paid the debt on 2026-02-20"), "{page}");
+    let answer_path = format!("/officer/corrections/{request_id}/answer");
+    // No verdict: named next to the choice.
+    let response = app
+        .post_page_form(&answer_path, &cookies, &[("answer", "no")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("a page");
+    assert!(
+        page.contains(&format!(r#"id="verdict-{request_id}-error""#)),
+        "{page}"
+    );
+    let response = app
+        .post_page_form(
+            &answer_path,
+            &cookies,
+            &[
+                ("verdict", "reject"),
+                ("answer", "the payment reached us after the record was sent"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mine = my_corrections(&app, &session).await;
+    assert_eq!(mine[0]["status"], "rejected", "{mine:?}");
+    assert_eq!(
+        mine[0]["answer"],
+        "the payment reached us after the record was sent"
+    );
+}
