@@ -5053,3 +5053,108 @@ async fn the_console_marks_a_disputed_fact_and_the_source_agency_answers_the_req
         "the payment reached us after the record was sent"
     );
 }
+
+#[tokio::test]
+async fn the_console_merges_two_persons_and_splits_them_again_by_the_signed_in_officer() {
+    let app = TestApp::sqlite().await;
+    let first = app
+        .post_for_person(&tax_record(
+            "fns-merge-1",
+            "ABDULLAYEV",
+            "FA1234567",
+            "123-456-789 64",
+        ))
+        .await;
+    let second = app
+        .post_for_person(&tax_record(
+            "fns-merge-2",
+            "ABDULLAYEV",
+            "FB7654321",
+            "112-233-445 95",
+        ))
+        .await;
+    assert_ne!(first, second);
+    app.create_officer("i.petrova", "migration_officer");
+    let session = app.console_sign_in("i.petrova").await;
+    let cookies = app
+        .console_case(&session, "identity_review", "REV-2026-9")
+        .await;
+    let history = format!("/officer/persons/{first}/history");
+
+    // A person id that is not a number is named next to its field.
+    let response = app
+        .post_page_form(
+            &format!("/officer/persons/{first}/merge"),
+            &cookies,
+            &[("from", "second one"), ("reason", "same man")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("a page")
+            .contains(r#"id="from-error""#)
+    );
+
+    let response = app
+        .post_page_form(
+            &format!("/officer/persons/{first}/merge"),
+            &cookies,
+            &[
+                ("from", &second.to_string()),
+                ("reason", "same man, passport renewed"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], history.as_str());
+    // The merged person's profile page goes to the survivor.
+    let response = app
+        .get_page(&format!("/officer/persons/{second}"), &cookies)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/officer/persons/{first}").as_str()
+    );
+    let store = app.store();
+    let merge = off_runtime(move || store.person_decisions(first))
+        .expect("the history")
+        .into_iter()
+        .find(|decision| decision.kind == "merge")
+        .expect("the merge");
+    assert_eq!(merge.actor, "officer:i.petrova");
+    let page = app
+        .get_page(&history, &cookies)
+        .await
+        .text()
+        .await
+        .expect("a page");
+    assert!(page.contains("same man, passport renewed"), "{page}");
+    assert!(page.contains("officer:i.petrova"), "{page}");
+
+    let response = app
+        .post_page_form(
+            &format!("/officer/persons/{first}/split"),
+            &cookies,
+            &[
+                ("merge_decision_id", &merge.id.to_string()),
+                ("reason", "two men after all"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let store = app.store();
+    let decisions = off_runtime(move || store.person_decisions(first)).expect("the history");
+    let split = decisions
+        .iter()
+        .find(|decision| decision.kind == "split")
+        .expect("the split");
+    assert_eq!(split.actor, "officer:i.petrova");
+    let response = app
+        .get_page(&format!("/officer/persons/{second}"), &cookies)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "the person is back");
+}

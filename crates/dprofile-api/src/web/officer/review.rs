@@ -354,3 +354,54 @@ pub(super) async fn decide(
         Err(error) => console.error(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_possible_match_shows_each_fields_contribution() {
+        let evidence = json!({
+            "reason": "between_thresholds",
+            "explanation": {
+                "prior_weight": -9.5,
+                "match_weight": 3.25,
+                "match_probability": 0.905,
+                "contributions": [
+                    {"field": "family_name", "level": "exact", "m": 0.9, "u": 0.001,
+                     "weight": 9.81, "term_frequency_adjustment": 0.0},
+                    {"field": "birth_date", "level": "different", "m": 0.05, "u": 0.9,
+                     "weight": -4.17, "term_frequency_adjustment": 0.0},
+                ],
+            },
+        });
+        let view = evidence_view(&evidence);
+        assert_eq!(view["reason"], "Between thresholds");
+        assert_eq!(view["contributions"][0]["field"], "Family name");
+        assert_eq!(view["contributions"][0]["weight"], "+9.81");
+        assert_eq!(view["contributions"][0]["direction"], "for a match");
+        assert_eq!(view["contributions"][1]["weight"], "-4.17");
+        assert_eq!(view["contributions"][1]["direction"], "against");
+        assert_eq!(view["match_probability"], "90.5 %");
+        assert_eq!(view["conflicting_identifiers"], json!([]));
+    }
+
+    #[test]
+    fn the_side_by_side_rows_say_whether_the_persons_agree() {
+        let set = |values: &[&str]| values.iter().map(|value| (*value).to_owned()).collect();
+        assert_eq!(
+            comparison_row(
+                "Birth date",
+                vec![set(&["1991-07-14"]), set(&["1991-07-14", "1991"])]
+            )["agreement"],
+            "agree"
+        );
+        assert_eq!(
+            comparison_row("Identifiers", vec![set(&["snils:1"]), set(&["snils:2"])])["agreement"],
+            "differ"
+        );
+        let row = comparison_row("Sex", vec![set(&["M"]), set(&[])]);
+        assert_eq!(row["agreement"], "not comparable");
+        assert_eq!(row["values"][1], "—");
+    }
+}
