@@ -1327,7 +1327,11 @@ fn planned_arrival() {
                 "/data/departure_on",
                 Rule::Range,
             ),
-            (Set("/purpose", json!("transit")), "/data/purpose", Rule::Enum),
+            (
+                Set("/purpose", json!("transit")),
+                "/data/purpose",
+                Rule::Enum,
+            ),
             (Remove("/address"), "/data/address", Rule::Required),
         ],
     );
