@@ -33,7 +33,7 @@ use crate::story::{Draft, Story};
 use crate::subject::{NoiseRates, SubjectContext, profile, write_subject};
 
 pub use crate::person::{
-    DEMO_ESIA, DEMO_INN, DEMO_PASSPORT, DEMO_PHONE, DEMO_SNILS, UNIQUE_PERSONS,
+    DEMO_BIRTH_DATE, DEMO_ESIA, DEMO_INN, DEMO_PASSPORT, DEMO_PHONE, DEMO_SNILS, UNIQUE_PERSONS,
 };
 
 /// The expected number of lines per person (originals, corrections and retractions together)
