@@ -264,12 +264,20 @@ impl FormProblem {
         };
         match error {
             ApiError::InvalidBody { .. } => Ok(FormProblem::from_violations(lang, &violations)),
-            ApiError::Correction { code, .. } if code == "correction.already_disputed" => Ok(
-                FormProblem::field("fields", lang.text("portal-error-already-disputed")),
-            ),
-            ApiError::Correction { code, .. } if code == "correction.record_not_found" => Ok(
-                FormProblem::field("record_id", lang.text("portal-error-record-not-found")),
-            ),
+            ApiError::Correction {
+                code: "correction.already_disputed",
+                ..
+            } => Ok(FormProblem::field(
+                "fields",
+                lang.text("portal-error-already-disputed"),
+            )),
+            ApiError::Correction {
+                code: "correction.record_not_found",
+                ..
+            } => Ok(FormProblem::field(
+                "record_id",
+                lang.text("portal-error-record-not-found"),
+            )),
             ApiError::RateLimited {
                 retry_after_seconds,
             } => Ok(FormProblem::notice(lang.text_with(

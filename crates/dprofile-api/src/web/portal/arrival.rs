@@ -156,7 +156,6 @@ async fn arrival_view(
             ..chrome(true, "arrival", "/my/arrival", &[])
         },
     )
-    .map_err(WebError::from)
 }
 
 pub(crate) async fn arrival_submit(
@@ -230,9 +229,7 @@ fn checked_data(form: &ArrivalForm, today: chrono::NaiveDate) -> Result<Value, V
         data.insert("checkpoint".into(), json!(form.checkpoint.trim()));
     }
     let data = Value::Object(data);
-    if let Err(violations) = parse_payload(Category::PlannedArrival, &data).result {
-        return Err(violations);
-    }
+    parse_payload(Category::PlannedArrival, &data).result?;
     let arrival = data["arrival_on"]
         .as_str()
         .and_then(|text| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok());

@@ -440,7 +440,6 @@ async fn corrections_view(
             ..chrome(true, "corrections", "/my/corrections", &[])
         },
     )
-    .map_err(WebError::from)
 }
 
 fn field_choices(lang: Lang, fact: &Fact, checked: &[String]) -> Vec<FieldChoice> {

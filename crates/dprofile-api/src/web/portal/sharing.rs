@@ -105,7 +105,6 @@ async fn share_codes_view(
             ..chrome(true, "share-codes", "/my/share-codes", &[])
         },
     )
-    .map_err(WebError::from)
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,7 +278,6 @@ async fn pass_view(
             ..chrome(true, "pass", "/my/pass", &[])
         },
     )
-    .map_err(WebError::from)
 }
 
 #[derive(Debug, Deserialize)]
