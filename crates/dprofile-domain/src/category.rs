@@ -1,4 +1,5 @@
-//! The record categories that agencies send, as DESIGN.md lists them.
+//! The record categories that agencies send, as DESIGN.md lists them, and the person's own
+//! notice of a planned arrival (`planned_arrival`, sent through the portal).
 
 use std::fmt;
 
@@ -65,6 +66,7 @@ categories! {
     EsiaAccount => "esia_account", sensitive: false;
     PopulationRegister => "population_register", sensitive: false;
     Visa => "visa", sensitive: false;
+    PlannedArrival => "planned_arrival", sensitive: false;
 }
 
 impl fmt::Display for Category {
@@ -79,7 +81,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_match_serde() {
-        assert_eq!(Category::ALL.len(), 24);
+        assert_eq!(Category::ALL.len(), 25);
         for category in Category::ALL {
             assert_eq!(Category::from_code(category.code()), Some(*category));
             let json = serde_json::to_value(category).unwrap();

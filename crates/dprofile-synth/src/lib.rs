@@ -33,7 +33,7 @@ use crate::story::{Draft, Story};
 use crate::subject::{NoiseRates, SubjectContext, profile, write_subject};
 
 pub use crate::person::{
-    DEMO_ESIA, DEMO_INN, DEMO_PASSPORT, DEMO_PHONE, DEMO_SNILS, UNIQUE_PERSONS,
+    DEMO_BIRTH_DATE, DEMO_ESIA, DEMO_INN, DEMO_PASSPORT, DEMO_PHONE, DEMO_SNILS, UNIQUE_PERSONS,
 };
 
 /// The expected number of lines per person (originals, corrections and retractions together)
@@ -122,6 +122,7 @@ pub struct SynthRecord {
 }
 
 const PURPOSE_EMIT: u64 = 4;
+const PURPOSE_ARRIVAL: u64 = 5;
 
 /// Generates the population, handing each line to `sink` as soon as it is written: lines of
 /// one person come together, corrections and retractions after the records they concern.
@@ -138,6 +139,9 @@ pub fn generate(config: &SynthConfig, mut sink: impl FnMut(SynthRecord)) {
         let person = Person::generate(&world, index);
         let mut story = Story::new(&world, &person);
         story.tell();
+        // Drawn after the story and emitted last, from streams of its own: adding the notices
+        // left every other line of the population as it was.
+        let arrival = story.arrival_notice();
         let mut rng = stream(config.seed, index, PURPOSE_EMIT);
         let demo = index == 0;
         let mut emitter = Emitter {
@@ -189,6 +193,26 @@ pub fn generate(config: &SynthConfig, mut sink: impl FnMut(SynthRecord)) {
                 retract,
                 true,
                 &mut rng,
+            );
+            sink(SynthRecord {
+                line,
+                source: draft.source.to_owned(),
+                source_ref,
+                person: index,
+            });
+        }
+        if let Some(draft) = arrival {
+            let mut arrival_rng = stream(config.seed, index, PURPOSE_ARRIVAL);
+            let source_ref = source_ref(config.seed, &draft, index, story.drafts.len());
+            let observed_at = emitter.observed_at(&draft, &mut arrival_rng);
+            let line = emitter.line(
+                &draft,
+                &source_ref,
+                observed_at,
+                1,
+                false,
+                false,
+                &mut arrival_rng,
             );
             sink(SynthRecord {
                 line,

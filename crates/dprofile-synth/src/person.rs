@@ -168,6 +168,8 @@ const EMPLOYER_COUNT: usize = 800;
 
 /// The demo person's fixed identifiers (DESIGN.md's example record).
 pub const DEMO_PASSPORT: &str = "FA1234567";
+/// The demo person's birth date, as every source writes it (the portal's demo sign-in).
+pub const DEMO_BIRTH_DATE: &str = "1991-07-14";
 pub const DEMO_SNILS: &str = "123-456-789 64";
 pub const DEMO_INN: &str = "771234567859";
 pub const DEMO_ESIA: &str = "1000012345";
@@ -762,7 +764,7 @@ fn demo_person(world: &World) -> Person {
         country: pool,
         choice,
         names: PersonNames::build(pool, choice),
-        birth_date: date("1991-07-14"),
+        birth_date: date(DEMO_BIRTH_DATE),
         scenario: Scenario::Labour,
         relation: Relation::None,
         region: moscow,

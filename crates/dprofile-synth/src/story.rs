@@ -100,6 +100,52 @@ impl<'a> Story<'a> {
         self.drafts.truncate(MAX_RECORDS_PER_PERSON);
     }
 
+    /// A visa-free person's own notice of a next trip, sent through the registry's portal
+    /// shortly before the reference date, for about one in ten visa-free labour migrants and
+    /// visitors. Called after [`Story::tell`] and emitted after every other line of the person,
+    /// so the rest of the population is the same with or without it.
+    pub fn arrival_notice(&mut self) -> Option<Draft> {
+        let person = self.person;
+        if person.index == 0
+            || person.needs_visa()
+            || !matches!(person.scenario, Scenario::Labour | Scenario::Visitor)
+            || !self.chance(0.1)
+        {
+            return None;
+        }
+        let on = days(self.reference, -self.span(1, 30));
+        let arrival_on = days(on, self.span(7, 60));
+        let departure_on = days(arrival_on, self.span(7, 89));
+        let purpose = if person.scenario == Scenario::Labour {
+            "work"
+        } else if self.chance(0.5) {
+            "tourism"
+        } else {
+            "private"
+        };
+        let checkpoint = self.checkpoint();
+        let mut data = String::with_capacity(256);
+        {
+            let mut object = JsonObject::begin(&mut data);
+            object
+                .date("arrival_on", arrival_on)
+                .date("departure_on", departure_on)
+                .string("purpose", purpose);
+            self.address(&mut object, "address", person.region);
+            object.string("checkpoint", checkpoint.name);
+            object.end();
+        }
+        Some(Draft {
+            source: "portal",
+            category: "planned_arrival",
+            on,
+            at: None,
+            valid_from: Some(arrival_on),
+            valid_to: Some(departure_on),
+            data,
+        })
+    }
+
     /// Adds a record unless its event lies after the reference date (not happened yet).
     #[expect(
         clippy::too_many_arguments,

@@ -279,6 +279,28 @@ pub const PROFILES: &[SourceProfile] = &[
         noise: 1.2,
         lag_days: 0,
     },
+    // The person's own notices through the registry's portal: the subject is what the
+    // signed-in person's profile holds (the passport's Latin name, the passport, the birth
+    // date), typed by nobody, so no noise.
+    SourceProfile {
+        code: "portal",
+        reference_prefix: "PORTAL",
+        forms: &[(NameForm::Passport, 100)],
+        second_name: 0.9,
+        patronymic: 0.3,
+        capitals: 1.0,
+        document: 1.0,
+        stale_document: 0.0,
+        document_dates: 0.0,
+        birth_date: 1.0,
+        sex: 1.0,
+        citizenship: 1.0,
+        snils: 0.0,
+        inn: 0.0,
+        esia: 0.0,
+        noise: 0.0,
+        lag_days: 0,
+    },
     SourceProfile {
         code: "mvd-offences",
         reference_prefix: "AP",

@@ -234,6 +234,16 @@ pub async fn file(
         .await
         .map_err(|_| ApiError::BodyUnreadable)?;
     let body: FileCorrectionRequest = parse_body(&body)?;
+    let filed = file_correction(&context, session_person, body).await?;
+    Ok((StatusCode::CREATED, Json(filed)).into_response())
+}
+
+/// Files the person's request: the API route's and the portal's page's one way to it.
+pub(crate) async fn file_correction(
+    context: &ApiContext,
+    session_person: PersonId,
+    body: FileCorrectionRequest,
+) -> Result<CorrectionBody, ApiError> {
     let cited = match (body.record_id, body.source, body.source_ref) {
         (Some(id), None, None) => CitedRecord::Id(id),
         (None, Some(source), Some(source_ref)) => CitedRecord::Key { source, source_ref },
@@ -279,7 +289,7 @@ pub async fn file(
         .map_err(ApiError::from)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(CorrectionBody::of(row, now))).into_response())
+    Ok(CorrectionBody::of(row, now))
 }
 
 fn required(pointer: &str, message: &str) -> ApiError {
@@ -305,6 +315,17 @@ pub async fn mine(
     request: Request,
 ) -> Result<Json<CorrectionListBody>, ApiError> {
     let session_person = signed_in(&request)?.0;
+    Ok(Json(CorrectionListBody {
+        corrections: my_corrections(&context, session_person).await?,
+    }))
+}
+
+/// The person's requests, the read logged first: the API route's and the portal's page's one
+/// way to them.
+pub(crate) async fn my_corrections(
+    context: &ApiContext,
+    session_person: PersonId,
+) -> Result<Vec<CorrectionBody>, ApiError> {
     let now = context.state.clock.now();
     let work_context = context.clone();
     let rows = run_blocking(move || {
@@ -324,12 +345,10 @@ pub async fn mine(
         Ok::<_, ApiError>(rows)
     })
     .await?;
-    Ok(Json(CorrectionListBody {
-        corrections: rows
-            .into_iter()
-            .map(|row| CorrectionBody::of(row, now))
-            .collect(),
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|row| CorrectionBody::of(row, now))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

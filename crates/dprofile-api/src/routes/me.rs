@@ -152,6 +152,17 @@ pub async fn sign_in(
         .await
         .map_err(|_| ApiError::BodyUnreadable)?;
     let request: SignInRequest = parse_body(&body)?;
+    let body = start_sign_in(&context, &client_address(&parts), &request).await?;
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// The sign-in's rules, shared by the API route and the portal's page: the fields checked, the
+/// rate limits per client address and per document, the code sent only on a match.
+pub(crate) async fn start_sign_in(
+    context: &ApiContext,
+    client_address: &str,
+    request: &SignInRequest,
+) -> Result<SignInStarted, ApiError> {
     let document = DocumentNumber::parse(&request.document_number)
         .map_err(|error| invalid_field("document_number", error.rule, error.message))?;
     let birth_date = parse_full_date(&request.birth_date)
@@ -163,7 +174,7 @@ pub async fn sign_in(
     };
     sessions
         .by_address
-        .hit(&format!("sign-in {}", client_address(&parts)), now)
+        .hit(&format!("sign-in {client_address}"), now)
         .map_err(limited)?;
     sessions
         .by_document
@@ -177,12 +188,11 @@ pub async fn sign_in(
         started_sessions.start(store.as_ref(), &number, person, now)
     })
     .await?;
-    let body = SignInStarted {
+    Ok(SignInStarted {
         sign_in_id,
         code_expires_at: now + sessions.limits().code_lifetime,
         message: "if the document and birth date are ours, a code is on its way: send it to POST /v1/me/verify".to_owned(),
-    };
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    })
 }
 
 /// The one person holding `number` as a passport or national id whose sources wrote exactly
@@ -258,11 +268,23 @@ pub async fn verify(
         .await
         .map_err(|_| ApiError::BodyUnreadable)?;
     let request: VerifyRequest = parse_body(&body)?;
+    Ok(Json(
+        finish_sign_in(&context, &client_address(&parts), request).await?,
+    ))
+}
+
+/// The code check, shared by the API route and the portal's page: the per-address rate limit,
+/// then the code (wrong codes counted, a spent sign-in locked).
+pub(crate) async fn finish_sign_in(
+    context: &ApiContext,
+    client_address: &str,
+    request: VerifyRequest,
+) -> Result<SessionBody, ApiError> {
     let now = context.state.clock.now();
     let sessions = &context.state.person_sessions;
     sessions
         .by_address
-        .hit(&format!("verify {}", client_address(&parts)), now)
+        .hit(&format!("verify {client_address}"), now)
         .map_err(|retry_after_seconds| ApiError::RateLimited {
             retry_after_seconds,
         })?;
@@ -285,7 +307,7 @@ pub async fn verify(
             retry_after_seconds,
         },
     })?;
-    Ok(Json(SessionBody { token, expires_at }))
+    Ok(SessionBody { token, expires_at })
 }
 
 /// Logs the person's read of their own data (before anything is shown).
@@ -332,8 +354,18 @@ pub async fn profile(
     request: Request,
 ) -> Result<Json<ProfileBody>, ApiError> {
     let SignedInPerson(person) = signed_in(&request)?;
+    let profile = read_own_profile(&context, person).await?;
+    Ok(Json(ProfileBody::from(profile)))
+}
+
+/// The person's whole profile, their read of it logged first: the API route's and the
+/// portal's page's one way to it.
+pub(crate) async fn read_own_profile(
+    context: &ApiContext,
+    person: PersonId,
+) -> Result<dprofile_pipeline::profile::Profile, ApiError> {
     let read_context = context.clone();
-    let profile = run_blocking(move || {
+    run_blocking(move || {
         // A person merged since signing in reads the surviving person (a few hops at most).
         let mut current = person;
         for _ in 0..8 {
@@ -344,7 +376,7 @@ pub async fn profile(
                         current,
                         profile.facts.keys().cloned().collect(),
                     )?;
-                    return Ok(profile);
+                    return Ok(*profile);
                 }
                 ProfileLookup::Merged { into } => current = into,
                 ProfileLookup::NotFound => break,
@@ -354,8 +386,7 @@ pub async fn profile(
             "the registry holds no profile for you any more".to_owned(),
         ))
     })
-    .await?;
-    Ok(Json(ProfileBody::from(*profile)))
+    .await
 }
 
 pub(crate) fn signed_in(request: &Request) -> Result<SignedInPerson, ApiError> {
@@ -422,6 +453,16 @@ pub async fn access_log(
     request: Request,
 ) -> Result<Json<MyAccessLog>, ApiError> {
     let SignedInPerson(person) = signed_in(&request)?;
+    let entries = read_own_access_log(&context, person).await?;
+    Ok(Json(MyAccessLog { entries }))
+}
+
+/// The person's access entries visible now (law-enforcement reads after their delay), each
+/// with its proof: the API route's and the portal's page's one way to them.
+pub(crate) async fn read_own_access_log(
+    context: &ApiContext,
+    person: PersonId,
+) -> Result<Vec<MyAccessEntry>, ApiError> {
     let now = context.state.clock.now();
     let log = context.state.access_log.clone();
     let proven = run_blocking(move || {
@@ -466,7 +507,7 @@ pub async fn access_log(
             },
         });
     }
-    Ok(Json(MyAccessLog { entries }))
+    Ok(entries)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

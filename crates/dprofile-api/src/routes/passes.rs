@@ -197,6 +197,16 @@ pub async fn issue(
             format!("the body is not the JSON this route takes: {error}"),
         )
     })?;
+    let row = issue_pass(&context, person, &asked).await?;
+    Ok((StatusCode::CREATED, Json(PassBody::from(row))).into_response())
+}
+
+/// Issues a pass for the person: the API route's and the portal's page's one way to it.
+pub(crate) async fn issue_pass(
+    context: &ApiContext,
+    person: PersonId,
+    asked: &IssuePassRequest,
+) -> Result<PassRow, ApiError> {
     let view = PassView::from_code(&asked.view).ok_or_else(|| {
         invalid_field(
             "view",
@@ -216,10 +226,10 @@ pub async fn issue(
         }
         .into());
     }
-    let passes = service(&context)?;
+    let passes = service(context)?;
     let now = context.state.clock.now();
     let issue_context = context.clone();
-    let row = run_blocking(move || {
+    run_blocking(move || {
         let (person, profile) = own_profile(&issue_context, person)?;
         log_pass_access(
             &issue_context,
@@ -231,8 +241,7 @@ pub async fn issue(
             .issue(person, &profile, view, now, lifetime)
             .map_err(ApiError::from)
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(PassBody::from(row))).into_response())
+    .await
 }
 
 /// The signed-in person's passes, newest first, revoked and expired ones too.
@@ -250,8 +259,19 @@ pub async fn list(
     request: Request,
 ) -> Result<Json<PassList>, ApiError> {
     let person = signed_in(&request)?;
+    let rows = list_passes(&context, person).await?;
+    Ok(Json(PassList {
+        passes: rows.into_iter().map(PassBody::from).collect(),
+    }))
+}
+
+/// The person's passes, newest first, the read logged first.
+pub(crate) async fn list_passes(
+    context: &ApiContext,
+    person: PersonId,
+) -> Result<Vec<PassRow>, ApiError> {
     let list_context = context.clone();
-    let rows = run_blocking(move || {
+    run_blocking(move || {
         log_pass_access(&list_context, person, AccessAction::Read, "pass_list")?;
         list_context
             .state
@@ -259,10 +279,7 @@ pub async fn list(
             .person_passes(person)
             .map_err(ApiError::from)
     })
-    .await?;
-    Ok(Json(PassList {
-        passes: rows.into_iter().map(PassBody::from).collect(),
-    }))
+    .await
 }
 
 /// The person's own pass `id`, or a 404 that does not say whether it is someone else's.
@@ -294,6 +311,16 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let person = signed_in(&request)?;
     let Path(file) = path.map_err(|_| ApiError::NotFound("no such pass".to_owned()))?;
+    show_pass(&context, person, &file).await
+}
+
+/// The person's pass `file` (`12`, `12.png`, `12.svg`) as JSON or its QR code, the look
+/// logged first: the API route's and the portal's download links' one way to it.
+pub(crate) async fn show_pass(
+    context: &ApiContext,
+    person: PersonId,
+    file: &str,
+) -> Result<Response, ApiError> {
     let (id_text, format) = match file.rsplit_once('.') {
         Some((id, "png")) => (id, "png"),
         Some((id, "svg")) => (id, "svg"),
@@ -302,7 +329,7 @@ pub async fn show(
                 "`{file}`: a pass is served as `{{id}}`, `{{id}}.png` or `{{id}}.svg`"
             )));
         }
-        None => (file.as_str(), "json"),
+        None => (file, "json"),
     };
     let id: i64 = id_text
         .parse()
@@ -369,10 +396,23 @@ pub async fn revoke(
 ) -> Result<Json<RevokedBody>, ApiError> {
     let person = signed_in(&request)?;
     let id = crate::routes::parse_path_id(path, "pass")?;
-    let passes = service(&context)?;
+    let row = revoke_pass(&context, person, id).await?;
+    Ok(Json(RevokedBody {
+        id: row.id,
+        revoked_at: row.revoked_at,
+    }))
+}
+
+/// Revokes the person's pass `id`, the change logged first; answers the pass as it is now.
+pub(crate) async fn revoke_pass(
+    context: &ApiContext,
+    person: PersonId,
+    id: i64,
+) -> Result<PassRow, ApiError> {
+    let passes = service(context)?;
     let now = context.state.clock.now();
     let revoke_context = context.clone();
-    let row = run_blocking(move || {
+    run_blocking(move || {
         own_pass(&revoke_context, person, id)?;
         log_pass_access(
             &revoke_context,
@@ -383,11 +423,7 @@ pub async fn revoke(
         passes.revoke(person, id, now)?;
         own_pass(&revoke_context, person, id)
     })
-    .await?;
-    Ok(Json(RevokedBody {
-        id: row.id,
-        revoked_at: row.revoked_at,
-    }))
+    .await
 }
 
 fn binary(bytes: Vec<u8>, content_type: &'static str) -> Response {

@@ -93,6 +93,16 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let person = signed_in(&request)?;
     let (_, body): (_, CreateShareCode) = read_body(request).await?;
+    let created = create_code(&context, person, &body).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Makes a share code for the person: the API route's and the portal's page's one way to it.
+pub(crate) async fn create_code(
+    context: &ApiContext,
+    person: PersonId,
+    body: &CreateShareCode,
+) -> Result<CreatedShareCode, ApiError> {
     let purpose = SharePurpose::parse(&body.purpose).ok_or_else(|| {
         invalid_field(
             "purpose",
@@ -138,14 +148,13 @@ pub async fn create(
         Ok::<_, ApiError>(id)
     })
     .await?;
-    let body = CreatedShareCode {
+    Ok(CreatedShareCode {
         id,
         code: display_code(&code),
         purpose: purpose.code().to_owned(),
         created_at: now,
         expires_at,
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,12 +205,20 @@ pub async fn list(
     request: Request,
 ) -> Result<Json<ShareCodeList>, ApiError> {
     let person = signed_in(&request)?;
+    Ok(Json(ShareCodeList {
+        codes: list_codes(&context, person).await?,
+    }))
+}
+
+/// The person's codes with their state, newest first.
+pub(crate) async fn list_codes(
+    context: &ApiContext,
+    person: PersonId,
+) -> Result<Vec<ShareCodeBody>, ApiError> {
     let store = context.state.store.clone();
     let rows = run_blocking(move || store.person_share_codes(person)).await?;
     let now = context.state.clock.now();
-    Ok(Json(ShareCodeList {
-        codes: rows.iter().map(|row| code_body(row, now)).collect(),
-    }))
+    Ok(rows.iter().map(|row| code_body(row, now)).collect())
 }
 
 /// Revokes one of the signed-in person's codes: from now on a check with it shows nothing
@@ -225,6 +242,16 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let person = signed_in(&request)?;
     let id = crate::routes::parse_path_id(path, "share code")?;
+    revoke_code(&context, person, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the person's code `id` (again changes nothing); a 404 when it is not theirs.
+pub(crate) async fn revoke_code(
+    context: &ApiContext,
+    person: PersonId,
+    id: i64,
+) -> Result<(), ApiError> {
     let now = context.state.clock.now();
     let store = context.state.store.clone();
     let revoked = run_blocking(move || {
@@ -237,7 +264,7 @@ pub async fn revoke(
     })
     .await?;
     if revoked {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::NotFound(format!(
             "you have no share code {id}: see GET /v1/me/share-codes"

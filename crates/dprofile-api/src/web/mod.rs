@@ -82,13 +82,17 @@ async fn same_origin_posts(request: Request, next: Next) -> Response {
         let fetch_site = headers
             .get("sec-fetch-site")
             .and_then(|value| value.to_str().ok());
+        // A browser that sends `Sec-Fetch-Site` says where the form came from, and that
+        // decides. Without it, the `Origin` must name this host; `Origin: null` (what Chromium
+        // sends for a same-origin form under `Referrer-Policy: no-referrer`) says nothing, and
+        // the `SameSite=Strict` cookies are the guard then.
         let cross_site =
             matches!(fetch_site, Some(site) if site != "same-origin" && site != "none");
         let host = headers
             .get(header::HOST)
             .and_then(|value| value.to_str().ok());
-        let foreign_origin = match (headers.get(header::ORIGIN), host) {
-            (Some(origin), Some(host)) => origin
+        let foreign_origin = match (fetch_site, headers.get(header::ORIGIN), host) {
+            (None, Some(origin), Some(host)) if origin != "null" => origin
                 .to_str()
                 .ok()
                 .and_then(|origin| origin.split_once("://").map(|(_, rest)| rest != host))

@@ -16,6 +16,7 @@ mod medical_examination;
 mod medical_insurance;
 mod migration_registration;
 mod phone_number;
+mod planned_arrival;
 mod population_register;
 mod real_estate;
 mod school_language_test;
@@ -53,6 +54,7 @@ pub use migration_registration::{
     HostKind, MigrationRegistration, RegistrationHost, RegistrationKind, RegistrationPurpose,
 };
 pub use phone_number::PhoneSubscription;
+pub use planned_arrival::{MAX_PLANNED_STAY_DAYS, PlannedArrival};
 pub use population_register::{PopulationRegister, PopulationRegisterEvent};
 pub use real_estate::{RealEstate, RealEstateKind, RealEstateRight};
 pub use school_language_test::{SchoolLanguageTest, SchoolLanguageTestResult};
@@ -167,6 +169,7 @@ payloads! {
     EsiaAccount(EsiaAccount),
     PopulationRegister(PopulationRegister),
     Visa(Visa),
+    PlannedArrival(PlannedArrival),
 }
 
 impl Payload {

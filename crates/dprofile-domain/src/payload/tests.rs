@@ -1296,3 +1296,43 @@ fn every_category_has_a_payload() {
         );
     }
 }
+
+#[test]
+fn planned_arrival() {
+    let category = Category::PlannedArrival;
+    let valid = json!({
+        "arrival_on": "2026-12-01", "departure_on": "2027-02-28", "purpose": "tourism",
+        "address": {"region": "77", "city": "Москва", "street": "ул. Тверская, д. 1"},
+        "checkpoint": "Шереметьево"
+    });
+    check_valid(
+        category,
+        &valid,
+        vec![
+            Remove("/checkpoint"),
+            Set("/departure_on", json!("2026-12-01")),
+        ],
+    );
+    check_invalid(
+        category,
+        &valid,
+        vec![
+            (
+                Set("/departure_on", json!("2026-11-30")),
+                "/data/departure_on",
+                Rule::DateOrder,
+            ),
+            (
+                Set("/departure_on", json!("2027-03-01")),
+                "/data/departure_on",
+                Rule::Range,
+            ),
+            (
+                Set("/purpose", json!("transit")),
+                "/data/purpose",
+                Rule::Enum,
+            ),
+            (Remove("/address"), "/data/address", Rule::Required),
+        ],
+    );
+}

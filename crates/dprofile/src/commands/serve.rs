@@ -143,6 +143,11 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             println!(
                 "  a demo person: curl -H 'Authorization: Bearer {token}' -H 'X-Purpose: stay_control' -H 'X-Case-Ref: demo-1' 'http://{address}/v1/persons?document=FA1234567'"
             );
+            println!(
+                "  portal:    http://{address}/my/sign-in — a demo person: document {}, born {} (the one-time code is in this server's log)",
+                dprofile_synth::DEMO_PASSPORT,
+                dprofile_synth::DEMO_BIRTH_DATE
+            );
         } else {
             println!("  API keys:  dprofile apikey create --agency … --role … --name …");
         }
