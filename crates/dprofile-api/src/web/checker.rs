@@ -142,16 +142,9 @@ fn show(
 }
 
 /// `GET /check`: the two ways to check; `?lang=` switches the language (and keeps it).
-async fn page(
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
+async fn page(Query(query): Query<LangQuery>, headers: HeaderMap) -> Result<Response, WebError> {
     let lang = i18n::negotiate(query.lang.as_deref(), &headers);
-    let switched = query
-        .lang
-        .as_deref()
-        .and_then(i18n::known_locale)
-        .is_some();
+    let switched = query.lang.as_deref().and_then(i18n::known_locale).is_some();
     show(
         lang,
         StatusCode::OK,
@@ -421,11 +414,9 @@ async fn check_pass(
             "check-error-image-unreadable",
             StatusCode::BAD_REQUEST,
         ),
-        Err(PassFailure::Qr(QrError::NotFound)) => error(
-            "image.no_qr",
-            "check-error-no-qr",
-            StatusCode::BAD_REQUEST,
-        ),
+        Err(PassFailure::Qr(QrError::NotFound)) => {
+            error("image.no_qr", "check-error-no-qr", StatusCode::BAD_REQUEST)
+        }
         Err(PassFailure::Qr(_)) => error(
             "image.qr_undecodable",
             "check-error-qr-undecodable",
