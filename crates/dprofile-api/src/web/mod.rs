@@ -85,6 +85,11 @@ async fn same_origin_posts(request: Request, next: Next) -> Response {
             .get(header::HOST)
             .and_then(|value| value.to_str().ok());
         let foreign_origin = match (headers.get(header::ORIGIN), host) {
+            // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with the
+            // registry's own form posts: `Sec-Fetch-Site` (which pages cannot set) then tells.
+            (Some(origin), Some(_)) if origin.as_bytes() == b"null" => {
+                fetch_site != Some("same-origin")
+            }
             (Some(origin), Some(host)) => origin
                 .to_str()
                 .ok()
