@@ -548,3 +548,51 @@ fn pass_outcome(claims: &dprofile_pass::PassClaims) -> Outcome {
         checked_on: Some(claims.issued_at.date_naive().format("%Y-%m-%d").to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message the page can show, in every language: a verdict with each kind of fact
+    /// and an error on every field.
+    #[test]
+    fn the_page_renders_in_every_language_with_no_missing_message() {
+        let form = CodeForm::default();
+        let errors = [
+            ("code", "check-error-code"),
+            ("birth_date", "check-error-birth-date"),
+            ("checker", "check-error-checker"),
+            ("pass", "check-error-no-qr"),
+            ("form", "check-error-rate-limited"),
+        ]
+        .map(|(field, message)| FieldError {
+            field,
+            rule: "format".to_owned(),
+            message,
+        });
+        let outcome = share_code_outcome(
+            "work",
+            PurposeView::Work(crate::routes::share_codes::WorkView {
+                right_to_work: true,
+                conditions: vec!["only in region 77".to_owned()],
+                valid_until: NaiveDate::from_ymd_opt(2026, 12, 31),
+                name: Some("ABDULLAYEV RUSTAM".to_owned()),
+                photo_reference: None,
+            }),
+            NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date"),
+        );
+        for lang in i18n::LOCALES {
+            let response = show(lang, StatusCode::OK, &form, &errors, Some(&outcome), true)
+                .unwrap_or_else(|_| panic!("the page renders in {lang}"));
+            let html = futures_util::FutureExt::now_or_never(axum::body::to_bytes(
+                response.into_body(),
+                usize::MAX,
+            ))
+            .and_then(Result::ok)
+            .expect("the body");
+            let html = String::from_utf8_lossy(&html);
+            assert!(!html.contains('⟦'), "{lang} lacks a message: {html}");
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")));
+        }
+    }
+}
