@@ -64,6 +64,10 @@ pub struct ApiConfig {
     pub batch_chunk_lines: usize,
     /// Deadlines and limits of the persons' correction requests.
     pub corrections: CorrectionConfig,
+    /// The analysts' dashboard suppresses every count below this (and, where a total would
+    /// give one away, the next smallest too), in charts, tables and CSV alike: a group of
+    /// fewer persons could single one out. `serve --min-count`.
+    pub dashboard_min_count: u64,
 }
 
 impl Default for ApiConfig {
@@ -73,6 +77,7 @@ impl Default for ApiConfig {
             max_batch_bytes: 256 * 1024 * 1024,
             batch_chunk_lines: 1000,
             corrections: CorrectionConfig::default(),
+            dashboard_min_count: 10,
         }
     }
 }

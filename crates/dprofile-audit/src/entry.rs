@@ -29,6 +29,8 @@ pub enum AccessAction {
     Deliver,
     /// Erasure by the retention schedule (the tombstone of what was erased).
     Erase,
+    /// Counts over many persons (the analysts' dashboard): never one person's data.
+    Aggregate,
 }
 
 /// Whether the policy allowed the access; a refused access is logged too.

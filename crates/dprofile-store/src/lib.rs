@@ -6,6 +6,7 @@
 //! to is decided by `dprofile-pipeline` and handed over as rows inside one write transaction.
 
 pub mod access_log;
+pub mod aggregates;
 pub mod auth;
 pub mod corrections;
 mod postgres_auth;
@@ -23,6 +24,7 @@ use dprofile_domain::profile::VersionView;
 use serde::Serialize;
 
 pub use access_log::{AccessAppend, AccessRow, AccessRowWrite, StoreHashReader};
+pub use aggregates::{AggregateQuery, AggregateRow};
 pub use auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 pub use corrections::{
     CorrectionAnswer, CorrectionFilter, CorrectionRow, CorrectionStatus, NewCorrection,
@@ -802,6 +804,9 @@ pub trait Store: Send + Sync {
     fn person_passes(&self, person: PersonId) -> StoreResult<Vec<PassRow>>;
     /// The highest pass index and the revoked ones, for the status list.
     fn pass_statuses(&self) -> StoreResult<PassStatuses>;
+    /// Counts over the versions in force for the analysts' dashboard, grouped in the database
+    /// (see [`aggregates`]): never a person's row.
+    fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

@@ -24,6 +24,7 @@ use crate::{
     QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
     StoreError, StoreResult, StoredVersion, WriteTx, search_value,
 };
+use crate::{AggregateQuery, AggregateRow};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -1681,6 +1682,29 @@ impl Store for PostgresStore {
             })
         })
     }
+
+    fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>> {
+        let sql = crate::aggregates::aggregate_sql(query, postgres_json_text);
+        self.with_client(|client| {
+            Ok(client
+                .query(&sql, &[])?
+                .iter()
+                .map(|row| AggregateRow {
+                    key: row.get(0),
+                    group: row.get(1),
+                    count: row.get::<_, i64>(2).max(0) as u64,
+                })
+                .collect())
+        })
+    }
+}
+
+/// The text at `path` of the raw record (`BYTEA` holding UTF-8 JSON).
+fn postgres_json_text(path: &[&str]) -> String {
+    format!(
+        "(convert_from(r.raw, 'UTF8')::jsonb #>> '{{{}}}')",
+        path.join(",")
+    )
 }
 
 const PASS_COLUMNS: &str =

@@ -23,6 +23,7 @@ use crate::{
     QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
     StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
 };
+use crate::{AggregateQuery, AggregateRow};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -1834,6 +1835,29 @@ impl Store for SqliteStore {
             })
         })
     }
+
+    fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>> {
+        let sql = crate::aggregates::aggregate_sql(query, sqlite_json_text);
+        self.read(|connection| {
+            let mut statement = connection.prepare(&sql)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(AggregateRow {
+                        key: row.get(0)?,
+                        group: row.get(1)?,
+                        count: row.get::<_, i64>(2)?.max(0) as u64,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+/// The text at `path` of the raw record (stored as a BLOB: cast, or SQLite would read it as
+/// its binary JSONB form).
+fn sqlite_json_text(path: &[&str]) -> String {
+    format!("json_extract(CAST(r.raw AS TEXT), '$.{}')", path.join("."))
 }
 
 const PASS_COLUMNS: &str =

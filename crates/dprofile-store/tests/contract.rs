@@ -1356,6 +1356,163 @@ fn passes_get_increasing_indexes_and_revocation_is_per_person(store: &dyn Store)
     );
 }
 
+/// Writes one person whose keys' versions in force are `records` (category, raw JSON).
+fn seed_person_with(store: &dyn Store, tag: &str, records: &[(&'static str, String)]) -> i64 {
+    let mut person_id = 0;
+    store
+        .write(&mut |tx| {
+            let person = tx.create_persons(1, now())?[0];
+            for (index, (category, raw)) in records.iter().enumerate() {
+                let source_ref = format!("{tag}-{index}");
+                let record_id = tx.reserve_record_ids(1)?[0];
+                let key_id = tx.upsert_keys(&[state(None, &source_ref, person, record_id)])?[0];
+                let mut row = record(record_id, key_id, &source_ref, Some(person));
+                row.category = Some(category);
+                row.valid_from = None;
+                row.raw = raw.clone().into_bytes().leak();
+                tx.insert_records(&[row])?;
+            }
+            person_id = person;
+            Ok(())
+        })
+        .unwrap();
+    person_id
+}
+
+fn aggregates_count_persons_in_force_by_group(store: &dyn Store) {
+    use dprofile_store::{AggregateQuery, AggregateRow};
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let subject = |citizenship: &str| format!(r#"{{"subject":{{"citizenship":"{citizenship}"}}"#);
+    let registration = |citizenship: &str, region: &str, expires: &str| {
+        format!(
+            r#"{},"data":{{"address":{{"region":"{region}"}},"expires_on":"{expires}"}}}}"#,
+            subject(citizenship)
+        )
+    };
+    let stay = |citizenship: &str, kind: &str, expires: &str| {
+        format!(
+            r#"{},"data":{{"kind":"{kind}","expires_on":"{expires}"}}}}"#,
+            subject(citizenship)
+        )
+    };
+    let crossing = |citizenship: &str, direction: &str, at: &str| {
+        format!(
+            r#"{},"data":{{"direction":"{direction}","crossed_at":"{at}"}}}}"#,
+            subject(citizenship)
+        )
+    };
+    seed_person_with(
+        store,
+        "a",
+        &[
+            (
+                "migration_registration",
+                registration("UZB", "77", "2026-03-20"),
+            ),
+            ("stay_document", stay("UZB", "patent", "2026-04-15")),
+            (
+                "border_crossing",
+                crossing("UZB", "entry", "2026-01-10T08:00:00Z"),
+            ),
+            (
+                "border_crossing",
+                crossing("UZB", "exit", "2026-02-10T08:00:00Z"),
+            ),
+        ],
+    );
+    seed_person_with(
+        store,
+        "b",
+        &[
+            (
+                "migration_registration",
+                registration("UZB", "77", "2026-09-01"),
+            ),
+            ("stay_document", stay("UZB", "patent", "2025-12-31")),
+            (
+                "border_crossing",
+                crossing("UZB", "entry", "2026-01-20T08:00:00Z"),
+            ),
+            // Older than the 24 months shown.
+            (
+                "border_crossing",
+                crossing("UZB", "entry", "2020-01-20T08:00:00Z"),
+            ),
+        ],
+    );
+    seed_person_with(
+        store,
+        "c",
+        &[
+            (
+                "migration_registration",
+                registration("TJK", "50", "2026-05-20"),
+            ),
+            ("stay_document", stay("TJK", "visa", "2026-05-01")),
+        ],
+    );
+    // Merged into another person: its keys moved, the pointer counts nothing twice.
+    let merged = seed_person_with(
+        store,
+        "d",
+        &[("stay_document", stay("KGZ", "visa", "2026-12-01"))],
+    );
+    let survivor = seed_person_with(
+        store,
+        "e",
+        &[("stay_document", stay("KGZ", "visa", "2026-12-01"))],
+    );
+    store
+        .write(&mut |tx| {
+            tx.merge_persons(merged, survivor)?;
+            Ok(())
+        })
+        .unwrap();
+    let rows = |query| -> Vec<(String, String, u64)> {
+        store
+            .aggregate(query)
+            .unwrap()
+            .into_iter()
+            .map(|AggregateRow { key, group, count }| (key, group, count))
+            .collect()
+    };
+    let owned = |rows: &[(&str, &str, u64)]| -> Vec<(String, String, u64)> {
+        rows.iter()
+            .map(|(key, group, count)| ((*key).to_owned(), (*group).to_owned(), *count))
+            .collect()
+    };
+    assert_eq!(
+        rows(AggregateQuery::Citizenship),
+        owned(&[("UZB", "", 2), ("KGZ", "", 1), ("TJK", "", 1)])
+    );
+    assert_eq!(
+        rows(AggregateQuery::Region),
+        owned(&[("77", "", 2), ("50", "", 1)])
+    );
+    // b's patent expired before today.
+    assert_eq!(
+        rows(AggregateQuery::StayBasis { today }),
+        owned(&[("visa", "", 2), ("patent", "", 1)])
+    );
+    assert_eq!(
+        rows(AggregateQuery::Status { today }),
+        owned(&[("migration_registration", "", 3), ("stay_document", "", 4)])
+    );
+    assert_eq!(
+        rows(AggregateQuery::Crossings { today }),
+        owned(&[("2026-01", "entry", 2), ("2026-02", "exit", 1)])
+    );
+    assert_eq!(
+        rows(AggregateQuery::Expiring { today }),
+        owned(&[
+            ("patent", "60", 1),
+            ("registration", "30", 1),
+            ("registration", "90", 1),
+            ("visa", "90", 1),
+        ])
+    );
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1392,6 +1549,7 @@ contract_suite!(
     retention_erases_keys_and_what_cites_them,
     retention_removes_persons_then_their_log_details,
     retention_takes_a_removed_persons_codes_and_passes_with_them,
+    aggregates_count_persons_in_force_by_group,
 );
 
 #[test]

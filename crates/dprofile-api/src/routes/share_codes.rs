@@ -353,12 +353,25 @@ pub async fn check(
     request: Request,
 ) -> Result<Json<ShareCheckBody>, ApiError> {
     let (parts, body): (_, CheckShareCode) = read_body(request).await?;
+    check_share_code(&context, &client_address(&parts), body)
+        .await
+        .map(Json)
+}
+
+/// The whole check as `POST /v1/share-codes/check` and the checker's page both make it: the
+/// per-address rate limit, the fields' rules, the code and birth date, the holder's access log
+/// entry, and the purpose's view.
+pub(crate) async fn check_share_code(
+    context: &ApiContext,
+    client_address: &str,
+    body: CheckShareCode,
+) -> Result<ShareCheckBody, ApiError> {
     let now = context.state.clock.now();
     context
         .state
         .share_codes
         .checks_by_address
-        .hit(&client_address(&parts), now)
+        .hit(client_address, now)
         .map_err(|retry_after_seconds| ApiError::RateLimited {
             retry_after_seconds,
         })?;
@@ -389,7 +402,7 @@ fn check_code(
     birth_date: NaiveDate,
     checker: &str,
     now: DateTime<Utc>,
-) -> Result<Json<ShareCheckBody>, ApiError> {
+) -> Result<ShareCheckBody, ApiError> {
     let store = context.state.store.as_ref();
     let Some(row) = store.share_code_by_hash(&code_hash(code))? else {
         return Err(ApiError::ShareCode(ShareCodeError::NoMatch));
@@ -477,12 +490,12 @@ fn check_code(
         }),
         SharePurpose::Other => PurposeView::Other(OtherView { lawful_stay: yes }),
     };
-    Ok(Json(ShareCheckBody {
+    Ok(ShareCheckBody {
         purpose: purpose.code().to_owned(),
         checked_on,
         notice: NOTICE.to_owned(),
         status: view,
-    }))
+    })
 }
 
 /// Whether a source wrote exactly this birth date for the person.

@@ -27,6 +27,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DPROFILE_CORRECTION_ANSWER_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=366))]
     pub correction_answer_days: u32,
+    /// The analysts' dashboard suppresses every count below this (charts, tables and CSV), so
+    /// that no small group singles a person out.
+    #[arg(long, env = "DPROFILE_MIN_COUNT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub min_count: u64,
     #[command(flatten)]
     pub log_key: super::audit::KeyArgs,
     /// Officers' sessions end this many minutes after sign-in, however active.
@@ -166,6 +171,7 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
                     answer_within_days: args.correction_answer_days,
                     ..Default::default()
                 },
+                dashboard_min_count: args.min_count,
                 ..dprofile_api::ApiConfig::default()
             },
             log_key,
