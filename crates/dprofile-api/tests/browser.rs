@@ -7,10 +7,6 @@
 //! they fail instead. `DPROFILE_SCREENSHOTS=DIR` saves a screenshot of each area (README's).
 
 mod browser {
-    #[expect(
-        dead_code,
-        reason = "shared by the areas' tests, used as they are written"
-    )]
     pub mod support;
 
     mod checker;
