@@ -100,6 +100,7 @@ impl Localizer {
     }
 
     /// The ids of every message of `lang`, for the completeness test.
+    #[cfg(test)]
     pub(crate) fn message_ids(lang: &str) -> Vec<String> {
         MESSAGE_FILES
             .iter()

@@ -9,10 +9,6 @@
 //! changes something is a POST that must come from the registry's own pages
 //! ([`same_origin_posts`]).
 
-// The skeleton's helpers (sessions, languages, rendering) are shared by the four areas; until
-// every area uses them some are unused. The expectation fails the build once nothing is.
-#![expect(dead_code, reason = "shared page helpers, used as the areas are built")]
-
 mod assets;
 mod checker;
 mod dashboard;

@@ -244,10 +244,6 @@ impl FormProblem {
         }
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.notice.is_none()
-    }
-
     pub(super) fn fields_value(&self) -> Value {
         Value::from_serialize(&self.fields)
     }
