@@ -199,8 +199,8 @@ impl GroupCommitter {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Commits `own` with what is queued (this caller leads), hands the lead to the next
-    /// queued caller, answers the callers carried, and returns this caller's positions.
+    /// Commits `own` with what is queued (this caller leads), answers the callers carried,
+    /// hands the lead to the next queued caller, and returns this caller's positions.
     fn lead(&self, own: Vec<AccessAppend>) -> Reply {
         let mut duty = LeaderDuty {
             committer: self,
@@ -223,7 +223,17 @@ impl GroupCommitter {
                 duty.carried.push((next.slot, all.len()));
             }
         }
-        let result = self.store.append_access(&all);
+        let result = self.store.append_access(&all).and_then(|positions| {
+            // Positions are dealt out by count: a short answer must fail everyone, not leave
+            // the last callers with fewer positions than entries.
+            if positions.len() == all.len() {
+                Ok(positions)
+            } else {
+                Err(dprofile_store::StoreError::Corrupt(
+                    "the store answered fewer positions than entries".to_owned(),
+                ))
+            }
+        });
         let carried = std::mem::take(&mut duty.carried);
         // The callers carried are answered before the lead is handed on: most of them append
         // again at once, and so join the next batch instead of trickling into many small ones
@@ -235,15 +245,8 @@ impl GroupCommitter {
                 self.count(positions.len());
                 let mut start = own_count;
                 for (slot, end) in carried {
-                    let own = positions
-                        .get(start..end)
-                        .map(<[u64]>::to_vec)
-                        .ok_or_else(|| {
-                            GroupCommitError::BatchFailed(
-                                "the store answered fewer positions than entries".to_owned(),
-                            )
-                        });
-                    slot.set(Outcome::Done(own));
+                    let own = positions.get(start..end).map(<[u64]>::to_vec);
+                    slot.set(Outcome::Done(Ok(own.unwrap_or_default())));
                     start = end;
                 }
                 positions.truncate(own_count);
