@@ -7,7 +7,9 @@
 //! `POST /v1/records/batch` with its own key (records/s, server CPU per record); then
 //! `GET /v1/persons/{id}` with a purpose and a case at a fixed rate, open loop (each request
 //! is sent at its scheduled instant whatever the earlier ones do, and its latency counts from
-//! that instant, so queueing is not hidden): server CPU per read, p50 and p99.
+//! that instant, so queueing is not hidden): server CPU per read, p50 and p99. Both servers
+//! run at once and the reads alternate between them in rounds: on a machine shared with
+//! other builds, one mode after the other measured the load's changes as often as logging.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -225,15 +227,21 @@ async fn post_batches(
     })
 }
 
-struct ReadFigures {
+/// One slice of reads against one server.
+struct ReadSlice {
     reads: u64,
     failed: u64,
     cpu: Duration,
-    p50: Duration,
-    p99: Duration,
+    /// Each read's latency from its scheduled instant.
+    latencies: Vec<Duration>,
 }
 
-/// Sends `GET /v1/persons/{id}` at `rate` per second for `seconds`, open loop.
+/// Sends `total` `GET /v1/persons/{id}` at `rate` per second, open loop, for persons drawn by
+/// a pseudo-random walk continued from `walk` (the same walk in both modes).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one caller, every argument named there"
+)]
 async fn read_open_loop(
     client: &reqwest::Client,
     base: &str,
@@ -241,20 +249,19 @@ async fn read_open_loop(
     persons: &[i64],
     reader_key: &str,
     rate: u64,
-    seconds: u64,
-) -> anyhow::Result<ReadFigures> {
-    let total = rate * seconds;
+    total: u64,
+    walk: &mut u64,
+) -> anyhow::Result<ReadSlice> {
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let cpu_before = server.cpu()?;
     let start = tokio::time::Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::with_capacity(total as usize);
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     for index in 0..total {
         // A fixed pseudo-random walk over the persons (xorshift), the same in both modes.
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let person = persons[(state % persons.len() as u64) as usize];
+        *walk ^= *walk << 13;
+        *walk ^= *walk >> 7;
+        *walk ^= *walk << 17;
+        let person = persons[(*walk % persons.len() as u64) as usize];
         let scheduled = start + interval * index as u32;
         tokio::time::sleep_until(scheduled).await;
         let request = client
@@ -285,116 +292,179 @@ async fn read_open_loop(
         latencies.push(latency);
     }
     let cpu = server.cpu()? - cpu_before;
-    latencies.sort_unstable();
-    let at = |share: f64| {
-        latencies[((latencies.len() as f64 * share) as usize).min(latencies.len() - 1)]
-    };
-    Ok(ReadFigures {
+    Ok(ReadSlice {
         reads: total,
         failed,
         cpu,
-        p50: at(0.50),
-        p99: at(0.99),
+        latencies,
     })
 }
 
-struct ModeFigures {
-    writes: WriteFigures,
-    reads: ReadFigures,
+/// Every slice of one mode's reads, summed.
+#[derive(Default)]
+struct ReadFigures {
+    reads: u64,
+    failed: u64,
+    cpu: Duration,
+    latencies: Vec<Duration>,
+    /// Server CPU per read of each round.
+    per_round: Vec<f64>,
 }
 
-fn run_mode(
-    by_source: &BTreeMap<String, String>,
+impl ReadFigures {
+    fn add(&mut self, slice: ReadSlice) {
+        self.reads += slice.reads;
+        self.failed += slice.failed;
+        self.cpu += slice.cpu;
+        self.per_round
+            .push(slice.cpu.as_secs_f64() / slice.reads.max(1) as f64);
+        self.latencies.extend(slice.latencies);
+    }
+
+    fn percentile(&self, share: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        sorted
+            .get(((sorted.len() as f64 * share) as usize).min(sorted.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn cpu_per_read(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.reads.max(1) as f64
+    }
+}
+
+/// One mode's server, its keys and figures.
+struct Mode {
     unlogged: bool,
-    rate: u64,
-    seconds: u64,
-    work_dir: &Path,
-) -> anyhow::Result<ModeFigures> {
-    let data_dir: PathBuf = work_dir.join(if unlogged { "unlogged" } else { "logged" });
-    std::fs::create_dir_all(&data_dir)?;
-    let (writer_keys, reader_key) = issue_keys(&data_dir)?;
-    let server = Server::start(&data_dir, unlogged)?;
-    let base = format!("http://127.0.0.1:{}", server.port);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let figures = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(256)
-            .build()?;
-        let writes = post_batches(&client, &base, &server, by_source, &writer_keys).await?;
-        anyhow::ensure!(!writes.persons.is_empty(), "no persons were written");
-        // A second of the same load first: connections opened, caches warm.
-        read_open_loop(
-            &client,
-            &base,
-            &server,
-            &writes.persons,
-            &reader_key,
-            rate,
-            1,
-        )
-        .await?;
-        let reads = read_open_loop(
-            &client,
-            &base,
-            &server,
-            &writes.persons,
-            &reader_key,
-            rate,
-            seconds,
-        )
-        .await?;
-        anyhow::Ok(ModeFigures { writes, reads })
-    });
-    server.stop()?;
-    figures
+    server: Server,
+    writer_keys: BTreeMap<String, String>,
+    reader_key: String,
+    writes: Option<WriteFigures>,
+    reads: ReadFigures,
+    walk: u64,
 }
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-pub fn bench(persons: u64, rate: u64, seconds: u64) -> anyhow::Result<()> {
+/// Both servers run side by side, each over its own store; after the ingest and a second of
+/// warm-up each, the reads alternate between them in `rounds` slices (off, on, off, on, …), so
+/// that the other engineers' builds on the shared machine weigh on both modes alike.
+pub fn bench(persons: u64, rate: u64, seconds: u64, rounds: u64) -> anyhow::Result<()> {
+    let rounds = rounds.max(1);
     let by_source = synthetic_by_source(persons);
     let lines: usize = by_source.values().map(|body| body.lines().count()).sum();
     println!(
-        "synthetic store: {persons} persons, {lines} records from {} agencies; reads at {rate}/s for {seconds} s, open loop",
+        "synthetic store: {persons} persons, {lines} records from {} agencies; reads at {rate}/s for {seconds} s per mode in {rounds} alternating rounds, open loop",
         by_source.len()
     );
     let work_dir = tempfile::tempdir()?;
-    let mut results = Vec::new();
+    let mut modes = Vec::new();
     for unlogged in [true, false] {
-        results.push((
+        let data_dir: PathBuf = work_dir
+            .path()
+            .join(if unlogged { "unlogged" } else { "logged" });
+        std::fs::create_dir_all(&data_dir)?;
+        let (writer_keys, reader_key) = issue_keys(&data_dir)?;
+        modes.push(Mode {
             unlogged,
-            run_mode(&by_source, unlogged, rate, seconds, work_dir.path())?,
-        ));
+            server: Server::start(&data_dir, unlogged)?,
+            writer_keys,
+            reader_key,
+            writes: None,
+            reads: ReadFigures::default(),
+            walk: 0x9E37_79B9_7F4A_7C15,
+        });
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let per_round = (rate * seconds / rounds).max(1);
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(256)
+            .build()?;
+        for mode in &mut modes {
+            let base = format!("http://127.0.0.1:{}", mode.server.port);
+            let writes =
+                post_batches(&client, &base, &mode.server, &by_source, &mode.writer_keys).await?;
+            anyhow::ensure!(!writes.persons.is_empty(), "no persons were written");
+            // A second of the same load first: connections opened, caches warm.
+            let mut warm_up_walk = 1;
+            read_open_loop(
+                &client,
+                &base,
+                &mode.server,
+                &writes.persons,
+                &mode.reader_key,
+                rate,
+                rate,
+                &mut warm_up_walk,
+            )
+            .await?;
+            mode.writes = Some(writes);
+        }
+        for _ in 0..rounds {
+            for mode in &mut modes {
+                let base = format!("http://127.0.0.1:{}", mode.server.port);
+                let persons = mode
+                    .writes
+                    .as_ref()
+                    .map(|writes| writes.persons.clone())
+                    .unwrap_or_default();
+                let slice = read_open_loop(
+                    &client,
+                    &base,
+                    &mode.server,
+                    &persons,
+                    &mode.reader_key,
+                    rate,
+                    per_round,
+                    &mut mode.walk,
+                )
+                .await?;
+                mode.reads.add(slice);
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    let label = |mode: &Mode| {
+        if mode.unlogged {
+            "logging off"
+        } else {
+            "logged"
+        }
+    };
     println!(
         "\n| reads | reads | failed | server CPU per read | p50 | p99 |\n|---|---:|---:|---:|---:|---:|"
     );
-    for (unlogged, figures) in &results {
-        let reads = &figures.reads;
+    for mode in &modes {
+        let reads = &mode.reads;
         println!(
             "| {} | {} | {} | {:.3} ms | {:.2} ms | {:.2} ms |",
-            if *unlogged { "logging off" } else { "logged" },
+            label(mode),
             reads.reads,
             reads.failed,
-            millis(reads.cpu) / reads.reads as f64,
-            millis(reads.p50),
-            millis(reads.p99)
+            reads.cpu_per_read() * 1000.0,
+            millis(reads.percentile(0.50)),
+            millis(reads.percentile(0.99))
         );
     }
     println!(
         "\n| batch ingest | records | seconds | records/s | server CPU per record |\n|---|---:|---:|---:|---:|"
     );
-    for (unlogged, figures) in &results {
-        let writes = &figures.writes;
+    for mode in &modes {
+        let Some(writes) = &mode.writes else {
+            continue;
+        };
         println!(
             "| {} | {} | {:.2} | {:.0} | {:.3} ms |",
-            if *unlogged {
+            if mode.unlogged {
                 "write logging off"
             } else {
                 "writes logged"
@@ -405,19 +475,40 @@ pub fn bench(persons: u64, rate: u64, seconds: u64) -> anyhow::Result<()> {
             millis(writes.cpu) / writes.records as f64
         );
     }
-    if let [(_, off), (_, on)] = results.as_slice() {
-        let per_read =
-            |figures: &ModeFigures| figures.reads.cpu.as_secs_f64() / figures.reads.reads as f64;
+    if let [off, on] = modes.as_slice()
+        && let (Some(off_writes), Some(on_writes)) = (&off.writes, &on.writes)
+    {
+        let added = |on: f64, off: f64| (on / off.max(f64::MIN_POSITIVE) - 1.0) * 100.0;
+        let by_round: Vec<String> = off
+            .reads
+            .per_round
+            .iter()
+            .zip(&on.reads.per_round)
+            .map(|(off, on)| format!("{:+.1} %", added(*on, *off)))
+            .collect();
         println!(
-            "\nlogging adds {:+.1} % server CPU per read, {:+.1} % at p50, {:+.1} % at p99; write logging changes batch records/s by {:+.1} %",
-            (per_read(on) / per_read(off) - 1.0) * 100.0,
-            (on.reads.p50.as_secs_f64() / off.reads.p50.as_secs_f64() - 1.0) * 100.0,
-            (on.reads.p99.as_secs_f64() / off.reads.p99.as_secs_f64() - 1.0) * 100.0,
-            ((on.writes.records as f64 / on.writes.seconds)
-                / (off.writes.records as f64 / off.writes.seconds)
-                - 1.0)
-                * 100.0
+            "\nadded server CPU per read, round by round: {}",
+            by_round.join(", ")
         );
+        println!(
+            "logging adds {:+.1} % server CPU per read, {:+.1} % at p50, {:+.1} % at p99; write logging changes batch records/s by {:+.1} %",
+            added(on.reads.cpu_per_read(), off.reads.cpu_per_read()),
+            added(
+                on.reads.percentile(0.50).as_secs_f64(),
+                off.reads.percentile(0.50).as_secs_f64()
+            ),
+            added(
+                on.reads.percentile(0.99).as_secs_f64(),
+                off.reads.percentile(0.99).as_secs_f64()
+            ),
+            added(
+                on_writes.records as f64 / on_writes.seconds,
+                off_writes.records as f64 / off_writes.seconds
+            )
+        );
+    }
+    for mode in modes {
+        mode.server.stop()?;
     }
     Ok(())
 }

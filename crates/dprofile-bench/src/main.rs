@@ -79,8 +79,13 @@ enum BenchCommand {
         /// Profile reads per second, open loop.
         #[arg(long, default_value_t = 1000)]
         rate: u64,
+        /// Seconds of reads per mode.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Slices the reads are cut into, alternating between the two servers, so that load
+        /// from elsewhere on the machine falls on both modes alike.
+        #[arg(long, default_value_t = 10)]
+        rounds: u64,
     },
     /// The server process of `logging-cost` (started by it).
     #[command(hide = true)]
@@ -145,7 +150,8 @@ fn main() -> anyhow::Result<()> {
             persons,
             rate,
             seconds,
-        } => logging_cost::bench(persons, rate, seconds),
+            rounds,
+        } => logging_cost::bench(persons, rate, seconds, rounds),
         BenchCommand::LoggingCostServe { data_dir, unlogged } => {
             logging_cost::serve(&data_dir, unlogged)
         }

@@ -14,8 +14,7 @@ use dprofile_store::{AccessAppend, AccessRow, Store, StoreError, StoreHashReader
 use rand::TryRngCore as _;
 
 use crate::group_commit::{
-    DEFAULT_GATHER_WINDOW, DEFAULT_MAX_BATCH_ENTRIES, DEFAULT_QUEUE_REQUESTS, GroupCommitError,
-    GroupCommitStats, GroupCommitter,
+    DEFAULT_MAX_BATCH_ENTRIES, GroupCommitError, GroupCommitStats, GroupCommitter,
 };
 
 /// The origin (and key name) of the log unless configured otherwise.
@@ -113,14 +112,9 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 impl AccessLog {
-    /// The log over `store`, with its appender thread (group commit).
+    /// The log over `store`, with group commit of concurrent callers' appends.
     pub fn new(store: Arc<dyn Store>, key: LogKey) -> AccessLog {
-        let committer = GroupCommitter::start(
-            Arc::clone(&store),
-            DEFAULT_QUEUE_REQUESTS,
-            DEFAULT_MAX_BATCH_ENTRIES,
-            DEFAULT_GATHER_WINDOW,
-        );
+        let committer = GroupCommitter::new(Arc::clone(&store), DEFAULT_MAX_BATCH_ENTRIES);
         AccessLog {
             store,
             key,
@@ -140,7 +134,7 @@ impl AccessLog {
         }
     }
 
-    /// What the appender did so far (batches, entries, batch sizes).
+    /// What group commit did so far (batches, entries, batch sizes).
     pub fn group_commit_stats(&self) -> GroupCommitStats {
         match &self.sink {
             Sink::GroupCommit(committer) => committer.stats(),

@@ -1,33 +1,24 @@
 //! Group commit for the access log: requests append one entry each, and one commit per entry
-//! caps the log at about 5,000 entries/s on SQLite (the commit's fsync, not the work, is the
-//! cost). One appender thread takes whatever entries are queued when it is free and appends
-//! them in one store transaction; each caller waits for its own positions.
+//! caps the log at about 5,000 entries/s on SQLite (the commit, not the work, is the cost).
+//! Leader/follower: the caller that finds the log idle commits on its own thread at once; callers
+//! that arrive while a commit runs wait in a queue, and when it ends one of them (the first)
+//! commits everything queued in one transaction. A lone caller never waits for anyone and no
+//! request is handed to another thread: at 1,000 reads/s most reads find the log idle, and a
+//! hand-off to an appender thread cost two context switches per read for nothing.
 //!
 //! A failed transaction fails every caller in it: no caller is told its entry is logged unless
-//! it is committed, so a request never answers without its log entry. The queue is bounded:
-//! when the store cannot keep up, callers wait to enqueue instead of piling up memory.
+//! it is committed, so a request never answers without its log entry. The queue holds only
+//! callers that are blocked waiting, so it is bounded by the callers' threads.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use dprofile_store::{AccessAppend, Store};
-
-/// Requests waiting for the appender before callers block.
-pub const DEFAULT_QUEUE_REQUESTS: usize = 4096;
 
 /// Most entries one transaction carries: a batch bounded in size keeps the first caller's wait
 /// bounded too (1,000 entries commit in about 10 ms on SQLite).
 pub const DEFAULT_MAX_BATCH_ENTRIES: usize = 1024;
-
-/// How long the appender may hold a transaction open for more entries after the first, when
-/// requests arrive faster than that: zero by default (a transaction carries whatever queued
-/// while the previous one ran). A window shares each commit among a few requests at a steady
-/// rate, but a lone caller that appends in a loop then waits on every append (its next entry
-/// looks like a busy stream), so it stays off until the appender can tell such callers apart.
-pub const DEFAULT_GATHER_WINDOW: Duration = Duration::ZERO;
 
 /// Batch sizes are counted in power-of-two buckets: 1, 2–3, 4–7, … 1024 and over.
 const SIZE_BUCKETS: usize = 11;
@@ -37,12 +28,13 @@ pub enum GroupCommitError {
     /// The transaction of the batch failed; every entry in it is unlogged.
     #[error("the access log's batch failed: {0}")]
     BatchFailed(String),
-    /// The appender thread is gone (the log is shutting down, or it panicked).
-    #[error("the access log's appender has stopped")]
+    /// The caller that was committing the batch stopped half-way (it panicked): whether the
+    /// entries are stored is unknown, so none is acknowledged.
+    #[error("the access log's commit stopped before it answered")]
     Stopped,
 }
 
-/// What the appender did so far, for the metrics and the benchmark.
+/// What the log's commits did so far, for the metrics and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupCommitStats {
     /// Transactions committed (failed ones are not counted).
@@ -80,18 +72,63 @@ struct Counters {
 
 type Reply = Result<Vec<u64>, GroupCommitError>;
 
-struct Request {
-    appends: Vec<AccessAppend>,
-    reply: SyncSender<Reply>,
-    enqueued: Instant,
+/// What a waiting caller is woken with.
+enum Outcome {
+    /// Its entries' positions, or why they are not logged.
+    Done(Reply),
+    /// The commit before ended and this caller is first in the queue: it commits next, its own
+    /// entries (given back) with whatever else is queued.
+    Lead(Vec<AccessAppend>),
 }
 
-/// The appender thread and its queue. Dropping it lets the thread finish the queued requests
-/// and waits for it.
+/// Where a waiting caller is told its outcome: its own lock and condition variable, so a commit
+/// wakes exactly the callers it carried, not every waiter.
+#[derive(Default)]
+struct Slot {
+    outcome: Mutex<Option<Outcome>>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn set(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        self.ready.notify_one();
+    }
+
+    fn wait(&self) -> Outcome {
+        let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(outcome) = outcome.take() {
+                return outcome;
+            }
+            outcome = self
+                .ready
+                .wait(outcome)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A caller queued behind the running commit.
+struct Waiting {
+    appends: Vec<AccessAppend>,
+    slot: Arc<Slot>,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// A caller is committing, or has been told to commit next. While it is set, arriving
+    /// callers queue; when it is clear, the queue is empty.
+    leading: bool,
+    waiting: VecDeque<Waiting>,
+}
+
+/// The log's commit queue. Every commit runs on the thread of one of the callers it carries.
 pub struct GroupCommitter {
-    sender: Option<SyncSender<Request>>,
-    thread: Option<JoinHandle<()>>,
-    counters: Arc<Counters>,
+    store: Arc<dyn Store>,
+    max_batch_entries: usize,
+    queue: Mutex<Queue>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for GroupCommitter {
@@ -104,34 +141,14 @@ impl std::fmt::Debug for GroupCommitter {
 }
 
 impl GroupCommitter {
-    /// Starts the appender over `store`.
-    pub fn start(
-        store: Arc<dyn Store>,
-        queue_requests: usize,
-        max_batch_entries: usize,
-        gather_window: Duration,
-    ) -> GroupCommitter {
-        let (sender, receiver) = sync_channel::<Request>(queue_requests.max(1));
-        let counters = Arc::new(Counters::default());
-        let thread_counters = Arc::clone(&counters);
-        let max_batch_entries = max_batch_entries.max(1);
-        let thread = std::thread::Builder::new()
-            .name("access-log-appender".to_owned())
-            .spawn(move || {
-                append_loop(
-                    store.as_ref(),
-                    &receiver,
-                    max_batch_entries,
-                    gather_window,
-                    &thread_counters,
-                )
-            })
-            .ok();
+    /// Group commit over `store`, at most `max_batch_entries` entries per transaction (a
+    /// caller's entries are never split, so one caller with more still commits them at once).
+    pub fn new(store: Arc<dyn Store>, max_batch_entries: usize) -> GroupCommitter {
         GroupCommitter {
-            // Without a thread (the system refused one) every append answers `Stopped`.
-            sender: thread.is_some().then_some(sender),
-            thread,
-            counters,
+            store,
+            max_batch_entries: max_batch_entries.max(1),
+            queue: Mutex::new(Queue::default()),
+            counters: Counters::default(),
         }
     }
 
@@ -141,22 +158,24 @@ impl GroupCommitter {
         if appends.is_empty() {
             return Ok(Vec::new());
         }
-        let sender = self.sender.as_ref().ok_or(GroupCommitError::Stopped)?;
-        let (reply, answer) = sync_channel::<Reply>(1);
-        let request = Request {
-            appends,
-            reply,
-            enqueued: Instant::now(),
-        };
-        match sender.try_send(request) {
-            Ok(()) => {}
-            // A full queue: wait for room (back-pressure on the requests).
-            Err(TrySendError::Full(request)) => sender
-                .send(request)
-                .map_err(|_| GroupCommitError::Stopped)?,
-            Err(TrySendError::Disconnected(_)) => return Err(GroupCommitError::Stopped),
+        let mut queue = self.lock_queue();
+        if !queue.leading {
+            // Idle: commit on this thread now. The queue is empty (it only fills while a
+            // leader is set), so this caller's entries go alone.
+            queue.leading = true;
+            drop(queue);
+            return self.lead(appends);
         }
-        answer.recv().map_err(|_| GroupCommitError::Stopped)?
+        let slot = Arc::new(Slot::default());
+        queue.waiting.push_back(Waiting {
+            appends,
+            slot: Arc::clone(&slot),
+        });
+        drop(queue);
+        match slot.wait() {
+            Outcome::Done(reply) => reply,
+            Outcome::Lead(own) => self.lead(own),
+        }
     }
 
     pub fn stats(&self) -> GroupCommitStats {
@@ -173,112 +192,125 @@ impl GroupCommitter {
             size_buckets,
         }
     }
-}
 
-impl Drop for GroupCommitter {
-    fn drop(&mut self) {
-        // Closing the queue ends the thread once it has answered what is queued; waiting for
-        // it means no transaction of this log outlives it (a test's database is dropped next).
-        self.sender = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// No lock is held while code that may panic runs, so a poisoned lock still guards a
+    /// consistent queue.
+    fn lock_queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-/// The mean gap between requests (exponentially weighted), from their enqueue times.
-struct Arrivals {
-    mean_gap: Duration,
-    last: Option<Instant>,
-}
-
-impl Arrivals {
-    fn observe(&mut self, enqueued: Instant) {
-        if let Some(last) = self.last {
-            let gap = enqueued.saturating_duration_since(last);
-            self.mean_gap = (self.mean_gap * 7 + gap) / 8;
-        }
-        self.last = Some(self.last.map_or(enqueued, |last| last.max(enqueued)));
-    }
-}
-
-fn append_loop(
-    store: &dyn Store,
-    receiver: &Receiver<Request>,
-    max_batch_entries: usize,
-    gather_window: Duration,
-    counters: &Counters,
-) {
-    let mut arrivals = Arrivals {
-        mean_gap: Duration::from_secs(1),
-        last: None,
-    };
-    while let Ok(first) = receiver.recv() {
-        arrivals.observe(first.enqueued);
-        let mut entries = first.appends.len();
-        // Only when requests come faster than the window is it worth waiting for the next;
-        // a lone request is committed at once.
-        let deadline = (arrivals.mean_gap < gather_window).then(|| first.enqueued + gather_window);
-        let mut batch = vec![first];
-        // Whatever queued while the last transaction ran goes into this one, and, under
-        // load, whatever comes within the window.
-        while entries < max_batch_entries {
-            let next = match receiver.try_recv() {
-                Ok(request) => Some(request),
-                Err(_) => deadline.and_then(|deadline| {
-                    // Wait no longer than about two usual gaps: callers that came in a burst
-                    // (a closed loop of waiting callers) are all here once the burst is over.
-                    let left = deadline
-                        .saturating_duration_since(Instant::now())
-                        .min((arrivals.mean_gap * 2).max(Duration::from_micros(50)));
-                    if left.is_zero() {
-                        None
-                    } else {
-                        receiver.recv_timeout(left).ok()
-                    }
-                }),
-            };
-            let Some(request) = next else {
-                break;
-            };
-            arrivals.observe(request.enqueued);
-            entries += request.appends.len();
-            batch.push(request);
-        }
-        let mut all = Vec::with_capacity(entries);
-        let mut counts = Vec::with_capacity(batch.len());
-        for request in &mut batch {
-            counts.push(request.appends.len());
-            all.append(&mut request.appends);
-        }
-        match store.append_access(&all) {
-            Ok(positions) => {
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                counters
-                    .entries
-                    .fetch_add(positions.len() as u64, Ordering::Relaxed);
-                counters
-                    .largest_batch
-                    .fetch_max(positions.len() as u64, Ordering::Relaxed);
-                let bucket = (usize::BITS - 1 - positions.len().max(1).leading_zeros()) as usize;
-                counters.size_buckets[bucket.min(SIZE_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
-                let mut positions = positions.into_iter();
-                for (request, count) in batch.into_iter().zip(counts) {
-                    let own: Vec<u64> = positions.by_ref().take(count).collect();
-                    // A caller that gave up waiting is no reason to stop the others.
-                    let _ = request.reply.send(Ok(own));
+    /// Commits `own` with what is queued (this caller leads), answers the callers carried,
+    /// hands the lead to the next queued caller, and returns this caller's positions.
+    fn lead(&self, own: Vec<AccessAppend>) -> Reply {
+        let mut duty = LeaderDuty {
+            committer: self,
+            carried: Vec::new(),
+            handed_off: false,
+        };
+        let own_count = own.len();
+        let mut all = own;
+        {
+            let mut queue = self.lock_queue();
+            while let Some(next) = queue.waiting.front() {
+                if all.len() + next.appends.len() > self.max_batch_entries {
+                    break;
                 }
+                let Some(mut next) = queue.waiting.pop_front() else {
+                    break;
+                };
+                all.append(&mut next.appends);
+                // Its entries end here in the batch: positions are dealt back in queue order.
+                duty.carried.push((next.slot, all.len()));
+            }
+        }
+        let result = self.store.append_access(&all).and_then(|positions| {
+            // Positions are dealt out by count: a short answer must fail everyone, not leave
+            // the last callers with fewer positions than entries.
+            if positions.len() == all.len() {
+                Ok(positions)
+            } else {
+                Err(dprofile_store::StoreError::Corrupt(
+                    "the store answered fewer positions than entries".to_owned(),
+                ))
+            }
+        });
+        let carried = std::mem::take(&mut duty.carried);
+        // The callers carried are answered before the lead is handed on: most of them append
+        // again at once, and so join the next batch instead of trickling into many small ones
+        // (64 callers in a loop: 2 entries per transaction when the next leader started
+        // first, since it found only itself queued). A lone caller carries nobody: it hands
+        // on, to nobody, at once.
+        let reply = match result {
+            Ok(mut positions) => {
+                self.count(positions.len());
+                let mut start = own_count;
+                for (slot, end) in carried {
+                    let own = positions.get(start..end).map(<[u64]>::to_vec);
+                    slot.set(Outcome::Done(Ok(own.unwrap_or_default())));
+                    start = end;
+                }
+                positions.truncate(own_count);
+                Ok(positions)
             }
             Err(error) => {
-                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %error, entries, "an access-log batch failed: every caller in it fails");
-                let message = error.to_string();
-                for request in batch {
-                    let _ = request
-                        .reply
-                        .send(Err(GroupCommitError::BatchFailed(message.clone())));
+                self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %error, entries = all.len(), "an access-log batch failed: every caller in it fails");
+                let failure = GroupCommitError::BatchFailed(error.to_string());
+                for (slot, _) in carried {
+                    slot.set(Outcome::Done(Err(failure.clone())));
                 }
+                Err(failure)
             }
+        };
+        duty.hand_off();
+        reply
+    }
+
+    fn count(&self, entries: usize) {
+        let counters = &self.counters;
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
+            .entries
+            .fetch_add(entries as u64, Ordering::Relaxed);
+        counters
+            .largest_batch
+            .fetch_max(entries as u64, Ordering::Relaxed);
+        let bucket = (usize::BITS - 1 - entries.max(1).leading_zeros()) as usize;
+        counters.size_buckets[bucket.min(SIZE_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a leader owes the others, even if its commit panics: the lead goes to the next queued
+/// caller (or the log becomes idle), and every caller it carried is answered. Without this a
+/// panic in the store would leave the log "busy" forever and every later request waiting.
+struct LeaderDuty<'a> {
+    committer: &'a GroupCommitter,
+    /// The carried callers' slots, each with the end of its entries in the batch.
+    carried: Vec<(Arc<Slot>, usize)>,
+    handed_off: bool,
+}
+
+impl LeaderDuty<'_> {
+    fn hand_off(&mut self) {
+        if self.handed_off {
+            return;
         }
+        self.handed_off = true;
+        let mut queue = self.committer.lock_queue();
+        match queue.waiting.pop_front() {
+            Some(next) => next.slot.set(Outcome::Lead(next.appends)),
+            None => queue.leading = false,
+        }
+    }
+}
+
+impl Drop for LeaderDuty<'_> {
+    fn drop(&mut self) {
+        // Only reached with work left when the commit panicked: nobody may be told that
+        // entries of an unfinished transaction are logged.
+        for (slot, _) in self.carried.drain(..) {
+            slot.set(Outcome::Done(Err(GroupCommitError::Stopped)));
+        }
+        self.hand_off();
     }
 }

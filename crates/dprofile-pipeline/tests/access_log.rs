@@ -257,3 +257,118 @@ fn failed_batch_on_postgres() {
         a_failed_batch_fails_every_caller(test_store);
     }
 }
+
+/// Callers appending several entries each, more between them than one transaction may carry:
+/// the leader takes queued callers whole up to the bound and leaves the rest to the next, so
+/// each caller's entries are adjacent, in its order, and the positions are exactly 0..n.
+fn several_entries_per_caller_stay_adjacent_across_bounded_batches(test_store: TestStore) {
+    use dprofile_pipeline::group_commit::GroupCommitter;
+    use dprofile_store::AccessAppend;
+    const CALLERS: i64 = 16;
+    const CALLS: i64 = 20;
+    const ENTRIES: i64 = 3;
+    // Room for at most two callers' entries per transaction.
+    let committer = GroupCommitter::new(Arc::clone(&test_store.store), 7);
+    let told: Vec<(i64, Vec<u64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CALLERS)
+            .map(|caller| {
+                let committer = &committer;
+                scope.spawn(move || {
+                    (0..CALLS)
+                        .map(|_| {
+                            let appends: Vec<AccessAppend> = (0..ENTRIES)
+                                .map(|minute| {
+                                    let entry = read(
+                                        caller,
+                                        "migration_officer",
+                                        "mvd-migration",
+                                        "stay_control",
+                                        minute,
+                                    );
+                                    AccessAppend {
+                                        disclosed_at: entry.at,
+                                        entry,
+                                        salt: [5; dprofile_audit::SALT_LEN],
+                                    }
+                                })
+                                .collect();
+                            (caller, committer.append(appends).unwrap())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    let total = (CALLERS * CALLS * ENTRIES) as u64;
+    let rows = test_store.store.access_rows(0, total as usize + 1).unwrap();
+    assert_eq!(rows.len() as u64, total, "every entry is stored once");
+    let mut positions: Vec<u64> = Vec::new();
+    for (caller, own) in &told {
+        assert_eq!(own.len(), ENTRIES as usize);
+        assert!(
+            own.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "a caller's entries are adjacent: {own:?}"
+        );
+        for (minute, position) in own.iter().enumerate() {
+            let entry = rows[*position as usize].entry().unwrap();
+            assert_eq!(entry.person, Some(*caller));
+            assert_eq!(entry.case_ref, Some(format!("case-{minute}")), "in order");
+        }
+        positions.extend(own);
+    }
+    positions.sort_unstable();
+    assert_eq!(
+        positions,
+        (0..total).collect::<Vec<_>>(),
+        "unique and gapless"
+    );
+    let stats = committer.stats();
+    assert_eq!(stats.entries, total);
+    assert!(stats.largest_batch <= 7, "bounded: {stats:?}");
+}
+
+#[test]
+fn bounded_batches_on_sqlite() {
+    several_entries_per_caller_stay_adjacent_across_bounded_batches(TestStore::sqlite());
+}
+
+#[test]
+fn bounded_batches_on_postgres() {
+    if let Some(test_store) = TestStore::postgres() {
+        several_entries_per_caller_stay_adjacent_across_bounded_batches(test_store);
+    }
+}
+
+/// A lone caller appending in a loop commits each append at once, alone: it never waits for
+/// others, and nothing is held back for a batch that will not come.
+#[test]
+fn a_lone_caller_commits_each_append_alone() {
+    let test_store = TestStore::sqlite();
+    let key = LogKey::from_seed(DEFAULT_ORIGIN, [14; 32]).unwrap();
+    let log = AccessLog::new(Arc::clone(&test_store.store), key);
+    for number in 0..50u64 {
+        let positions = log
+            .record(&[AccessRecord {
+                entry: read(1, "migration_officer", "mvd-migration", "stay_control", 0),
+                disclosure_delay: Duration::zero(),
+            }])
+            .unwrap();
+        assert_eq!(positions, vec![number]);
+        // Committed when `record` returns: a reader sees it.
+        assert_eq!(
+            test_store.store.access_rows(number, 2).unwrap().len(),
+            1,
+            "entry {number} is readable once its append returned"
+        );
+    }
+    let stats = log.group_commit_stats();
+    assert_eq!((stats.batches, stats.entries), (50, 50));
+    assert_eq!(
+        stats.size_buckets[0], 50,
+        "every transaction carried one entry"
+    );
+}

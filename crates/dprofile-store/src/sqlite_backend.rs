@@ -222,6 +222,9 @@ impl SqliteStore {
         writer.pragma_update(None, "cache_size", -262_144)?;
         // Commits never checkpoint; the checkpoint thread does, beside the writer.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The writer prepares more distinct statements than rusqlite's default cache keeps
+        // (16): an ingest chunk between two access-log appends would evict the log's.
+        writer.set_prepared_statement_cache_capacity(128);
         migrate(&writer)?;
         let writer = Arc::new(Mutex::new(writer));
         Ok(SqliteStore {
@@ -764,22 +767,22 @@ impl WriteTx for SqliteTx<'_> {
 
     fn lock_access_head(&mut self) -> StoreResult<Option<Vec<u8>>> {
         // The writer connection is the only writer: its transaction already orders appends.
+        // Cached statements: every logged request runs this and the upsert below, and parsing
+        // the same SQL again on every append was work for nothing.
         Ok(self
             .transaction
-            .query_row(
-                "SELECT range FROM access_log_head WHERE id = 1",
-                [],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT range FROM access_log_head WHERE id = 1")?
+            .query_row([], |row| row.get(0))
             .optional()?)
     }
 
     fn set_access_head(&mut self, size: i64, range: &[u8]) -> StoreResult<()> {
-        self.transaction.execute(
-            "INSERT INTO access_log_head (id, size, range) VALUES (1, ?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET size = excluded.size, range = excluded.range",
-            params![size, range],
-        )?;
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO access_log_head (id, size, range) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, range = excluded.range",
+            )?
+            .execute(params![size, range])?;
         Ok(())
     }
 
