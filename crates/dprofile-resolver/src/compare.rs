@@ -55,18 +55,8 @@ pub mod date_level {
     pub const PARTIAL_COMPATIBLE: u8 = 2;
     pub const DAY_MONTH_SWAPPED: u8 = 3;
     pub const ONE_DIGIT_OFF: u8 = 4;
-    /// Same year, month or day otherwise different (a placeholder 1 January against the
-    /// real day, a day misread beyond one digit).
-    pub const SAME_YEAR: u8 = 5;
-    /// Years at most [`super::NEAR_YEARS`] apart.
-    pub const NEAR_YEARS: u8 = 6;
-    pub const DIFFERENT: u8 = 7;
+    pub const DIFFERENT: u8 = 5;
 }
-
-/// How many years apart two birth dates may be and still count as near: a misremembered or
-/// estimated year is usually a few years off, while two people drawn at random are decades
-/// apart, so "different" splits into near and far.
-pub const NEAR_YEARS: i32 = 10;
 
 pub mod document_level {
     pub const SAME: u8 = 1;
@@ -118,8 +108,6 @@ impl Field {
                 "partial_compatible",
                 "day_month_swapped",
                 "one_digit_off",
-                "same_year",
-                "near_years",
                 "different",
             ],
             Field::Document => &[
@@ -431,7 +419,7 @@ fn compare_birth_dates(
                 if differing == 1 {
                     date_level::ONE_DIGIT_OFF
                 } else {
-                    years_apart(left.year(), right.year())
+                    date_level::DIFFERENT
                 }
             }
         }
@@ -439,18 +427,9 @@ fn compare_birth_dates(
             if left.compatible_with(right) {
                 date_level::PARTIAL_COMPATIBLE
             } else {
-                years_apart(left.year(), right.year())
+                date_level::DIFFERENT
             }
         }
-    }
-}
-
-/// The level of two birth dates that disagree, by how far apart their years are.
-fn years_apart(left: i32, right: i32) -> u8 {
-    match left.abs_diff(right) {
-        0 => date_level::SAME_YEAR,
-        apart if apart <= NEAR_YEARS.unsigned_abs() => date_level::NEAR_YEARS,
-        _ => date_level::DIFFERENT,
     }
 }
 
@@ -632,12 +611,8 @@ mod tests {
         check_dates("1991-07-04", "1991-04-07", date_level::DAY_MONTH_SWAPPED);
         check_dates("1991-07-14", "1991-07-15", date_level::ONE_DIGIT_OFF);
         check_dates("1991-07-14", "1981-07-14", date_level::ONE_DIGIT_OFF);
-        check_dates("1991-07-14", "1991-02-01", date_level::SAME_YEAR);
-        check_dates("1991-07", "1991-02-01", date_level::SAME_YEAR);
-        check_dates("1991-07-14", "1985-02-01", date_level::NEAR_YEARS);
-        check_dates("1991", "1992", date_level::NEAR_YEARS);
-        check_dates("1991-07-14", "1955-02-01", date_level::DIFFERENT);
-        check_dates("1991", "1891", date_level::DIFFERENT);
+        check_dates("1991-07-14", "1985-02-01", date_level::DIFFERENT);
+        check_dates("1991", "1992", date_level::DIFFERENT);
         check_dates("1991-07-14", "", NULL);
     }
 }
