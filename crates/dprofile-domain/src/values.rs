@@ -92,6 +92,22 @@ impl PartialDate {
         }
     }
 
+    /// A date known to the year, or to the month (1 to 12, else `None`), like
+    /// [`PartialDate::from_date`] without the range of years of registry input: for data
+    /// read from other sources (historical records) whose day or month is illegible.
+    pub fn from_year_and_month(year: i32, month: Option<u32>) -> Option<PartialDate> {
+        if let Some(month) = month
+            && !(1..=12).contains(&month)
+        {
+            return None;
+        }
+        Some(PartialDate {
+            year,
+            month,
+            day: None,
+        })
+    }
+
     pub fn year(self) -> i32 {
         self.year
     }

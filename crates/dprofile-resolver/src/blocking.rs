@@ -57,6 +57,13 @@ fn part_values(part: &BlockingPart, record: &PreparedRecord, prepared: &Prepared
             .iter()
             .filter_map(|name| name.given.map(stable))
             .collect(),
+        BlockingPart::AnyNamePhonetic => record
+            .names
+            .iter()
+            .flat_map(|name| [name.family, name.given])
+            .flatten()
+            .map(phonetic)
+            .collect(),
         BlockingPart::NamePairPhonetic => record
             .names
             .iter()

@@ -246,10 +246,36 @@ fn rank_to_level(rank: Option<u8>, different: u8) -> u8 {
     }
 }
 
+/// What comparing two records needs from the configuration besides the fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompareOptions {
+    pub metric: NameMetric,
+    /// See [`ResolverConfig::lone_name_matches_either_part`].
+    pub lone_name_either_part: bool,
+}
+
+impl CompareOptions {
+    pub fn of(config: &ResolverConfig) -> CompareOptions {
+        CompareOptions {
+            metric: config.name_metric,
+            lone_name_either_part: config.lone_name_matches_either_part,
+        }
+    }
+}
+
+/// The one name part of a spelling that has only a family or only a given name.
+fn lone_part(name: &FoldedName) -> Option<ValueId> {
+    match (name.family, name.given) {
+        (Some(part), None) | (None, Some(part)) => Some(part),
+        _ => None,
+    }
+}
+
 /// The best alignment of two records' spellings: (family level, given level, patronymic level).
 fn compare_names(
     left: &[FoldedName],
     right: &[FoldedName],
+    lone_either_part: bool,
     agreement: &mut dyn FnMut(Option<ValueId>, Option<ValueId>) -> Option<u8>,
 ) -> (u8, u8, u8) {
     let mut best: Option<(u8, u8, u8)> = None;
@@ -268,6 +294,53 @@ fn compare_names(
                     rank_to_level(given, name_level::OTHER_DIFFERENT),
                     NULL,
                 ));
+            }
+            // A spelling with one name part (a mononym, or a source that filled one field)
+            // does not say which part it is: it is set against each part of the other
+            // spelling, and a match counts as a family or given agreement, the other part
+            // unknown. A lone word can never score more than one part does.
+            if lone_either_part {
+                // (left part, right part, counts as family). Two lone words count as family
+                // names when either source wrote one so, whichever record comes first.
+                let options = match (lone_part(left_name), lone_part(right_name)) {
+                    (Some(left), Some(right)) => [
+                        (
+                            Some(left),
+                            Some(right),
+                            left_name.family.is_some() || right_name.family.is_some(),
+                        ),
+                        (None, None, false),
+                    ],
+                    (Some(left), None) => [
+                        (Some(left), right_name.family, true),
+                        (Some(left), right_name.given, false),
+                    ],
+                    (None, Some(right)) => [
+                        (left_name.family, Some(right), true),
+                        (left_name.given, Some(right), false),
+                    ],
+                    (None, None) => [(None, None, false), (None, None, false)],
+                };
+                for (left_part, right_part, is_family) in options {
+                    if let Some(rank) = agreement(left_part, right_part)
+                        && i32::from(rank) > best_score
+                    {
+                        best_score = i32::from(rank);
+                        best = Some(if is_family {
+                            (
+                                rank_to_level(Some(rank), name_level::FAMILY_DIFFERENT),
+                                NULL,
+                                NULL,
+                            )
+                        } else {
+                            (
+                                NULL,
+                                rank_to_level(Some(rank), name_level::OTHER_DIFFERENT),
+                                NULL,
+                            )
+                        });
+                    }
+                }
             }
             // Crosswise only counts when both parts agree well that way round, and only
             // wins when it beats the best so far; six (both exact) cannot be beaten.
@@ -403,11 +476,14 @@ pub fn compare(
     right: &PreparedRecord,
     fields: &[Field],
     interner: &Interner,
-    metric: NameMetric,
+    options: CompareOptions,
 ) -> Pattern {
-    let names = compare_names(&left.names, &right.names, &mut |left, right| {
-        agreement(left, right, interner, metric)
-    });
+    let names = compare_names(
+        &left.names,
+        &right.names,
+        options.lone_name_either_part,
+        &mut |left, right| agreement(left, right, interner, options.metric),
+    );
     compare_rest(left, right, fields, interner, names)
 }
 
@@ -417,12 +493,15 @@ pub fn compare_cached(
     right: &PreparedRecord,
     fields: &[Field],
     interner: &Interner,
-    metric: NameMetric,
+    options: CompareOptions,
     cache: &mut AgreementCache,
 ) -> Pattern {
-    let names = compare_names(&left.names, &right.names, &mut |left, right| {
-        cache.agreement(left, right, interner, metric)
-    });
+    let names = compare_names(
+        &left.names,
+        &right.names,
+        options.lone_name_either_part,
+        &mut |left, right| cache.agreement(left, right, interner, options.metric),
+    );
     compare_rest(left, right, fields, interner, names)
 }
 
@@ -475,6 +554,52 @@ mod tests {
             compare_birth_dates(parse(left), parse(right)),
             expected,
             "{left} vs {right}"
+        );
+    }
+
+    #[test]
+    fn a_lone_name_is_compared_with_either_part() {
+        let mut same = |left: Option<ValueId>, right: Option<ValueId>| {
+            Some(if left? == right? { 3 } else { 0 })
+        };
+        let name = |family: Option<ValueId>, given: Option<ValueId>| FoldedName {
+            family,
+            given,
+            patronymic: None,
+        };
+        let full = [name(Some(7), Some(8))];
+        // The family name written in the given-name field, as the only name.
+        let lone_family = [name(None, Some(7))];
+        assert_eq!(
+            compare_names(&lone_family, &full, true, &mut same),
+            (name_level::EXACT, NULL, NULL)
+        );
+        assert_eq!(
+            compare_names(&full, &lone_family, true, &mut same),
+            (name_level::EXACT, NULL, NULL)
+        );
+        assert_eq!(
+            compare_names(&lone_family, &full, false, &mut same),
+            (NULL, name_level::OTHER_DIFFERENT, NULL)
+        );
+        let lone_given = [name(None, Some(8))];
+        assert_eq!(
+            compare_names(&lone_given, &full, true, &mut same),
+            (NULL, name_level::EXACT, NULL)
+        );
+        // Two lone names agree whichever field each source used, in either order.
+        assert_eq!(
+            compare_names(&[name(Some(7), None)], &lone_family, true, &mut same),
+            (name_level::EXACT, NULL, NULL)
+        );
+        assert_eq!(
+            compare_names(&lone_family, &[name(Some(7), None)], true, &mut same),
+            (name_level::EXACT, NULL, NULL)
+        );
+        // Two full spellings are compared part by part as before.
+        assert_eq!(
+            compare_names(&full, &[name(Some(7), Some(9))], true, &mut same),
+            (name_level::EXACT, name_level::OTHER_DIFFERENT, NULL)
         );
     }
 

@@ -49,6 +49,10 @@ pub enum BlockingPart {
     GivenFolded,
     /// The phonetic keys of family and given name as an unordered pair: catches swapped names.
     NamePairPhonetic,
+    /// The phonetic key of each name part, family or given, one key per part: a word that one
+    /// source wrote as the family name and another as the given name (or as the only name)
+    /// still blocks together.
+    AnyNamePhonetic,
     BirthYear,
     /// The full birth date; records with a partial date give no key.
     BirthDate,
@@ -138,6 +142,10 @@ pub struct ResolverConfig {
     /// records across them (scored afresh, proposed by blocking or not) reaches this: a chain
     /// of pairwise links cannot join records that disagree with each other.
     pub minimum_average_linkage: Option<f64>,
+    /// A spelling with only a family or only a given name is compared with both parts of
+    /// the other record's spelling: sources put a single name (a mononym, or the one word
+    /// a source had) in either field.
+    pub lone_name_matches_either_part: bool,
     pub threads: usize,
 }
 
@@ -178,6 +186,7 @@ impl ResolverConfig {
             // 0.25 P 0.9956 R 0.9754, 0.34 P 0.9954 R 0.9761; precision first.
             passport_renewal_stale_share: 0.2,
             minimum_average_linkage: Some(0.5),
+            lone_name_matches_either_part: true,
             threads: std::thread::available_parallelism()
                 .map(|count| count.get())
                 .unwrap_or(1),

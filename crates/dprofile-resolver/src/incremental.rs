@@ -130,7 +130,7 @@ impl<'a, Id: Copy + Eq + Hash> Pool<'a, Id> {
             &self.prepared.records[right as usize],
             &self.fields,
             &self.prepared.interner,
-            self.config.name_metric,
+            crate::compare::CompareOptions::of(self.config),
         );
         crate::pair_weight(
             self.model,

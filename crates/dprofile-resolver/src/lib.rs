@@ -121,7 +121,7 @@ pub fn resolve_observed(
                 &prepared.records[right as usize],
                 &fields,
                 &prepared.interner,
-                config.name_metric,
+                compare::CompareOptions::of(config),
                 cache,
             )
         },
@@ -282,7 +282,7 @@ fn compare_pairs(
             &prepared.records[right as usize],
             &fields,
             &prepared.interner,
-            config.name_metric,
+            compare::CompareOptions::of(config),
         )
     })
 }
@@ -436,7 +436,7 @@ fn finish(
             &prepared.records[right as usize],
             &fields,
             &prepared.interner,
-            config.name_metric,
+            compare::CompareOptions::of(config),
         );
         weigh(pattern, left, right, f64::NEG_INFINITY).unwrap_or(f64::NEG_INFINITY)
     };

@@ -476,7 +476,7 @@ fn estimate_u(
                             &prepared.records[right],
                             fields,
                             &prepared.interner,
-                            config.name_metric,
+                            crate::compare::CompareOptions::of(config),
                             &mut cache,
                         );
                         for (index, field_counts) in counts.iter_mut().enumerate() {

@@ -385,6 +385,47 @@ fn a_record_with_nothing_but_a_shared_passport_joins_its_person() {
     );
 }
 
+#[test]
+fn a_lone_family_name_in_the_given_field_is_matched_as_a_family_name() {
+    use dprofile_resolver::{BlockingPart, BlockingRule};
+    // Whether the lone record ends up with the full ones or listed for review with them.
+    let lone_is_matched = |lone_either_part: bool| {
+        let mut records = population(300);
+        let first_case = records.len() as u32;
+        records.push(record(0, &spec("Abdullaev", "Rustam", "1991-07-14")));
+        records.push(record(0, &spec("Abdullaev", "Rustam", "1991-07-14")));
+        // A source that had one word of the name put it in the given-name field.
+        let mut lone = record(0, &spec("", "", "1991-07-14"));
+        lone.names = vec![NameVariant {
+            family: None,
+            given: Some("ABDULLAEV".to_owned()),
+            patronymic: None,
+        }];
+        records.push(lone);
+        for (id, record) in records.iter_mut().enumerate() {
+            record.id = id as u32;
+        }
+        let mut config = test_config();
+        config.blocking_rules.push(BlockingRule::new(vec![
+            BlockingPart::AnyNamePhonetic,
+            BlockingPart::BirthDate,
+        ]));
+        config.lone_name_matches_either_part = lone_either_part;
+        let resolution = resolve(records, &config);
+        let person = |id: u32| resolution.person_of[id as usize];
+        assert_eq!(person(first_case), person(first_case + 1));
+        let lone = first_case + 2;
+        person(lone) == person(first_case)
+            || resolution
+                .possible_matches
+                .iter()
+                .any(|pair| pair.left == lone || pair.right == lone)
+    };
+    assert!(lone_is_matched(true));
+    // Read as a given name only, the lone word disagrees with "Rustam".
+    assert!(!lone_is_matched(false));
+}
+
 // ---------------------------------------------------------------------------------------------
 // A frozen model and the neighbourhood of a change (issue 3).
 
