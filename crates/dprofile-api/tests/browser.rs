@@ -11,6 +11,7 @@ mod browser {
 
     mod checker;
     mod dashboard;
+    mod journey;
     mod officer;
     mod portal;
 }

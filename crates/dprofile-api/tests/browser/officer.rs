@@ -28,7 +28,7 @@ fn tax_record(source_ref: &str, passport: &str, snils: &str) -> Value {
 
 /// Two persons, then a record with the first one's passport and the second one's SNILS: linked
 /// to one of them, and a review item opened for an officer. Returns the item's id and persons.
-fn open_review_item(server: &TestServer) -> (i64, Vec<i64>) {
+pub(super) fn open_review_item(server: &TestServer) -> (i64, Vec<i64>) {
     let store = server.store.clone();
     std::thread::spawn(move || {
         let ingestor = Ingestor::new(store.clone(), Arc::new(SystemClock));
@@ -114,7 +114,7 @@ fn richest_synthetic_document() -> String {
 }
 
 /// Presses Enter in the field matching `css`: the form is sent from the keyboard.
-async fn press_enter_in(browser: &Browser, css: &str) {
+pub(super) async fn press_enter_in(browser: &Browser, css: &str) {
     browser
         .find(css)
         .await
