@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod api_keys;
 pub mod clock;
 pub mod corrections;
+pub mod events;
 pub mod group_commit;
 mod ingest;
 pub mod linker;

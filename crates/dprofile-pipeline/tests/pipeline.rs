@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use dprofile_pipeline::profile::{ProfileLookup, load_profile};
 use dprofile_pipeline::{
-    FailPoint, FixedClock, IngestOptions, Ingestor, Line, LineResult, Summary,
+    Clock, FailPoint, FixedClock, IngestOptions, Ingestor, Line, LineResult, Summary,
 };
 use dprofile_store::testing::TestStore;
 use dprofile_store::{Outcome, QuarantineStatus, Store};
@@ -125,6 +125,9 @@ on_both_backends!(
     search_by_document_identifier_and_name,
     an_officer_merge_then_split_restores_both_profiles_exactly,
     a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges,
+    a_chunk_writes_its_events_in_its_own_transaction,
+    merges_and_splits_tell_both_persons,
+    the_daily_job_announces_expiring_documents_once,
 );
 
 fn batch() -> Vec<String> {
@@ -1295,4 +1298,166 @@ mod passes {
         let error = PassKeyring::load_or_create(&path, created).unwrap_err();
         assert!(error.to_string().contains("pass-keys.json"), "{error}");
     }
+}
+
+fn residence_permit(source_ref: &str, revision: u32, subject: Value, valid_to: &str) -> String {
+    json!({"source": "mvd-migration", "source_ref": source_ref, "revision": revision,
+           "category": "stay_document", "valid_from": "2025-03-01", "valid_to": valid_to,
+           "subject": subject,
+           "data": {"kind": "residence_permit", "number": "82 1234567", "issued_on": "2025-03-01",
+                    "expires_on": valid_to}})
+    .to_string()
+}
+
+fn event_types(store: &dyn Store, person: i64) -> Vec<String> {
+    store
+        .events_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.person_id == Some(person))
+        .map(|event| event.event_type)
+        .collect()
+}
+
+fn a_chunk_writes_its_events_in_its_own_transaction(harness: Harness) {
+    let person_subject = subject("Abdullaev", "1991-07-14", Some("FA1234567"), None);
+    let results = harness.ingest(&[
+        tax("t-1", 1, person_subject.clone(), -1250.0),
+        residence_permit("rp-1", 1, person_subject.clone(), "2030-02-28"),
+    ]);
+    let person = results[0].person_id.unwrap();
+    let types = event_types(harness.store(), person);
+    assert_eq!(
+        types[..3],
+        ["person.created", "record.accepted", "record.accepted"]
+    );
+    // The permit gives a lawful stay and the right to work, the tax record a tax status.
+    assert!(
+        types[3..].iter().all(|kind| kind == "status.changed"),
+        "{types:?}"
+    );
+    let events = harness.store().events_after(0, 100).unwrap();
+    // Per-person sequence numbers count 1, 2, … in feed order.
+    let sequences: Vec<i64> = events.iter().map(|event| event.person_seq).collect();
+    assert_eq!(sequences, (1..=types.len() as i64).collect::<Vec<_>>());
+    // Ids, dates and statuses: never a record's field values.
+    let accepted = &events[1];
+    assert_eq!(accepted.categories, vec!["tax_debt".to_owned()]);
+    assert_eq!(accepted.payload["source_ref"], "t-1");
+    assert!(!accepted.payload.to_string().contains("1250"));
+    let statuses: Vec<(&str, &str)> = events[3..types.len()]
+        .iter()
+        .map(|event| {
+            (
+                event.payload["status"].as_str().unwrap(),
+                event.payload["after"]["answer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(statuses.contains(&("lawful_stay", "yes")), "{statuses:?}");
+    // The same chunk again changes nothing and tells nothing.
+    let head = harness.store().events_head().unwrap();
+    harness.ingest(&[tax("t-1", 1, person_subject.clone(), -1250.0)]);
+    assert_eq!(harness.store().events_head().unwrap(), head);
+    // A chunk that fails writes no event either.
+    let failing = IngestOptions {
+        failpoint: Some(FailPoint::ErrorAfterLines(1)),
+        ..IngestOptions::default()
+    };
+    assert!(
+        harness
+            .ingest_with(&[tax("t-2", 1, person_subject.clone(), 0.0)], &failing)
+            .is_err()
+    );
+    assert_eq!(harness.store().events_head().unwrap(), head);
+    // A retraction of the permit ends the lawful stay: both are told.
+    harness.ingest(&[
+        json!({"source": "mvd-migration", "source_ref": "rp-1", "revision": 2,
+                            "action": "retract", "category": "stay_document"})
+        .to_string(),
+    ]);
+    let after_retraction = event_types(harness.store(), person);
+    assert_eq!(after_retraction[types.len()], "record.retracted");
+    assert!(
+        after_retraction[types.len() + 1..].contains(&"status.changed".to_owned()),
+        "{after_retraction:?}"
+    );
+}
+
+fn merges_and_splits_tell_both_persons(harness: Harness) {
+    let first = harness.ingest(&[tax(
+        "t-1",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+        0.0,
+    )])[0]
+        .person_id
+        .unwrap();
+    let second = harness.ingest(&[tax(
+        "t-2",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FB7654321"), None),
+        0.0,
+    )])[0]
+        .person_id
+        .unwrap();
+    let desk = dprofile_pipeline::review::IdentityDesk::new(
+        harness.test_store.store.clone(),
+        harness.clock.clone(),
+    );
+    let merge = desk.merge(first, second, &officer("same man")).unwrap();
+    desk.split(merge, &officer("namesakes")).unwrap();
+    for person in [first, second] {
+        let types: Vec<String> = event_types(harness.store(), person)
+            .into_iter()
+            .filter(|kind| kind.starts_with("person.") && kind != "person.created")
+            .collect();
+        assert_eq!(types, ["person.merged", "person.split"]);
+    }
+    let merged = harness
+        .store()
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .find(|event| event.event_type == "person.merged")
+        .unwrap();
+    assert_eq!(merged.payload["decision_id"], merge);
+    assert_eq!(merged.payload["by"], "officer");
+}
+
+fn the_daily_job_announces_expiring_documents_once(harness: Harness) {
+    let person = harness.ingest(&[residence_permit(
+        "rp-1",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+        "2026-03-20",
+    )])[0]
+        .person_id
+        .unwrap();
+    let rules = dprofile_status::RuleSet::v1();
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let now = harness.clock.now();
+    let run = |today: &str| {
+        dprofile_pipeline::events::run_daily(harness.store(), day(today), 30, now, &rules).unwrap()
+    };
+    // Out of the horizon: nothing.
+    assert_eq!(run("2026-01-01").expiring_events, 0);
+    assert_eq!(run("2026-03-01").expiring_events, 1);
+    // Again the same day, and the next: written once.
+    assert_eq!(run("2026-03-01").expiring_events, 0);
+    assert_eq!(run("2026-03-02").expiring_events, 0);
+    let expiring: Vec<_> = harness
+        .store()
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.event_type == "document.expiring")
+        .collect();
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0].person_id, Some(person));
+    assert_eq!(expiring[0].payload["valid_to"], "2026-03-20");
+    assert_eq!(expiring[0].payload["days_left"], 19);
+    // After the permit's end the lawful stay moved with the calendar.
+    let report = run("2026-03-21");
+    assert!(report.status_events >= 1, "{report:?}");
 }
