@@ -21,6 +21,8 @@ pub mod resolution;
 pub mod retention;
 pub mod review;
 pub mod status;
+pub mod subscriptions;
+pub mod webhooks;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{
