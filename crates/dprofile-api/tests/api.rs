@@ -1811,7 +1811,7 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
             called += 1;
         }
     }
-    assert_eq!(called, 29, "every operation under /v1/ was called");
+    assert_eq!(called, 35, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -4612,4 +4612,141 @@ async fn pass_requests_are_checked_and_others_passes_stay_hidden() {
     .await;
     let (status, _, _) = app.bytes(&app.anonymous, "/v1/passes/root-key").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_agency_subscribes_and_long_polls_the_feed_which_is_logged() {
+    let app = TestApp::sqlite().await;
+    let tax = app.client_as("tax_inspector", "tax_administration");
+    // A category the role may not read is refused, naming it.
+    let response = tax
+        .post(app.url("/v1/subscriptions"))
+        .json(&json!({"purpose": "tax_administration", "categories": ["tax_debt", "entry_ban"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let problem = json_of(response).await;
+    assert_eq!(problem["code"], "policy.category_not_granted");
+    assert_eq!(problem["errors"][0]["pointer"], "/categories/1");
+    assert!(problem["detail"].as_str().unwrap().contains("entry_ban"));
+    // An unknown event type is a 400 naming the field.
+    let response = tax
+        .post(app.url("/v1/subscriptions"))
+        .json(&json!({"purpose": "tax_administration", "event_types": ["record.eaten"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json_of(response).await["errors"][0]["pointer"],
+        "/event_types/0"
+    );
+    let response = tax
+        .post(app.url("/v1/subscriptions"))
+        .json(&json!({"purpose": "tax_administration"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created = json_of(response).await;
+    let id = created["subscription"]["id"].as_i64().unwrap();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    // Another agency does not see it.
+    let other = app.client_as("border_guard", "border_control");
+    let response = other
+        .get(app.url(&format!("/v1/subscriptions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // A long poll waits for the change.
+    let poll = {
+        let (tax, url) = (
+            tax.clone(),
+            app.url(&format!("/v1/feed?subscription={id}&wait=20")),
+        );
+        tokio::spawn(async move { tax.get(url).send().await.unwrap() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logged_before = app.access_log_size();
+    let person = app.post_for_person(&abdullayev("FEED-1")).await;
+    let page = json_of(poll.await.unwrap()).await;
+    let events = page["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{page}");
+    assert_eq!(events[0]["type"], "person.created");
+    assert_eq!(events[0]["person_id"], person);
+    // Resumable from its cursor: the rest of the change, then nothing.
+    let mut seen: Vec<Value> = events.clone();
+    let mut next = page["next"].as_str().unwrap().to_owned();
+    loop {
+        let page = json_of(
+            tax.get(app.url(&format!("/v1/feed?subscription={id}&after={next}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        next = page["next"].as_str().unwrap().to_owned();
+        let events = page["events"].as_array().unwrap().clone();
+        if events.is_empty() {
+            break;
+        }
+        seen.extend(events);
+    }
+    let types: Vec<&str> = seen
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"record.accepted"), "{types:?}");
+    let sequences: Vec<i64> = seen
+        .iter()
+        .map(|event| event["person_seq"].as_i64().unwrap())
+        .collect();
+    // In order per person; numbers of events this subscriber may not read are skipped.
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] < pair[1]),
+        "{sequences:?}"
+    );
+    // From the start again: the same events (at least once, resumable from any cursor).
+    let again = json_of(
+        tax.get(app.url(&format!("/v1/feed?subscription={id}&limit=1000")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again["events"].as_array().unwrap().len(), seen.len());
+    // Every page with events is in the access log: the agency received the person's events.
+    let delivered: Vec<_> = app
+        .access_entries(logged_before)
+        .into_iter()
+        .filter(|entry| entry.action == dprofile_audit::AccessAction::Deliver)
+        .collect();
+    assert!(delivered.len() >= 2, "{delivered:?}");
+    assert!(
+        delivered
+            .iter()
+            .all(|entry| entry.agency == "fns" && entry.person == Some(person))
+    );
+    // A cursor that is not one names the parameter.
+    let response = tax
+        .get(app.url(&format!("/v1/feed?subscription={id}&after=7")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(response).await["errors"][0]["pointer"], "/after");
+    let response = tax
+        .delete(app.url(&format!("/v1/subscriptions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = tax
+        .get(app.url(&format!("/v1/feed?subscription={id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
