@@ -303,6 +303,98 @@ pub fn replay(
     Ok(count)
 }
 
+/// How the server runs the workers.
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// A worker with nothing to do looks again after this long.
+    pub idle_poll: StdDuration,
+    /// The supervisor looks for new and deleted subscriptions this often.
+    pub refresh: StdDuration,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        SupervisorConfig {
+            idle_poll: StdDuration::from_millis(50),
+            refresh: StdDuration::from_millis(500),
+        }
+    }
+}
+
+/// Runs a thread per live webhook subscription (started as subscriptions appear, ended when
+/// they are deleted) until `stop` is set: a slow or failing receiver holds up only its own
+/// thread, never ingestion (which only writes the outbox) nor other subscribers.
+pub fn spawn_supervisor(
+    worker: Arc<WebhookWorker>,
+    config: SupervisorConfig,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let mut running: std::collections::HashMap<i64, std::thread::JoinHandle<()>> =
+            std::collections::HashMap::new();
+        while !stop.load(Ordering::SeqCst) {
+            match worker.store.subscriptions() {
+                Ok(subscriptions) => {
+                    running.retain(|_, handle| !handle.is_finished());
+                    for subscription in subscriptions {
+                        if subscription.deleted_at.is_some()
+                            || subscription.webhook_url.is_none()
+                            || running.contains_key(&subscription.id)
+                        {
+                            continue;
+                        }
+                        let (worker, stop, config) = (worker.clone(), stop.clone(), config.clone());
+                        let id = subscription.id;
+                        running.insert(
+                            id,
+                            std::thread::spawn(move || {
+                                run_subscription(&worker, subscription, &config, &stop)
+                            }),
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot list the subscriptions; trying again"),
+            }
+            std::thread::sleep(config.refresh);
+        }
+        for (_, handle) in running {
+            let _ = handle.join();
+        }
+    })
+}
+
+fn run_subscription(
+    worker: &WebhookWorker,
+    mut subscription: SubscriptionRow,
+    config: &SupervisorConfig,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering;
+    let mut last_check = std::time::Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        // A deleted subscription ends its thread; the row is read again now and then.
+        if last_check.elapsed() >= config.refresh {
+            last_check = std::time::Instant::now();
+            match worker.store.subscription(subscription.id) {
+                Ok(Some(row)) if row.deleted_at.is_none() => subscription = row,
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read subscription {}", subscription.id)
+                }
+            }
+        }
+        match worker.run_once(&subscription) {
+            Ok(report) if report.idle() => std::thread::sleep(config.idle_poll),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, subscription = subscription.id, "webhook round failed; trying again");
+                std::thread::sleep(config.idle_poll * 10);
+            }
+        }
+    }
+}
+
 /// Plain HTTP/1.1 over `std::net`, one connection per request: webhooks go to agencies' own
 /// endpoints, over `http://` (a TLS-terminating proxy in front for https), and a blocking
 /// client keeps each subscription's worker a plain thread.
