@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod docs;
+pub mod jetstream;
 mod metrics;
 pub mod officer_auth;
 pub mod person_auth;

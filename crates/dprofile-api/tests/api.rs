@@ -4750,3 +4750,76 @@ async fn an_agency_subscribes_and_long_polls_the_feed_which_is_logged() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// Acceptance 4 of issue 7: the JetStream adapter publishes the feed to the local NATS server
+/// (CI starts one) and a consumer reads the same events, in order; a second publisher run
+/// resumes after them and publishes nothing twice.
+#[tokio::test]
+async fn the_jetstream_adapter_publishes_the_feed_and_a_consumer_reads_it() {
+    use futures_util::StreamExt;
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "127.0.0.1:4222".to_owned());
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("NATS-1")).await;
+    app.post_for_person(&abdullayev("NATS-2")).await;
+    let store = app.store.clone().expect("the store");
+    let events = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.events_after(0, 1000))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(events.len() >= 3);
+    let suffix = format!("{}_{}", std::process::id(), rand::random::<u32>());
+    let stream_name = format!("DPROFILE_TEST_{suffix}");
+    let prefix = format!("dprofile_test_{suffix}");
+    let mut publisher = dprofile_api::jetstream::JetStreamPublisher::connect(
+        &url,
+        &stream_name,
+        &prefix,
+        store.clone(),
+    )
+    .await
+    .expect("NATS with JetStream answers (CI starts it)");
+    assert_eq!(publisher.resume_position().await.unwrap(), 0);
+    let last = publisher.publish_after(0).await.unwrap();
+    assert_eq!(last, events.last().unwrap().position);
+    // A restarted publisher resumes after the last event in the stream.
+    assert_eq!(publisher.resume_position().await.unwrap(), last);
+    // Publishing the same events again (a crash before the publisher knew) is deduplicated.
+    publisher.publish_after(0).await.unwrap();
+    let client = async_nats::connect(&url).await.unwrap();
+    let context = async_nats::jetstream::new(client);
+    let mut stream = context.get_stream(&stream_name).await.unwrap();
+    assert_eq!(
+        stream.info().await.unwrap().state.messages,
+        events.len() as u64
+    );
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(events.len())
+        .messages()
+        .await
+        .unwrap();
+    let mut read = Vec::new();
+    while let Some(message) = messages.next().await {
+        let message = message.unwrap();
+        let event: Value = serde_json::from_slice(&message.payload).unwrap();
+        assert_eq!(
+            message.subject.as_str(),
+            format!("{prefix}.{}", event["type"].as_str().unwrap())
+        );
+        read.push(event["id"].as_str().unwrap().to_owned());
+        message.ack().await.unwrap();
+    }
+    let expected: Vec<String> = events.iter().map(|event| event.event_id.clone()).collect();
+    assert_eq!(read, expected, "the same events, in feed order");
+    context.delete_stream(&stream_name).await.unwrap();
+}

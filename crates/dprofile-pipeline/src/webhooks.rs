@@ -223,6 +223,10 @@ impl WebhookWorker {
             self.store
                 .deliveries(subscription.id, DeliveryFilter::Pending, self.config.batch)?;
         let mut held_back: std::collections::HashSet<Option<i64>> = Default::default();
+        // Delivered rows are deleted a batch at a time: one small write transaction per event
+        // would take the store's writer as often as events go out, against ingestion. A crash
+        // before the delete sends those events again, which the idempotency key absorbs.
+        let mut delivered: Vec<i64> = Vec::new();
         for delivery in pending {
             let person = delivery.person_id;
             if person.is_some() && held_back.contains(&person) {
@@ -252,8 +256,10 @@ impl WebhookWorker {
             let result = self.transport.post(url, &headers, &body);
             match result {
                 Ok(status) if (200..300).contains(&status) => {
-                    self.store
-                        .write(&mut |tx| tx.delete_delivery(subscription.id, delivery.position))?;
+                    delivered.push(delivery.position);
+                    if delivered.len() >= DELETE_BATCH {
+                        self.forget_delivered(subscription.id, &mut delivered)?;
+                    }
                     report.delivered += 1;
                 }
                 failure => {
@@ -283,9 +289,31 @@ impl WebhookWorker {
                 }
             }
         }
+        self.forget_delivered(subscription.id, &mut delivered)?;
         Ok(report)
     }
+
+    fn forget_delivered(
+        &self,
+        subscription: i64,
+        delivered: &mut Vec<i64>,
+    ) -> Result<(), WebhookError> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        self.store.write(&mut |tx| {
+            for position in delivered.iter() {
+                tx.delete_delivery(subscription, *position)?;
+            }
+            Ok(())
+        })?;
+        delivered.clear();
+        Ok(())
+    }
 }
+
+/// Delivered rows deleted per transaction.
+const DELETE_BATCH: usize = 100;
 
 /// Takes a subscription's parked deliveries (one position, or all) out of the dead-letter list,
 /// to be tried again at once; returns how many.

@@ -53,6 +53,19 @@ pub struct ServeArgs {
     /// No webhook retry waits longer than this many seconds.
     #[arg(long, env = "DPROFILE_WEBHOOK_MAX_DELAY_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub webhook_max_delay_seconds: u64,
+    /// Also publish every event to this NATS server's JetStream (`nats://host:4222`), for
+    /// other servers to deliver from.
+    #[arg(long, env = "DPROFILE_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// The JetStream stream (created if missing) and subject prefix (`<prefix>.<event type>`).
+    #[arg(long, env = "DPROFILE_NATS_STREAM", default_value = "DPROFILE_EVENTS")]
+    pub nats_stream: String,
+    #[arg(
+        long,
+        env = "DPROFILE_NATS_SUBJECT_PREFIX",
+        default_value = "dprofile.events"
+    )]
+    pub nats_subject_prefix: String,
 }
 
 impl ServeArgs {
@@ -191,6 +204,25 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             dprofile_pipeline::webhooks::SupervisorConfig::default(),
             stop_webhooks.clone(),
         );
+        let (stop_publisher, publisher_stopped) = tokio::sync::watch::channel(false);
+        let publisher = match &args.nats_url {
+            Some(url) => {
+                let publisher = dprofile_api::jetstream::JetStreamPublisher::connect(
+                    url,
+                    &args.nats_stream,
+                    &args.nats_subject_prefix,
+                    state.store.clone(),
+                )
+                .await
+                .context("cannot publish to JetStream")?;
+                println!("  JetStream: events published to stream {} at {url}", args.nats_stream);
+                Some(tokio::spawn(publisher.run(
+                    std::time::Duration::from_millis(50),
+                    publisher_stopped,
+                )))
+            }
+            None => None,
+        };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -198,6 +230,10 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
             .await
             .context("the server stopped");
         stop_webhooks.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = stop_publisher.send(true);
+        if let Some(publisher) = publisher {
+            let _ = publisher.await;
+        }
         let _ = tokio::task::spawn_blocking(move || webhooks.join()).await;
         served
     })?;
