@@ -1771,11 +1771,11 @@ impl Store for PostgresStore {
     }
 
     fn events_head(&self) -> StoreResult<i64> {
-        self.with_client(|client| events::events_head(client))
+        self.with_client(events::events_head)
     }
 
     fn subscriptions(&self) -> StoreResult<Vec<SubscriptionRow>> {
-        self.with_client(|client| events::subscriptions(client))
+        self.with_client(events::subscriptions)
     }
 
     fn subscription(&self, id: i64) -> StoreResult<Option<SubscriptionRow>> {

@@ -85,9 +85,7 @@ pub(super) fn insert_events(
         }
     }
     let mut written = Vec::with_capacity(fresh.len());
-    let mut position = last - count;
-    for event in fresh {
-        position += 1;
+    for (position, event) in (last - count + 1..).zip(fresh) {
         let person_seq = match event.person_id {
             Some(person) => {
                 let next = next_seq.entry(person).or_insert(1);
