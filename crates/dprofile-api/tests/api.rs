@@ -1587,6 +1587,7 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/access-log/key",
             "/v1/corrections",
             "/v1/corrections/{id}/answer",
+            "/v1/feed",
             "/v1/me/access-log",
             "/v1/me/corrections",
             "/v1/me/passes",
@@ -1618,6 +1619,9 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/review/{id}",
             "/v1/review/{id}/decision",
             "/v1/share-codes/check",
+            "/v1/subscriptions",
+            "/v1/subscriptions/{id}",
+            "/v1/subscriptions/{id}/replay",
         ]
     );
     // Clients generated from the document name their methods after operation ids.

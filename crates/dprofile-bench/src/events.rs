@@ -263,7 +263,7 @@ fn feed_run(population: &str, page: usize) -> anyhow::Result<(u64, f64, u64)> {
     Ok((events, seconds, logged))
 }
 
-pub fn bench(persons: u64, page: usize) -> anyhow::Result<()> {
+pub fn bench(persons: u64, page: usize, pairs: usize) -> anyhow::Result<()> {
     let mut population = String::new();
     generate(&SynthConfig::new(persons, 42), |record| {
         population.push_str(&record.line);
@@ -274,7 +274,7 @@ pub fn bench(persons: u64, page: usize) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     let mut rates = Vec::new();
-    for subscriptions in [0, 10, 0, 10] {
+    for subscriptions in [0, 10].repeat(pairs.max(1)) {
         let run = ingest_run(&population, subscriptions)?;
         let rate = run.records as f64 / run.seconds;
         rates.push((subscriptions, rate));

@@ -111,6 +111,9 @@ enum BenchCommand {
         /// Events per feed page.
         #[arg(long, default_value_t = 1000)]
         page: usize,
+        /// Runs without and with the subscriptions, alternating.
+        #[arg(long, default_value_t = 1)]
+        pairs: usize,
     },
     /// QR passes on one core: issuing, offline verification, QR rendering and reading.
     Passes {
@@ -166,7 +169,11 @@ fn main() -> anyhow::Result<()> {
             seconds,
         } => share_check::bench(persons, rate, seconds),
         BenchCommand::Passes { passes } => passes::bench(passes),
-        BenchCommand::Events { persons, page } => events::bench(persons, page),
+        BenchCommand::Events {
+            persons,
+            page,
+            pairs,
+        } => events::bench(persons, page, pairs),
     }
 }
 

@@ -986,9 +986,15 @@ fn killing_the_server_between_commit_and_delivery_loses_no_event(test_store: Tes
         received, expected,
         "every committed event, each once by its key"
     );
+    // At least once: what was delivered but not yet noted as delivered when the server died
+    // (rows are deleted 100 at a time) is sent again with the same key, which the receiver
+    // counts as the same event; nothing else repeats.
     let repeated = keys.values().filter(|count| **count > 1).count();
-    // Only what was in flight at the kill can have been sent twice.
-    assert!(repeated <= 1, "{repeated} events were sent more than once");
+    assert!(
+        repeated <= 100,
+        "{repeated} events were sent more than once"
+    );
+    assert!(keys.values().all(|count| *count <= 2));
 }
 
 #[test]
