@@ -245,6 +245,7 @@ fn own_subscription(
 #[utoipa::path(
     post,
     path = "/v1/subscriptions",
+    operation_id = "create_subscription",
     tag = "feed",
     request_body = CreateSubscriptionRequest,
     responses(
@@ -297,6 +298,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/subscriptions",
+    operation_id = "list_subscriptions",
     tag = "feed",
     responses(
         (status = 200, description = "The agency's subscriptions.", body = SubscriptionListBody),
@@ -321,6 +323,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/subscriptions/{id}",
+    operation_id = "show_subscription",
     tag = "feed",
     params(("id" = i64, Path, description = "Subscription id.")),
     responses(
@@ -354,6 +357,7 @@ pub async fn show(
 #[utoipa::path(
     delete,
     path = "/v1/subscriptions/{id}",
+    operation_id = "delete_subscription",
     tag = "feed",
     params(("id" = i64, Path, description = "Subscription id.")),
     responses(
@@ -382,6 +386,7 @@ pub async fn delete(
 #[utoipa::path(
     post,
     path = "/v1/subscriptions/{id}/replay",
+    operation_id = "replay_subscription_dead_letters",
     tag = "feed",
     params(("id" = i64, Path, description = "Subscription id.")),
     request_body = ReplayRequest,
@@ -431,6 +436,7 @@ pub async fn replay(
 #[utoipa::path(
     get,
     path = "/v1/feed",
+    operation_id = "read_feed",
     tag = "feed",
     params(FeedQuery),
     responses(
