@@ -1008,3 +1008,110 @@ fn crash_between_commit_and_delivery_on_postgres() {
         killing_the_server_between_commit_and_delivery_loses_no_event(store);
     }
 }
+
+#[test]
+fn subscriptions_and_the_daily_events_job_from_the_command_line() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    // A permit whose last day is within the horizon of the day given.
+    let lines = migration_lines(0, 2);
+    let file = write_file(directory.path(), "permits.ndjson", &lines);
+    assert!(
+        dprofile(&store, &["ingest", &file.display().to_string()], &[])
+            .status
+            .success()
+    );
+    let daily = |today: &str| -> serde_json::Value {
+        let output = dprofile(
+            &store,
+            &["events", "daily", "--today", today, "--days", "30"],
+            &[],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout(&output).trim()).unwrap()
+    };
+    assert_eq!(daily("2030-02-10")["expiring_events"], 2);
+    assert_eq!(daily("2030-02-10")["expiring_events"], 0, "written once");
+    let bad = dprofile(&store, &["events", "daily", "--today", "10.02.2030"], &[]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--today"));
+    // A role that may not read a category is refused, naming it.
+    let refused = dprofile(
+        &store,
+        &[
+            "subscriptions",
+            "create",
+            "--agency",
+            "fns",
+            "--role",
+            "tax_inspector",
+            "--purpose",
+            "tax_administration",
+            "--categories",
+            "tax_debt,entry_ban",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("/categories/1") && message.contains("entry_ban"),
+        "{message}"
+    );
+    let created = dprofile(
+        &store,
+        &[
+            "subscriptions",
+            "create",
+            "--agency",
+            "fns",
+            "--role",
+            "tax_inspector",
+            "--purpose",
+            "tax_administration",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+        ],
+        &[],
+    );
+    assert!(created.status.success());
+    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
+        .to_string();
+    let listed = stdout(&dprofile(&store, &["subscriptions", "list"], &[]));
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(&format!("{id}\tfns\ttax_inspector"))),
+        "{listed}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&dprofile(
+        &store,
+        &["subscriptions", "show", &id],
+        &[],
+    )))
+    .unwrap();
+    assert_eq!(shown["dead"], json!([]));
+    assert_eq!(shown["subscription"]["agency"], "fns");
+    let replay = dprofile(
+        &store,
+        &["subscriptions", "replay", &id, "--cursor", "7"],
+        &[],
+    );
+    assert!(!replay.status.success());
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("--cursor"));
+    assert!(
+        dprofile(&store, &["subscriptions", "delete", &id], &[])
+            .status
+            .success()
+    );
+    assert!(
+        !dprofile(&store, &["subscriptions", "delete", &id], &[])
+            .status
+            .success()
+    );
+}
