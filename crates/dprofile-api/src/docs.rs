@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::ApiError;
 use crate::routes::{
     corrections, decisions, me, officer, passes, persons, quarantine, records, review, share_codes,
-    status, system,
+    status, subscriptions, system,
 };
 
 #[derive(OpenApi)]
@@ -59,6 +59,12 @@ use crate::routes::{
         passes::trust_list,
         passes::status_list,
         passes::root_key,
+        subscriptions::create,
+        subscriptions::list,
+        subscriptions::show,
+        subscriptions::delete,
+        subscriptions::replay,
+        subscriptions::feed,
         system::healthz,
         system::metrics,
         openapi_json,
@@ -78,6 +84,7 @@ use crate::routes::{
         (name = "status", description = "Statuses derived from the profile by a versioned rule set — lawful stay, the 90-in-180-days count, right to work, entry ban, tax debt, registration expiring — each with its rule, version, records and dates. Information for a human who decides, never an automated decision."),
         (name = "share codes", description = "The person's share codes (one purpose each: work, rent, other; 90 days by default) and the public check a checker makes with a code and the person's birth date, which shows only what the purpose needs and is logged in the person's access log."),
         (name = "passes", description = "Signed QR passes: the person issues a pass for a view of their status (`/v1/me/passes`), lists, shows (PNG, SVG) and revokes them; the trust list, the status list and the root key are public for offline verifiers (`dprofile verify`)."),
+        (name = "feed", description = "The change feed (issue 7): an agency subscribes to event types and categories for a purpose (refused, naming the category, when its role may not read one), then reads `GET /v1/feed?subscription=…&after=CURSOR&wait=SECONDS` (long polling, resumable from any cursor, each person's events in order) or receives signed webhooks (`Idempotency-Key` = the event id, `Dprofile-Signature: t=…,v1=HMAC-SHA256(secret, \"{t}.{body}\")`), retried with backoff, parked in a dead-letter list after repeated failures and replayed on request. Events carry ids, dates and statuses, never field values; every delivery is in the access log."),
         (name = "operations", description = "Health, metrics, documentation."),
     )
 )]

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod docs;
+pub mod jetstream;
 mod metrics;
 pub mod officer_auth;
 pub mod person_auth;
@@ -47,7 +48,7 @@ use crate::person_auth::{LoggingCodeSender, PersonSessions, SignInLimits};
 use crate::problem::ApiError;
 use crate::routes::{
     corrections, decisions, me, officer, passes, persons, quarantine, records, review,
-    share_codes as share_code_routes, status, system,
+    share_codes as share_code_routes, status, subscriptions, system,
 };
 use crate::share_codes::{ShareCodeLimits, ShareCodes};
 
@@ -262,6 +263,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/officer/sign-out", post(officer::sign_out))
         .route("/v1/corrections", get(corrections::queue))
         .route("/v1/corrections/{id}/answer", post(corrections::answer))
+        .route(
+            "/v1/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::show).delete(subscriptions::delete),
+        )
+        .route("/v1/subscriptions/{id}/replay", post(subscriptions::replay))
+        .route("/v1/feed", get(subscriptions::feed))
         .merge(review_desk)
         .route_layer(middleware::from_fn_with_state(
             context.clone(),

@@ -153,7 +153,8 @@ pub enum ApiError {
     },
     /// A record the caller's key may not send; `errors` names the field (`/source`,
     /// `/category`) and the code is the rule (`write.source_not_caller`,
-    /// `policy.write_not_granted`).
+    /// `policy.write_not_granted`). Also a subscription naming a category the role may not
+    /// read (`policy.category_not_granted`, pointer `/categories/N`).
     #[error("{}", .refusal.message)]
     WriteRefused {
         refusal: dprofile_policy::Refusal,

@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod access_log;
+mod events;
 mod logging_cost;
 mod passes;
 mod share_check;
@@ -106,6 +107,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// The change feed (issue 7): ingest with 0 and with 10 active webhook subscriptions side
+    /// by side, then the pull feed over HTTP.
+    Events {
+        /// Persons of the synthetic population (about 11 records each).
+        #[arg(long, default_value_t = 20_000)]
+        persons: u64,
+        /// Events per feed page.
+        #[arg(long, default_value_t = 1000)]
+        page: usize,
+        /// Runs without and with the subscriptions, alternating.
+        #[arg(long, default_value_t = 1)]
+        pairs: usize,
+    },
     /// QR passes on one core: issuing, offline verification, QR rendering and reading.
     Passes {
         #[arg(long, default_value_t = 100_000)]
@@ -161,6 +175,11 @@ fn main() -> anyhow::Result<()> {
             seconds,
         } => share_check::bench(persons, rate, seconds),
         BenchCommand::Passes { passes } => passes::bench(passes),
+        BenchCommand::Events {
+            persons,
+            page,
+            pairs,
+        } => events::bench(persons, page, pairs),
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::mpsc::sync_channel;
 use chrono::{DateTime, Utc};
 use dprofile_domain::linking::{StrongKey, name_keys, strong_keys};
 use dprofile_domain::{Action, ParseMode, Rejection, Rule, SourceRecord, Violation, parse_record};
+use dprofile_status::RuleSet;
 use dprofile_store::{
     IdentifierRow, KeyId, KeyState, KeyWrite, LinkDecision, NewQuarantine, NewRecord,
     NewReviewItem, Outcome, PersonId, RecordId, Store, StoreError, WriteTx,
@@ -16,6 +17,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::events::{Outbox, RecordChange};
 use crate::linker::{ChunkLinker, Slot};
 use crate::resolution::{FrozenResolver, KeyChange, KeyContent, resolve_changes};
 
@@ -212,6 +214,19 @@ pub struct Ingestor {
     /// With a frozen model, every chunk's neighbourhood is resolved again probabilistically
     /// (see [`crate::resolution`]); without one, linking is by strong identifiers only.
     resolver: Option<Arc<FrozenResolver>>,
+    /// The status rules the change feed's `status.changed` events are computed with.
+    status_rules: Arc<RuleSet>,
+}
+
+/// What a chunk changed beyond its lines' results, for the change feed's events.
+#[derive(Default)]
+struct ChunkChanges {
+    /// Persons the chunk created.
+    created: Vec<PersonId>,
+    /// Merges and splits the chunk decided, with their ids.
+    decisions: Vec<(LinkDecision, i64)>,
+    /// Per line: the person its key was linked to before the chunk.
+    person_before: Vec<Option<PersonId>>,
 }
 
 impl Ingestor {
@@ -221,6 +236,7 @@ impl Ingestor {
             store,
             clock,
             resolver: None,
+            status_rules: Arc::new(RuleSet::v1()),
         }
     }
 
@@ -238,6 +254,7 @@ impl Ingestor {
             store,
             clock,
             resolver,
+            status_rules: Arc::new(RuleSet::v1()),
         })
     }
 
@@ -396,10 +413,14 @@ impl Ingestor {
         let mut results = Vec::new();
         let processed_before = *processed;
         self.store.write(&mut |tx| {
-            results = write_chunk_in(tx, &lines, now, &options.origin, self.resolver.as_ref())?;
+            let changes;
+            (results, changes) =
+                write_chunk_in(tx, &lines, now, &options.origin, self.resolver.as_ref())?;
             if let Some(also) = also.as_mut() {
                 also(tx, &results)?;
             }
+            // The change feed's events, last: they commit with the chunk or not at all.
+            chunk_outbox(&lines, &results, &changes, now).write(tx, now, &self.status_rules)?;
             let processed_after = processed_before + lines.len() as u64;
             match options.failpoint {
                 Some(FailPoint::ErrorAfterLines(limit)) if processed_after >= limit => {
@@ -461,7 +482,11 @@ fn write_chunk_in(
     now: DateTime<Utc>,
     origin: &str,
     resolver: Option<&Arc<FrozenResolver>>,
-) -> Result<Vec<LineResult>, StoreError> {
+) -> Result<(Vec<LineResult>, ChunkChanges), StoreError> {
+    let mut changes = ChunkChanges {
+        person_before: vec![None; lines.len()],
+        ..ChunkChanges::default()
+    };
     let mut results: Vec<LineResult> = lines
         .iter()
         .map(|line| LineResult {
@@ -667,6 +692,7 @@ fn write_chunk_in(
                 current_person,
                 ..
             } => {
+                changes.person_before[index] = *current_person;
                 let keys = &line.keys.strong;
                 let slot = match (key_slot_in_chunk.get(&key), keys.is_empty()) {
                     (Some(slot), true) => *slot,
@@ -680,6 +706,7 @@ fn write_chunk_in(
                 current_person,
                 ..
             } => {
+                changes.person_before[index] = *current_person;
                 slots[index] = match key_slot_in_chunk.get(&key) {
                     Some(slot) => Some(*slot),
                     None => current_person.map(|person| linker.slot_for_existing(person)),
@@ -692,6 +719,7 @@ fn write_chunk_in(
     // 4. Ids for the new persons, then the merges of existing ones.
     let new_roots = linker.new_roots();
     let new_ids = tx.create_persons(new_roots.len(), now)?;
+    changes.created.clone_from(&new_ids);
     let slot_person: FxHashMap<Slot, PersonId> = new_roots.into_iter().zip(new_ids).collect();
     let person_of = |linker: &mut ChunkLinker, slot: Slot| -> PersonId {
         let root = linker.root(slot);
@@ -846,7 +874,7 @@ fn write_chunk_in(
 
     // 6b. The neighbourhood of the changed keys resolved again with the frozen model.
     if let Some(resolver) = resolver {
-        let mut changes: Vec<KeyChange> = Vec::with_capacity(final_states.len());
+        let mut key_changes: Vec<KeyChange> = Vec::with_capacity(final_states.len());
         for state in &final_states {
             let key: RecordKey<'_> = (state.source, state.source_ref);
             let (Some(&key_id), Some(&index)) = (key_id_of.get(&key), final_line.get(&key)) else {
@@ -860,14 +888,15 @@ fn write_chunk_in(
                 )),
                 _ => None,
             };
-            changes.push(KeyChange {
+            key_changes.push(KeyChange {
                 key_id,
                 before: before_content.remove(&key_id),
                 after,
                 record_id: state.record_id,
             });
         }
-        let applied = resolve_changes(tx, resolver, changes, now)?;
+        let mut applied = resolve_changes(tx, resolver, key_changes, now)?;
+        changes.decisions.append(&mut applied.decisions);
         if !applied.person_of_key.is_empty() {
             for (index, result) in results.iter_mut().enumerate() {
                 let Ok(record) = &lines[index].parsed else {
@@ -898,7 +927,10 @@ fn write_chunk_in(
             decision
         })
         .collect();
-    tx.insert_decisions(&decisions_to_log)?;
+    let decision_ids = tx.insert_decisions(&decisions_to_log)?;
+    changes
+        .decisions
+        .extend(decisions_to_log.into_iter().zip(decision_ids));
     let mut review_items = Vec::new();
     for conflict in linker.conflicts.clone() {
         let chosen = person_of(&mut linker, conflict.chosen);
@@ -954,5 +986,45 @@ fn write_chunk_in(
             results[index].quarantine_id = Some(id);
         }
     }
-    Ok(results)
+    Ok((results, changes))
+}
+
+/// The change feed's events of a chunk: persons created, merges and splits, then each stored
+/// version in line order (a person's events keep the order of its lines).
+fn chunk_outbox(
+    lines: &[ParsedLine],
+    results: &[LineResult],
+    changes: &ChunkChanges,
+    now: DateTime<Utc>,
+) -> Outbox {
+    let mut outbox = Outbox::new();
+    outbox.persons_created(&changes.created, now);
+    let (decisions, ids): (Vec<LinkDecision>, Vec<i64>) = changes.decisions.iter().cloned().unzip();
+    outbox.decisions(&decisions, &ids);
+    let mut records = Vec::new();
+    for (index, (line, result)) in lines.iter().zip(results).enumerate() {
+        let (Ok(record), Some(record_id)) = (&line.parsed, result.record_id) else {
+            continue;
+        };
+        if !matches!(
+            result.outcome,
+            Outcome::Accepted | Outcome::Superseded | Outcome::Retracted
+        ) {
+            continue;
+        }
+        records.push(RecordChange {
+            person: result.person_id,
+            outcome: result.outcome,
+            record_id,
+            source: record.source.as_str(),
+            source_ref: record.source_ref.as_str(),
+            revision: record.revision,
+            category: record.category,
+            valid_from: record.valid_from,
+            valid_to: record.valid_to,
+            person_before: changes.person_before.get(index).copied().flatten(),
+        });
+    }
+    outbox.records(&records, &changes.created, now);
+    outbox
 }

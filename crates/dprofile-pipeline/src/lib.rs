@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod api_keys;
 pub mod clock;
 pub mod corrections;
+pub mod events;
 pub mod group_commit;
 mod ingest;
 pub mod linker;
@@ -20,6 +21,8 @@ pub mod resolution;
 pub mod retention;
 pub mod review;
 pub mod status;
+pub mod subscriptions;
+pub mod webhooks;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ingest::{

@@ -109,6 +109,8 @@ pub struct KeyChange {
 pub struct Applied {
     /// The person of every key whose person changed.
     pub person_of_key: FxHashMap<KeyId, PersonId>,
+    /// The merges and splits written, with their ids (the change feed's events).
+    pub decisions: Vec<(LinkDecision, i64)>,
 }
 
 /// The store inside the chunk's transaction, as the closure reads it.
@@ -409,7 +411,8 @@ pub fn resolve_changes(
             "a key in force has no person after linking".to_owned(),
         ));
     }
-    tx.insert_decisions(&decisions)?;
+    let decision_ids = tx.insert_decisions(&decisions)?;
+    applied.decisions = decisions.into_iter().zip(decision_ids).collect();
 
     // Possible matches that a changed key takes part in.
     let seeds: FxHashSet<u32> = closure.seeds.iter().copied().collect();

@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use dprofile_store::{LinkDecision, MergeMoves, PersonId, Store, StoreError};
+use chrono::{DateTime, Utc};
+use dprofile_status::RuleSet;
+use dprofile_store::{LinkDecision, MergeMoves, PersonId, Store, StoreError, WriteTx};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::events::Outbox;
 
 /// Who decides and why; both are required and kept with the decision.
 #[derive(Debug, Clone)]
@@ -94,7 +97,7 @@ impl IdentityDesk {
         let mut decision_id = 0;
         self.store.write(&mut |tx| {
             let moves = tx.merge_persons(from, into)?;
-            decision_id = tx.insert_decisions(&[LinkDecision {
+            let decision = LinkDecision {
                 id: 0,
                 kind: "merge".to_owned(),
                 person_id: into,
@@ -104,8 +107,9 @@ impl IdentityDesk {
                 reason: officer.reason.clone(),
                 evidence: serde_json::json!({ "moves": moves }),
                 decided_at: now,
-            }])?[0];
-            Ok(())
+            };
+            decision_id = tx.insert_decisions(std::slice::from_ref(&decision))?[0];
+            write_events(tx, &[decision], &[decision_id], now)
         })?;
         Ok(decision_id)
     }
@@ -156,7 +160,7 @@ impl IdentityDesk {
         let mut decision_id = 0;
         self.store.write(&mut |tx| {
             tx.unmerge_persons(from, into, &moves)?;
-            decision_id = tx.insert_decisions(&[LinkDecision {
+            let decision = LinkDecision {
                 id: 0,
                 kind: "split".to_owned(),
                 person_id: into,
@@ -166,9 +170,10 @@ impl IdentityDesk {
                 reason: officer.reason.clone(),
                 evidence: serde_json::json!({ "undoes": merge_decision_id }),
                 decided_at: now,
-            }])?[0];
+            };
+            decision_id = tx.insert_decisions(std::slice::from_ref(&decision))?[0];
             tx.add_cannot_link(into, from, decision_id)?;
-            Ok(())
+            write_events(tx, &[decision], &[decision_id], now)
         })?;
         Ok(decision_id)
     }
@@ -217,6 +222,7 @@ impl IdentityDesk {
         let mut decision_ids = Vec::new();
         self.store.write(&mut |tx| {
             decision_ids.clear();
+            let mut written: Vec<LinkDecision> = Vec::new();
             let evidence_base =
                 serde_json::json!({ "review_item": item_id, "item_evidence": item.evidence });
             match verdict {
@@ -226,7 +232,7 @@ impl IdentityDesk {
                         let moves = tx.merge_persons(from, into)?;
                         let mut evidence = evidence_base.clone();
                         evidence["moves"] = serde_json::to_value(&moves).unwrap_or_default();
-                        decision_ids.extend(tx.insert_decisions(&[LinkDecision {
+                        let decision = LinkDecision {
                             id: 0,
                             kind: "merge".to_owned(),
                             person_id: into,
@@ -236,11 +242,13 @@ impl IdentityDesk {
                             reason: officer.reason.clone(),
                             evidence,
                             decided_at: now,
-                        }])?);
+                        };
+                        decision_ids.extend(tx.insert_decisions(std::slice::from_ref(&decision))?);
+                        written.push(decision);
                     }
                 }
                 ReviewVerdict::Reject => {
-                    let ids = tx.insert_decisions(&[LinkDecision {
+                    let decision = LinkDecision {
                         id: 0,
                         kind: "reject".to_owned(),
                         person_id: persons[0],
@@ -250,7 +258,9 @@ impl IdentityDesk {
                         reason: officer.reason.clone(),
                         evidence: evidence_base.clone(),
                         decided_at: now,
-                    }])?;
+                    };
+                    let ids = tx.insert_decisions(std::slice::from_ref(&decision))?;
+                    written.push(decision);
                     for (index, &first) in persons.iter().enumerate() {
                         for &second in &persons[index + 1..] {
                             tx.add_cannot_link(first, second, ids[0])?;
@@ -268,8 +278,22 @@ impl IdentityDesk {
                 status,
                 decision_ids.first().copied().unwrap_or_default(),
             )?;
-            Ok(())
+            write_events(tx, &written, &decision_ids, now)
         })?;
         Ok(decision_ids)
     }
+}
+
+/// The change feed's events of the desk's decisions, last in their transaction: a merge or
+/// split tells both persons and announces the statuses it moved.
+fn write_events(
+    tx: &mut dyn WriteTx,
+    decisions: &[LinkDecision],
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut outbox = Outbox::new();
+    outbox.decisions(decisions, ids);
+    outbox.write(tx, now, &RuleSet::v1())?;
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use dprofile_pipeline::profile::{ProfileLookup, load_profile};
 use dprofile_pipeline::{
-    FailPoint, FixedClock, IngestOptions, Ingestor, Line, LineResult, Summary,
+    Clock, FailPoint, FixedClock, IngestOptions, Ingestor, Line, LineResult, Summary,
 };
 use dprofile_store::testing::TestStore;
 use dprofile_store::{Outcome, QuarantineStatus, Store};
@@ -125,6 +125,12 @@ on_both_backends!(
     search_by_document_identifier_and_name,
     an_officer_merge_then_split_restores_both_profiles_exactly,
     a_rejected_review_keeps_persons_apart_and_a_confirmed_one_merges,
+    a_chunk_writes_its_events_in_its_own_transaction,
+    merges_and_splits_tell_both_persons,
+    the_daily_job_announces_expiring_documents_once,
+    a_receiver_down_for_days_gets_every_event_in_order_once_back,
+    a_permanently_failing_receiver_ends_in_the_dead_letter_list_and_replay_delivers,
+    a_subscriber_without_the_right_to_a_category_receives_nothing_about_it,
 );
 
 fn batch() -> Vec<String> {
@@ -1295,4 +1301,554 @@ mod passes {
         let error = PassKeyring::load_or_create(&path, created).unwrap_err();
         assert!(error.to_string().contains("pass-keys.json"), "{error}");
     }
+}
+
+fn residence_permit(source_ref: &str, revision: u32, subject: Value, valid_to: &str) -> String {
+    json!({"source": "mvd-migration", "source_ref": source_ref, "revision": revision,
+           "category": "stay_document", "valid_from": "2025-03-01", "valid_to": valid_to,
+           "subject": subject,
+           "data": {"kind": "residence_permit", "number": "82 1234567", "issued_on": "2025-03-01",
+                    "expires_on": valid_to}})
+    .to_string()
+}
+
+fn event_types(store: &dyn Store, person: i64) -> Vec<String> {
+    store
+        .events_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.person_id == Some(person))
+        .map(|event| event.event_type)
+        .collect()
+}
+
+fn a_chunk_writes_its_events_in_its_own_transaction(harness: Harness) {
+    let person_subject = subject("Abdullaev", "1991-07-14", Some("FA1234567"), None);
+    let results = harness.ingest(&[
+        tax("t-1", 1, person_subject.clone(), -1250.0),
+        residence_permit("rp-1", 1, person_subject.clone(), "2030-02-28"),
+    ]);
+    let person = results[0].person_id.unwrap();
+    let types = event_types(harness.store(), person);
+    assert_eq!(
+        types[..3],
+        ["person.created", "record.accepted", "record.accepted"]
+    );
+    // The permit gives a lawful stay and the right to work, the tax record a tax status.
+    assert!(
+        types[3..].iter().all(|kind| kind == "status.changed"),
+        "{types:?}"
+    );
+    let events = harness.store().events_after(0, 100).unwrap();
+    // Per-person sequence numbers count 1, 2, … in feed order.
+    let sequences: Vec<i64> = events.iter().map(|event| event.person_seq).collect();
+    assert_eq!(sequences, (1..=types.len() as i64).collect::<Vec<_>>());
+    // Ids, dates and statuses: never a record's field values.
+    let accepted = &events[1];
+    assert_eq!(accepted.categories, vec!["tax_debt".to_owned()]);
+    assert_eq!(accepted.payload["source_ref"], "t-1");
+    assert!(!accepted.payload.to_string().contains("1250"));
+    let statuses: Vec<(&str, &str)> = events[3..types.len()]
+        .iter()
+        .map(|event| {
+            (
+                event.payload["status"].as_str().unwrap(),
+                event.payload["after"]["answer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(statuses.contains(&("lawful_stay", "yes")), "{statuses:?}");
+    // The same chunk again changes nothing and tells nothing.
+    let head = harness.store().events_head().unwrap();
+    harness.ingest(&[tax("t-1", 1, person_subject.clone(), -1250.0)]);
+    assert_eq!(harness.store().events_head().unwrap(), head);
+    // A chunk that fails writes no event either.
+    let failing = IngestOptions {
+        failpoint: Some(FailPoint::ErrorAfterLines(1)),
+        ..IngestOptions::default()
+    };
+    assert!(
+        harness
+            .ingest_with(&[tax("t-2", 1, person_subject.clone(), 0.0)], &failing)
+            .is_err()
+    );
+    assert_eq!(harness.store().events_head().unwrap(), head);
+    // A retraction of the permit ends the lawful stay: both are told.
+    harness.ingest(&[
+        json!({"source": "mvd-migration", "source_ref": "rp-1", "revision": 2,
+                            "action": "retract", "category": "stay_document"})
+        .to_string(),
+    ]);
+    let after_retraction = event_types(harness.store(), person);
+    assert_eq!(after_retraction[types.len()], "record.retracted");
+    assert!(
+        after_retraction[types.len() + 1..].contains(&"status.changed".to_owned()),
+        "{after_retraction:?}"
+    );
+}
+
+fn merges_and_splits_tell_both_persons(harness: Harness) {
+    let first = harness.ingest(&[tax(
+        "t-1",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+        0.0,
+    )])[0]
+        .person_id
+        .unwrap();
+    let second = harness.ingest(&[tax(
+        "t-2",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FB7654321"), None),
+        0.0,
+    )])[0]
+        .person_id
+        .unwrap();
+    let desk = dprofile_pipeline::review::IdentityDesk::new(
+        harness.test_store.store.clone(),
+        harness.clock.clone(),
+    );
+    let merge = desk.merge(first, second, &officer("same man")).unwrap();
+    desk.split(merge, &officer("namesakes")).unwrap();
+    for person in [first, second] {
+        let types: Vec<String> = event_types(harness.store(), person)
+            .into_iter()
+            .filter(|kind| kind.starts_with("person.") && kind != "person.created")
+            .collect();
+        assert_eq!(types, ["person.merged", "person.split"]);
+    }
+    let merged = harness
+        .store()
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .find(|event| event.event_type == "person.merged")
+        .unwrap();
+    assert_eq!(merged.payload["decision_id"], merge);
+    assert_eq!(merged.payload["by"], "officer");
+}
+
+fn the_daily_job_announces_expiring_documents_once(harness: Harness) {
+    let person = harness.ingest(&[residence_permit(
+        "rp-1",
+        1,
+        subject("Abdullaev", "1991-07-14", Some("FA1234567"), None),
+        "2026-03-20",
+    )])[0]
+        .person_id
+        .unwrap();
+    let rules = dprofile_status::RuleSet::v1();
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let now = harness.clock.now();
+    let run = |today: &str| {
+        dprofile_pipeline::events::run_daily(harness.store(), day(today), 30, now, &rules).unwrap()
+    };
+    // Out of the horizon: nothing.
+    assert_eq!(run("2026-01-01").expiring_events, 0);
+    assert_eq!(run("2026-03-01").expiring_events, 1);
+    // Again the same day, and the next: written once.
+    assert_eq!(run("2026-03-01").expiring_events, 0);
+    assert_eq!(run("2026-03-02").expiring_events, 0);
+    let expiring: Vec<_> = harness
+        .store()
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.event_type == "document.expiring")
+        .collect();
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0].person_id, Some(person));
+    assert_eq!(expiring[0].payload["valid_to"], "2026-03-20");
+    assert_eq!(expiring[0].payload["days_left"], 19);
+    // After the permit's end the lawful stay moved with the calendar.
+    let report = run("2026-03-21");
+    assert!(report.status_events >= 1, "{report:?}");
+}
+
+/// A webhook receiver on port 0: counts what it receives by idempotency key, answers 200 while
+/// up and 503 while down.
+struct Receiver {
+    url: String,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    received: Arc<std::sync::Mutex<Vec<ReceivedHook>>>,
+}
+
+#[derive(Debug, Clone)]
+struct ReceivedHook {
+    key: String,
+    signature: String,
+    body: Vec<u8>,
+}
+
+impl ReceivedHook {
+    fn event(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks/dprofile", listener.local_addr().unwrap());
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (thread_up, thread_received) = (up.clone(), received.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut key, mut signature, mut length) = (String::new(), String::new(), 0);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.trim_end().split_once(": ") {
+                        match name.to_ascii_lowercase().as_str() {
+                            "idempotency-key" => key = value.to_owned(),
+                            "dprofile-signature" => signature = value.to_owned(),
+                            "content-length" => length = value.parse().unwrap_or(0),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let answer = if thread_up.load(std::sync::atomic::Ordering::SeqCst) {
+                    thread_received.lock().unwrap().push(ReceivedHook {
+                        key,
+                        signature,
+                        body,
+                    });
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                } else {
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Receiver { url, up, received }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn hooks(&self) -> Vec<ReceivedHook> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn webhook_worker(
+    harness: &Harness,
+    config: dprofile_pipeline::webhooks::WebhookConfig,
+) -> dprofile_pipeline::webhooks::WebhookWorker {
+    let key =
+        dprofile_audit::LogKey::from_seed(dprofile_pipeline::access_log::DEFAULT_ORIGIN, [21; 32])
+            .unwrap();
+    dprofile_pipeline::webhooks::WebhookWorker {
+        store: harness.test_store.store.clone(),
+        policy: Arc::new(dprofile_policy::Policy::default_policy()),
+        access_log: Arc::new(dprofile_pipeline::access_log::AccessLog::new(
+            harness.test_store.store.clone(),
+            key,
+        )),
+        clock: harness.clock.clone(),
+        transport: Arc::new(dprofile_pipeline::webhooks::HttpTransport::default()),
+        config,
+    }
+}
+
+fn subscribe(
+    harness: &Harness,
+    agency: &str,
+    role: &str,
+    purpose: &str,
+    categories: &[&str],
+    url: Option<&str>,
+) -> Result<
+    dprofile_pipeline::subscriptions::CreatedSubscription,
+    dprofile_pipeline::subscriptions::SubscriptionError,
+> {
+    dprofile_pipeline::subscriptions::create(
+        harness.store(),
+        &dprofile_policy::Policy::default_policy(),
+        agency,
+        &dprofile_pipeline::subscriptions::SubscriptionRequest {
+            role: role.to_owned(),
+            purpose: purpose.to_owned(),
+            event_types: Vec::new(),
+            categories: categories.iter().map(|code| (*code).to_owned()).collect(),
+            webhook_url: url.map(str::to_owned),
+        },
+        "apikey:1",
+        harness.clock.now(),
+    )
+}
+
+/// Keys of the hooks received, each person's in the order received, with their sequences.
+fn per_person_sequences(hooks: &[ReceivedHook]) -> std::collections::BTreeMap<i64, Vec<i64>> {
+    let mut sequences: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for hook in hooks {
+        let event = hook.event();
+        if let Some(person) = event["person_id"].as_i64() {
+            sequences
+                .entry(person)
+                .or_default()
+                .push(event["person_seq"].as_i64().unwrap());
+        }
+    }
+    sequences
+}
+
+fn migration_batch(people: usize, records_each: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for person in 0..people {
+        for record in 0..records_each {
+            lines.push(residence_permit(
+                &format!("rp-{person}-{record}"),
+                1,
+                subject(
+                    "Abdullaev",
+                    "1991-07-14",
+                    Some(&format!("FA{:07}", 1_000_000 + person)),
+                    None,
+                ),
+                &format!("2030-01-{:02}", record + 1),
+            ));
+        }
+    }
+    lines
+}
+
+fn a_receiver_down_for_days_gets_every_event_in_order_once_back(harness: Harness) {
+    let receiver = Receiver::start();
+    let created = subscribe(
+        &harness,
+        "mvd-migration",
+        "migration_officer",
+        "stay_control",
+        &[],
+        Some(&receiver.url),
+    )
+    .unwrap();
+    let worker = webhook_worker(
+        &harness,
+        dprofile_pipeline::webhooks::WebhookConfig {
+            max_attempts: 10_000,
+            batch: 50,
+            ..Default::default()
+        },
+    );
+    receiver.set_up(false);
+    harness.ingest(&migration_batch(3, 4));
+    // Three days down, on the simulated clock: an attempt per person whenever its backoff ends.
+    for _ in 0..72 {
+        harness.clock.advance(Duration::hours(1));
+        worker.run_once(&created.subscription).unwrap();
+    }
+    assert!(receiver.hooks().is_empty());
+    // More changes while it is down.
+    harness.ingest(&migration_batch(4, 5));
+    receiver.set_up(true);
+    for _ in 0..50 {
+        harness.clock.advance(Duration::hours(1));
+        let report = worker.run_once(&created.subscription).unwrap();
+        if report.idle()
+            && harness
+                .store()
+                .deliveries(
+                    created.subscription.id,
+                    dprofile_store::DeliveryFilter::Pending,
+                    1,
+                )
+                .unwrap()
+                .is_empty()
+        {
+            break;
+        }
+    }
+    let hooks = receiver.hooks();
+    let all = harness.store().events_after(0, 10_000).unwrap();
+    let mut keys: Vec<&str> = hooks.iter().map(|hook| hook.key.as_str()).collect();
+    keys.sort_unstable();
+    let mut expected: Vec<&str> = all.iter().map(|event| event.event_id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "every event, each once");
+    for (person, sequences) in per_person_sequences(&hooks) {
+        let mut sorted = sequences.clone();
+        sorted.sort_unstable();
+        assert_eq!(sequences, sorted, "person {person}'s events in order");
+    }
+    // Signed with the secret shown at creation, at the (simulated) time of sending.
+    let hook = &hooks[0];
+    assert!(dprofile_pipeline::webhooks::verify_signature(
+        &created.secret,
+        &hook.signature,
+        &hook.body,
+        harness.clock.now(),
+        Duration::days(30),
+    ));
+    assert!(!dprofile_pipeline::webhooks::verify_signature(
+        "whsec_other",
+        &hook.signature,
+        &hook.body,
+        harness.clock.now(),
+        Duration::days(30),
+    ));
+}
+
+fn a_permanently_failing_receiver_ends_in_the_dead_letter_list_and_replay_delivers(
+    harness: Harness,
+) {
+    let receiver = Receiver::start();
+    let created = subscribe(
+        &harness,
+        "mvd-migration",
+        "migration_officer",
+        "stay_control",
+        &[],
+        Some(&receiver.url),
+    )
+    .unwrap();
+    let id = created.subscription.id;
+    let worker = webhook_worker(
+        &harness,
+        dprofile_pipeline::webhooks::WebhookConfig {
+            max_attempts: 3,
+            ..Default::default()
+        },
+    );
+    receiver.set_up(false);
+    harness.ingest(&migration_batch(2, 1));
+    let total = harness.store().events_head().unwrap() as usize;
+    for _ in 0..40 {
+        harness.clock.advance(Duration::hours(2));
+        worker.run_once(&created.subscription).unwrap();
+    }
+    let dead = harness
+        .store()
+        .deliveries(id, dprofile_store::DeliveryFilter::Dead, 100)
+        .unwrap();
+    assert_eq!(dead.len(), total, "every event parked");
+    assert!(dead.iter().all(|delivery| delivery.attempts == 3));
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("the receiver answered 503")
+    );
+    receiver.set_up(true);
+    worker.run_once(&created.subscription).unwrap();
+    assert!(
+        receiver.hooks().is_empty(),
+        "parked deliveries wait for a replay"
+    );
+    assert_eq!(
+        dprofile_pipeline::webhooks::replay(harness.store(), id, None, harness.clock.now())
+            .unwrap(),
+        total as u64
+    );
+    worker.run_once(&created.subscription).unwrap();
+    assert_eq!(receiver.hooks().len(), total);
+    assert!(
+        harness
+            .store()
+            .deliveries(id, dprofile_store::DeliveryFilter::Dead, 100)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn a_subscriber_without_the_right_to_a_category_receives_nothing_about_it(harness: Harness) {
+    // Creating one that names a category the role may not read is refused, naming it.
+    match subscribe(
+        &harness,
+        "fns",
+        "tax_inspector",
+        "tax_administration",
+        &["tax_debt", "entry_ban"],
+        None,
+    ) {
+        Err(dprofile_pipeline::subscriptions::SubscriptionError::Refused {
+            pointer,
+            code,
+            message,
+        }) => {
+            assert_eq!(
+                (pointer.as_str(), code),
+                ("/categories/1", "policy.category_not_granted")
+            );
+            assert!(message.contains("entry_ban"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let receiver = Receiver::start();
+    let created = subscribe(
+        &harness,
+        "fns",
+        "tax_inspector",
+        "tax_administration",
+        &[],
+        Some(&receiver.url),
+    )
+    .unwrap();
+    let worker = webhook_worker(&harness, Default::default());
+    let person_subject = subject("Abdullaev", "1991-07-14", Some("FA1234567"), None);
+    harness.ingest(&[
+        tax("t-1", 1, person_subject.clone(), -10.0),
+        json!({"source": "mvd-migration", "source_ref": "ban-1", "category": "entry_ban",
+               "subject": person_subject,
+               "data": {"basis": "115-FZ art. 27", "authority": "MVD", "decided_on": "2026-01-10",
+                        "banned_from": "2026-01-10", "banned_until": "2031-01-10"}})
+        .to_string(),
+    ]);
+    let ban_events: Vec<_> = harness
+        .store()
+        .events_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.categories.contains(&"entry_ban".to_owned()))
+        .collect();
+    assert!(
+        ban_events.len() >= 2,
+        "the ban and its status were announced: {ban_events:?}"
+    );
+    while !worker.run_once(&created.subscription).unwrap().idle() {}
+    let hooks = receiver.hooks();
+    assert!(
+        hooks
+            .iter()
+            .any(|hook| hook.event()["type"] == "record.accepted")
+    );
+    for hook in &hooks {
+        let text = String::from_utf8_lossy(&hook.body);
+        assert!(!text.contains("entry_ban"), "{text}");
+    }
+    // The pull feed decides the same way.
+    let subscription = harness
+        .store()
+        .subscription(created.subscription.id)
+        .unwrap()
+        .unwrap();
+    let policy = dprofile_policy::Policy::default_policy();
+    let matcher = dprofile_pipeline::subscriptions::Matcher::new(&policy, &subscription);
+    let page =
+        dprofile_pipeline::subscriptions::read_feed(harness.store(), &matcher, 0, 100, 10_000)
+            .unwrap();
+    assert_eq!(page.events.len(), hooks.len());
+    assert!(
+        page.events
+            .iter()
+            .all(|event| !event.categories.contains(&"entry_ban".to_owned()))
+    );
+    // Every delivery is in the access log: which agency received which person's event.
+    let rows = harness.store().access_rows(0, 100).unwrap();
+    let delivered: Vec<_> = rows
+        .iter()
+        .filter_map(|row| row.entry())
+        .filter(|entry| entry.action == dprofile_audit::AccessAction::Deliver)
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].agency, "fns");
+    assert!(!delivered[0].categories.contains(&"entry_ban".to_owned()));
 }

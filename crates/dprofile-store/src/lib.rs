@@ -9,6 +9,7 @@ pub mod access_log;
 pub mod aggregates;
 pub mod auth;
 pub mod corrections;
+pub mod events;
 mod postgres_auth;
 mod postgres_backend;
 mod sqlite_auth;
@@ -29,6 +30,9 @@ pub use auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, Pers
 pub use corrections::{
     CorrectionAnswer, CorrectionFilter, CorrectionRow, CorrectionStatus, NewCorrection,
     VersionInForce,
+};
+pub use events::{
+    DeliveryFilter, DeliveryRow, EventRow, NewEvent, NewSubscription, SubscriptionRow,
 };
 pub use postgres_backend::PostgresStore;
 pub use sqlite_backend::SqliteStore;
@@ -662,7 +666,7 @@ pub trait WriteTx {
         evidence: &serde_json::Value,
     ) -> StoreResult<()>;
     /// Retention: removes persons with nothing left, and the persons merged into them, their
-    /// `cannot_link` pairs and the decisions between removed persons only; notes when each was
+    /// events and queued webhook deliveries (issue 7), their `cannot_link` pairs and the decisions between removed persons only; notes when each was
     /// erased (`retention_erasures`). Returns the removed person ids.
     fn remove_persons(
         &mut self,
@@ -701,6 +705,55 @@ pub trait WriteTx {
     /// Revokes the person's pass `id` at `at`; `false` when the person has no pass `id`.
     /// Revoking twice keeps the first time.
     fn revoke_pass(&mut self, id: i64, person: PersonId, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    // --- The change feed (issue 7) ---
+    /// Writes events, giving each the next feed position and its person's next sequence
+    /// number; an event whose id is stored already is skipped (the daily job's events have
+    /// ids computed from what they are about). Locks the feed's head row until the
+    /// transaction ends, so positions follow commit order: write events last in a
+    /// transaction. Returns the events written.
+    fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<Vec<EventRow>>;
+    /// Every stored version of every key linked to the person, oldest first, as this
+    /// transaction sees them (the statuses after a change).
+    fn person_versions_in(&mut self, person: PersonId) -> StoreResult<Vec<StoredVersion>>;
+    /// The statuses last announced for these persons (JSON), for those that have some.
+    fn status_snapshots(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, String)>>;
+    fn set_status_snapshots(&mut self, snapshots: &[(PersonId, String)]) -> StoreResult<()>;
+    /// Keeps a new subscription; returns its id.
+    fn insert_subscription(&mut self, subscription: &NewSubscription<'_>) -> StoreResult<i64>;
+    /// Ends a subscription (its row stays, its queued deliveries go); `false` when there is
+    /// no live subscription with that id.
+    fn delete_subscription(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Queues deliveries of these events (`(position, person)`) for a webhook subscription
+    /// and moves its queue cursor to `through`.
+    fn queue_deliveries(
+        &mut self,
+        subscription: i64,
+        through: i64,
+        events: &[(i64, Option<PersonId>)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Notes a failed attempt: the count, when to try again, the error, and `dead_at` when
+    /// the delivery is parked in the dead-letter list.
+    fn fail_delivery(
+        &mut self,
+        subscription: i64,
+        position: i64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+        dead_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// A delivery succeeded: its row goes.
+    fn delete_delivery(&mut self, subscription: i64, position: i64) -> StoreResult<()>;
+    /// Takes parked deliveries (one position, or all) out of the dead-letter list, to be tried
+    /// again from `at`; returns how many.
+    fn replay_dead(
+        &mut self,
+        subscription: i64,
+        position: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 /// The registry's storage. Implementations are cheap to share across threads.
@@ -807,6 +860,24 @@ pub trait Store: Send + Sync {
     /// Counts over the versions in force for the analysts' dashboard, grouped in the database
     /// (see [`aggregates`]): never a person's row.
     fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>>;
+
+    // --- The change feed (issue 7) ---
+    /// Up to `limit` events after position `after`, in order.
+    fn events_after(&self, after: i64, limit: usize) -> StoreResult<Vec<EventRow>>;
+    /// The position of the last event written (0: none).
+    fn events_head(&self) -> StoreResult<i64>;
+    /// Every subscription, deleted ones too, by id.
+    fn subscriptions(&self) -> StoreResult<Vec<SubscriptionRow>>;
+    fn subscription(&self, id: i64) -> StoreResult<Option<SubscriptionRow>>;
+    /// Up to which position a webhook subscription's events were queued (0: none).
+    fn webhook_cursor(&self, subscription: i64) -> StoreResult<i64>;
+    /// Queued deliveries of a subscription, with their events, by position.
+    fn deliveries(
+        &self,
+        subscription: i64,
+        filter: DeliveryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<DeliveryRow>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything

@@ -13,16 +13,18 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, Row};
 
 mod corrections;
+mod events;
 
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::postgres_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
-    CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewPass, NewQuarantine, NewRecord,
-    NewReviewItem, NewShareCode, Outcome, PassRow, PassStatuses, PersonId, PersonRow,
-    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
-    StoreError, StoreResult, StoredVersion, WriteTx, search_value,
+    CorrectionRow, DeliveryFilter, DeliveryRow, ErasedKeys, EventRow, IdentifierRow, IndexRemovals,
+    KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewCorrection,
+    NewEvent, NewPass, NewQuarantine, NewRecord, NewReviewItem, NewShareCode, NewSubscription,
+    Outcome, PassRow, PassStatuses, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
+    RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion,
+    SubscriptionRow, WriteTx, search_value,
 };
 use crate::{AggregateQuery, AggregateRow};
 
@@ -71,6 +73,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "passes",
         include_str!("../migrations/postgres/0009_passes.sql"),
+    ),
+    (
+        10,
+        "events",
+        include_str!("../migrations/postgres/0010_events.sql"),
+    ),
+    (
+        11,
+        "deliveries",
+        include_str!("../migrations/postgres/0011_deliveries.sql"),
     ),
 ];
 
@@ -187,6 +199,73 @@ struct PostgresTx<'a, 'b> {
 }
 
 impl WriteTx for PostgresTx<'_, '_> {
+    fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<Vec<EventRow>> {
+        events::insert_events(self.transaction, events)
+    }
+
+    fn person_versions_in(&mut self, person: PersonId) -> StoreResult<Vec<StoredVersion>> {
+        events::person_versions(self.transaction, person)
+    }
+
+    fn status_snapshots(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, String)>> {
+        events::status_snapshots(self.transaction, persons)
+    }
+
+    fn set_status_snapshots(&mut self, snapshots: &[(PersonId, String)]) -> StoreResult<()> {
+        events::set_status_snapshots(self.transaction, snapshots)
+    }
+
+    fn insert_subscription(&mut self, subscription: &NewSubscription<'_>) -> StoreResult<i64> {
+        events::insert_subscription(self.transaction, subscription)
+    }
+
+    fn delete_subscription(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        events::delete_subscription(self.transaction, id, at)
+    }
+
+    fn queue_deliveries(
+        &mut self,
+        subscription: i64,
+        through: i64,
+        events: &[(i64, Option<PersonId>)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        events::queue_deliveries(self.transaction, subscription, through, events, at)
+    }
+
+    fn fail_delivery(
+        &mut self,
+        subscription: i64,
+        position: i64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+        dead_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        events::fail_delivery(
+            self.transaction,
+            subscription,
+            position,
+            attempts,
+            next_attempt_at,
+            error,
+            dead_at,
+        )
+    }
+
+    fn delete_delivery(&mut self, subscription: i64, position: i64) -> StoreResult<()> {
+        events::delete_delivery(self.transaction, subscription, position)
+    }
+
+    fn replay_dead(
+        &mut self,
+        subscription: i64,
+        position: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        events::replay_dead(self.transaction, subscription, position, at)
+    }
+
     fn insert_correction(&mut self, correction: &NewCorrection<'_>) -> StoreResult<i64> {
         corrections::insert(self.transaction, correction)
     }
@@ -1135,6 +1214,11 @@ impl WriteTx for PostgresTx<'_, '_> {
             "DELETE FROM correction_fields
              WHERE correction_id IN (SELECT id FROM corrections WHERE person_id = ANY($1))",
             "DELETE FROM corrections WHERE person_id = ANY($1)",
+            // The change feed tells about persons: their events go with them.
+            "DELETE FROM events WHERE person_id = ANY($1)",
+            "DELETE FROM events_person_seq WHERE person_id = ANY($1)",
+            "DELETE FROM event_status_snapshots WHERE person_id = ANY($1)",
+            "DELETE FROM webhook_deliveries WHERE person_id = ANY($1)",
         ] {
             transaction.execute(statement, &[&removed])?;
         }
@@ -1683,6 +1767,34 @@ impl Store for PostgresStore {
         })
     }
 
+    fn events_after(&self, after: i64, limit: usize) -> StoreResult<Vec<EventRow>> {
+        self.with_client(|client| events::events_after(client, after, limit))
+    }
+
+    fn events_head(&self) -> StoreResult<i64> {
+        self.with_client(events::events_head)
+    }
+
+    fn subscriptions(&self) -> StoreResult<Vec<SubscriptionRow>> {
+        self.with_client(events::subscriptions)
+    }
+
+    fn subscription(&self, id: i64) -> StoreResult<Option<SubscriptionRow>> {
+        self.with_client(|client| events::subscription(client, id))
+    }
+
+    fn webhook_cursor(&self, subscription: i64) -> StoreResult<i64> {
+        self.with_client(|client| events::webhook_cursor(client, subscription))
+    }
+
+    fn deliveries(
+        &self,
+        subscription: i64,
+        filter: DeliveryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        self.with_client(|client| events::deliveries(client, subscription, filter, limit))
+    }
     fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>> {
         let sql = crate::aggregates::aggregate_sql(query, postgres_json_text);
         self.with_client(|client| {

@@ -12,16 +12,18 @@ use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod corrections;
+mod events;
 
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::sqlite_auth;
 use crate::{
     AccessRow, AccessRowWrite, ApiKeyRow, Backend, CorrectionAnswer, CorrectionFilter,
-    CorrectionRow, ErasedKeys, IdentifierRow, IndexRemovals, KeyId, KeyInForce, KeyState, KeyWrite,
-    LinkDecision, MergeMoves, NewApiKey, NewCorrection, NewPass, NewQuarantine, NewRecord,
-    NewReviewItem, NewShareCode, Outcome, PassRow, PassStatuses, PersonId, PersonRow,
-    QuarantineItem, QuarantineStatus, RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts,
-    StoreError, StoreResult, StoredVersion, WriteTx, search_value, violations_json,
+    CorrectionRow, DeliveryFilter, DeliveryRow, ErasedKeys, EventRow, IdentifierRow, IndexRemovals,
+    KeyId, KeyInForce, KeyState, KeyWrite, LinkDecision, MergeMoves, NewApiKey, NewCorrection,
+    NewEvent, NewPass, NewQuarantine, NewRecord, NewReviewItem, NewShareCode, NewSubscription,
+    Outcome, PassRow, PassStatuses, PersonId, PersonRow, QuarantineItem, QuarantineStatus,
+    RecordId, ReviewItem, ShareCodeRow, Store, StoreCounts, StoreError, StoreResult, StoredVersion,
+    SubscriptionRow, WriteTx, search_value, violations_json,
 };
 use crate::{AggregateQuery, AggregateRow};
 
@@ -70,6 +72,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "passes",
         include_str!("../migrations/sqlite/0009_passes.sql"),
+    ),
+    (
+        10,
+        "events",
+        include_str!("../migrations/sqlite/0010_events.sql"),
+    ),
+    (
+        11,
+        "deliveries",
+        include_str!("../migrations/sqlite/0011_deliveries.sql"),
     ),
 ];
 
@@ -1223,6 +1235,11 @@ impl WriteTx for SqliteTx<'_> {
             "DELETE FROM correction_fields
              WHERE correction_id IN (SELECT id FROM corrections WHERE person_id = ?1)",
             "DELETE FROM corrections WHERE person_id = ?1",
+            // The change feed tells about persons: their events go with them.
+            "DELETE FROM events WHERE person_id = ?1",
+            "DELETE FROM events_person_seq WHERE person_id = ?1",
+            "DELETE FROM event_status_snapshots WHERE person_id = ?1",
+            "DELETE FROM webhook_deliveries WHERE person_id = ?1",
         ] {
             let mut statement = transaction.prepare_cached(statement)?;
             for person in &removed {
@@ -1313,6 +1330,73 @@ impl WriteTx for SqliteTx<'_> {
             params![id, person, micros(at)],
         )?;
         Ok(changed > 0)
+    }
+
+    fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<Vec<EventRow>> {
+        events::insert_events(self.transaction, events)
+    }
+
+    fn person_versions_in(&mut self, person: PersonId) -> StoreResult<Vec<StoredVersion>> {
+        events::person_versions(self.transaction, person)
+    }
+
+    fn status_snapshots(&mut self, persons: &[PersonId]) -> StoreResult<Vec<(PersonId, String)>> {
+        events::status_snapshots(self.transaction, persons)
+    }
+
+    fn set_status_snapshots(&mut self, snapshots: &[(PersonId, String)]) -> StoreResult<()> {
+        events::set_status_snapshots(self.transaction, snapshots)
+    }
+
+    fn insert_subscription(&mut self, subscription: &NewSubscription<'_>) -> StoreResult<i64> {
+        events::insert_subscription(self.transaction, subscription)
+    }
+
+    fn delete_subscription(&mut self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+        events::delete_subscription(self.transaction, id, at)
+    }
+
+    fn queue_deliveries(
+        &mut self,
+        subscription: i64,
+        through: i64,
+        events: &[(i64, Option<PersonId>)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        events::queue_deliveries(self.transaction, subscription, through, events, at)
+    }
+
+    fn fail_delivery(
+        &mut self,
+        subscription: i64,
+        position: i64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+        dead_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        events::fail_delivery(
+            self.transaction,
+            subscription,
+            position,
+            attempts,
+            next_attempt_at,
+            error,
+            dead_at,
+        )
+    }
+
+    fn delete_delivery(&mut self, subscription: i64, position: i64) -> StoreResult<()> {
+        events::delete_delivery(self.transaction, subscription, position)
+    }
+
+    fn replay_dead(
+        &mut self,
+        subscription: i64,
+        position: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        events::replay_dead(self.transaction, subscription, position, at)
     }
 }
 
@@ -1839,6 +1923,34 @@ impl Store for SqliteStore {
         })
     }
 
+    fn events_after(&self, after: i64, limit: usize) -> StoreResult<Vec<EventRow>> {
+        self.read(|connection| events::events_after(connection, after, limit))
+    }
+
+    fn events_head(&self) -> StoreResult<i64> {
+        self.read(events::events_head)
+    }
+
+    fn subscriptions(&self) -> StoreResult<Vec<SubscriptionRow>> {
+        self.read(events::subscriptions)
+    }
+
+    fn subscription(&self, id: i64) -> StoreResult<Option<SubscriptionRow>> {
+        self.read(|connection| events::subscription(connection, id))
+    }
+
+    fn webhook_cursor(&self, subscription: i64) -> StoreResult<i64> {
+        self.read(|connection| events::webhook_cursor(connection, subscription))
+    }
+
+    fn deliveries(
+        &self,
+        subscription: i64,
+        filter: DeliveryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<DeliveryRow>> {
+        self.read(|connection| events::deliveries(connection, subscription, filter, limit))
+    }
     fn aggregate(&self, query: AggregateQuery) -> StoreResult<Vec<AggregateRow>> {
         let sql = crate::aggregates::aggregate_sql(query, sqlite_json_text);
         self.read(|connection| {

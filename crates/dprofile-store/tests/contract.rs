@@ -1513,6 +1513,229 @@ fn aggregates_count_persons_in_force_by_group(store: &dyn Store) {
     );
 }
 
+fn new_event(id: &str, person: Option<i64>, kind: &str) -> dprofile_store::NewEvent {
+    dprofile_store::NewEvent {
+        event_id: id.to_owned(),
+        person_id: person,
+        at: now(),
+        event_type: kind.to_owned(),
+        categories: vec!["tax_debt".to_owned()],
+        payload: serde_json::json!({ "record_id": 7 }),
+    }
+}
+
+fn events_get_positions_in_commit_order_and_sequences_per_person(store: &dyn Store) {
+    let mut written = Vec::new();
+    store
+        .write(&mut |tx| {
+            written = tx.insert_events(&[
+                new_event("evt_a", Some(1), "record.accepted"),
+                new_event("evt_b", Some(2), "record.accepted"),
+                new_event("evt_c", Some(1), "status.changed"),
+            ])?;
+            Ok(())
+        })
+        .unwrap();
+    let positions: Vec<i64> = written.iter().map(|event| event.position).collect();
+    assert_eq!(positions, vec![1, 2, 3]);
+    let sequences: Vec<i64> = written.iter().map(|event| event.person_seq).collect();
+    assert_eq!(sequences, vec![1, 1, 2]);
+    // A rolled-back transaction leaves no event and takes no position.
+    let failed = store.write(&mut |tx| {
+        tx.insert_events(&[new_event("evt_x", Some(1), "record.accepted")])?;
+        Err(StoreError::Aborted("test".to_owned()))
+    });
+    assert!(failed.is_err());
+    // An id stored already is skipped (the daily job writes its events once).
+    store
+        .write(&mut |tx| {
+            written = tx.insert_events(&[
+                new_event("evt_a", Some(1), "record.accepted"),
+                new_event("evt_d", Some(1), "record.superseded"),
+            ])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!((written[0].position, written[0].person_seq), (4, 3));
+    assert_eq!(store.events_head().unwrap(), 4);
+    let feed = store.events_after(1, 10).unwrap();
+    let ids: Vec<&str> = feed.iter().map(|event| event.event_id.as_str()).collect();
+    assert_eq!(ids, vec!["evt_b", "evt_c", "evt_d"]);
+    assert_eq!(feed[0].categories, vec!["tax_debt".to_owned()]);
+    assert_eq!(feed[0].payload, serde_json::json!({ "record_id": 7 }));
+    assert_eq!(feed[0].at, now());
+    assert_eq!(store.events_after(0, 2).unwrap().len(), 2);
+    // Status snapshots are kept per person and replaced.
+    store
+        .write(&mut |tx| {
+            tx.set_status_snapshots(&[(1, "{}".to_owned())])?;
+            tx.set_status_snapshots(&[(1, "{\"a\":1}".to_owned()), (2, "{}".to_owned())])?;
+            assert_eq!(
+                tx.status_snapshots(&[1, 3])?,
+                vec![(1, "{\"a\":1}".to_owned())]
+            );
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn subscriptions_and_webhook_deliveries_round_trip(store: &dyn Store) {
+    for index in 1..=3 {
+        store
+            .write(&mut |tx| {
+                tx.insert_events(&[new_event(
+                    &format!("evt_{index}"),
+                    Some(index),
+                    "record.accepted",
+                )])?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let types = vec!["record.accepted".to_owned()];
+    let categories = vec!["tax_debt".to_owned()];
+    let mut id = 0;
+    store
+        .write(&mut |tx| {
+            id = tx.insert_subscription(&dprofile_store::NewSubscription {
+                agency: "fns",
+                role: "tax_inspector",
+                purpose: "tax_control",
+                event_types: &types,
+                categories: &categories,
+                webhook_url: Some("http://127.0.0.1:9/hook"),
+                secret: "whsec_test",
+                created_by: "apikey:1",
+                created_at: now(),
+            })?;
+            Ok(())
+        })
+        .unwrap();
+    let row = store.subscription(id).unwrap().unwrap();
+    assert_eq!(row.event_types, types);
+    assert_eq!(row.categories, categories);
+    assert_eq!(row.secret, "whsec_test");
+    assert_eq!(row.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+    assert_eq!(store.subscriptions().unwrap().len(), 1);
+    assert_eq!(store.webhook_cursor(id).unwrap(), 0);
+    store
+        .write(&mut |tx| tx.queue_deliveries(id, 3, &[(1, Some(1)), (3, Some(3))], now()))
+        .unwrap();
+    assert_eq!(store.webhook_cursor(id).unwrap(), 3);
+    let pending = store
+        .deliveries(id, dprofile_store::DeliveryFilter::Pending, 10)
+        .unwrap();
+    assert_eq!(
+        pending.iter().map(|d| d.position).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    assert_eq!(pending[0].event.event_id, "evt_1");
+    let later = now() + chrono::Duration::seconds(30);
+    store
+        .write(&mut |tx| {
+            tx.fail_delivery(id, 1, 5, later, "connection refused", Some(later))?;
+            tx.fail_delivery(id, 3, 1, later, "503", None)?;
+            Ok(())
+        })
+        .unwrap();
+    let dead = store
+        .deliveries(id, dprofile_store::DeliveryFilter::Dead, 10)
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].attempts, dead[0].last_error.as_deref()),
+        (5, Some("connection refused"))
+    );
+    let pending = store
+        .deliveries(id, dprofile_store::DeliveryFilter::Pending, 10)
+        .unwrap();
+    assert_eq!(
+        (
+            pending[0].position,
+            pending[0].attempts,
+            pending[0].next_attempt_at
+        ),
+        (3, 1, later)
+    );
+    let mut replayed = 0;
+    store
+        .write(&mut |tx| {
+            replayed = tx.replay_dead(id, None, now())?;
+            tx.delete_delivery(id, 3)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(replayed, 1);
+    let pending = store
+        .deliveries(id, dprofile_store::DeliveryFilter::Pending, 10)
+        .unwrap();
+    assert_eq!(
+        (pending.len(), pending[0].position, pending[0].attempts),
+        (1, 1, 0)
+    );
+    let mut deleted = (false, false);
+    store
+        .write(&mut |tx| {
+            deleted = (
+                tx.delete_subscription(id, now())?,
+                tx.delete_subscription(id, now())?,
+            );
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(deleted, (true, false));
+    assert!(
+        store
+            .subscription(id)
+            .unwrap()
+            .unwrap()
+            .deleted_at
+            .is_some()
+    );
+    assert!(
+        store
+            .deliveries(id, dprofile_store::DeliveryFilter::Pending, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn retention_removes_a_persons_events(store: &dyn Store) {
+    let (person, _) = seed(store, "ev-1", "FA1234567");
+    let (other, _) = seed(store, "ev-2", "FB7654321");
+    store
+        .write(&mut |tx| {
+            tx.insert_events(&[
+                new_event("evt_p", Some(person), "record.accepted"),
+                new_event("evt_o", Some(other), "record.accepted"),
+            ])?;
+            tx.queue_deliveries(1, 2, &[(1, Some(person)), (2, Some(other))], now())?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(&mut |tx| {
+            tx.remove_persons(&[person], now())?;
+            Ok(())
+        })
+        .unwrap();
+    let left: Vec<Option<i64>> = store
+        .events_after(0, 10)
+        .unwrap()
+        .iter()
+        .map(|event| event.person_id)
+        .collect();
+    assert_eq!(left, vec![Some(other)]);
+    let queued = store
+        .deliveries(1, dprofile_store::DeliveryFilter::Pending, 10)
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|d| d.person_id).collect::<Vec<_>>(),
+        vec![Some(other)]
+    );
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1550,6 +1773,9 @@ contract_suite!(
     retention_removes_persons_then_their_log_details,
     retention_takes_a_removed_persons_codes_and_passes_with_them,
     aggregates_count_persons_in_force_by_group,
+    events_get_positions_in_commit_order_and_sequences_per_person,
+    subscriptions_and_webhook_deliveries_round_trip,
+    retention_removes_a_persons_events,
 );
 
 #[test]

@@ -67,6 +67,13 @@ enum Command {
     /// QR pass keys: rotate the signing key, print the root key to publish.
     #[command(subcommand)]
     Passes(commands::passes::PassesCommand),
+    /// Agencies' subscriptions to the change feed: create (secret shown once), list, show
+    /// with delivery state, delete, replay the dead-letter list.
+    #[command(subcommand)]
+    Subscriptions(commands::subscriptions::SubscriptionsCommand),
+    /// The change feed's scheduled events: `events daily [--today D] [--days N]`.
+    #[command(subcommand)]
+    Events(commands::events::EventsCommand),
     /// Check a QR pass offline against the cached trust and status lists; exits 1 when it
     /// is rejected. `--refresh URL` downloads the lists (the only network step).
     Verify(commands::verify::VerifyArgs),
@@ -99,6 +106,8 @@ fn main() -> std::process::ExitCode {
         Command::Corrections(command) => commands::corrections::run(&store_location, command),
         Command::Passes(command) => commands::passes::run(&store_location, command),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Subscriptions(command) => commands::subscriptions::run(&store_location, command),
+        Command::Events(command) => commands::events::run(&store_location, command),
     };
     match result {
         Ok(code) => code,

@@ -806,3 +806,312 @@ fn corrections_list_shows_an_agency_queue_without_the_persons_texts() {
         );
     }
 }
+
+/// A webhook receiver on port 0 that counts the requests per idempotency key; each answer
+/// takes a little while, so a batch is still being delivered when the test kills the server.
+struct CountingReceiver {
+    url: String,
+    counts: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl CountingReceiver {
+    fn start() -> CountingReceiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let counts = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let thread_counts = counts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut key, mut length) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.trim_end().split_once(": ") {
+                        match name.to_ascii_lowercase().as_str() {
+                            "idempotency-key" => key = value.to_owned(),
+                            "content-length" => length = value.parse().unwrap_or(0),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                *thread_counts.lock().unwrap().entry(key).or_insert(0) += 1;
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        CountingReceiver { url, counts }
+    }
+
+    fn keys(&self) -> std::collections::HashMap<String, u32> {
+        self.counts.lock().unwrap().clone()
+    }
+}
+
+/// `dprofile serve` on port 0, its address read from what it prints.
+fn start_serve(store: &StoreArgs, data_dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dprofile"))
+        .args(&store.0)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--key-file",
+            &data_dir.join("access-log.key").display().to_string(),
+            "--pass-key-file",
+            &data_dir.join("pass-keys.json").display().to_string(),
+        ])
+        .env_remove("DATABASE_URL")
+        .env("DPROFILE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dprofile serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("serve prints").expect("a line");
+    let address = first
+        .split("http://")
+        .nth(1)
+        .expect("the address")
+        .trim_end_matches('/')
+        .to_owned();
+    // Keep reading so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, address)
+}
+
+fn migration_lines(from: usize, to: usize) -> Vec<String> {
+    (from..to)
+        .map(|index| {
+            json!({"source": "mvd-migration", "source_ref": format!("rp-{index}"),
+                   "category": "stay_document", "valid_from": "2025-03-01", "valid_to": "2030-02-28",
+                   "subject": {"names": [{"family": "Karimov"}], "birth_date": "1980",
+                               "documents": [{"kind": "passport", "country": "UZB", "number": format!("AB{:07}", index)}]},
+                   "data": {"kind": "residence_permit", "number": format!("82 {index:07}"),
+                            "issued_on": "2025-03-01", "expires_on": "2030-02-28"}})
+            .to_string()
+        })
+        .collect()
+}
+
+/// Acceptance 1 of issue 7: the server is killed (SIGKILL) while it delivers, and more changes
+/// commit while it is down; after a restart the receiver has every event, and counting by
+/// idempotency key each is one event (a request may repeat: at least once, never lost).
+fn killing_the_server_between_commit_and_delivery_loses_no_event(test_store: TestStore) {
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    let receiver = CountingReceiver::start();
+    let created = dprofile(
+        &store,
+        &[
+            "subscriptions",
+            "create",
+            "--agency",
+            "mvd-migration",
+            "--role",
+            "migration_officer",
+            "--purpose",
+            "stay_control",
+            "--webhook-url",
+            &receiver.url,
+        ],
+        &[],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_str(stdout(&created).trim()).unwrap();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let (mut server, _address) = start_serve(&store, directory.path());
+    let first = write_file(directory.path(), "first.ndjson", &migration_lines(0, 30));
+    let ingested = dprofile(&store, &["ingest", &first.display().to_string()], &[]);
+    assert!(
+        ingested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingested.stderr)
+    );
+    // Kill it mid-delivery: some events sent, the rest committed and waiting.
+    let started = std::time::Instant::now();
+    while receiver.keys().len() < 5 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the server delivers nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    server.kill().expect("SIGKILL the server");
+    server.wait().unwrap();
+    let events = test_store.store.events_head().unwrap();
+    assert!(
+        (receiver.keys().len() as i64) < events,
+        "killed before the end of the delivery"
+    );
+    // Changes committed while no server runs.
+    let second = write_file(directory.path(), "second.ndjson", &migration_lines(30, 40));
+    assert!(
+        dprofile(&store, &["ingest", &second.display().to_string()], &[])
+            .status
+            .success()
+    );
+    let (mut server, _address) = start_serve(&store, directory.path());
+    let all: Vec<String> = test_store
+        .store
+        .events_after(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|event| event.event_id)
+        .collect();
+    let started = std::time::Instant::now();
+    while receiver.keys().len() < all.len() && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let keys = receiver.keys();
+    let mut received: Vec<&String> = keys.keys().collect();
+    received.sort_unstable();
+    let mut expected: Vec<&String> = all.iter().collect();
+    expected.sort_unstable();
+    assert_eq!(
+        received, expected,
+        "every committed event, each once by its key"
+    );
+    // At least once: what was delivered but not yet noted as delivered when the server died
+    // (rows are deleted 100 at a time) is sent again with the same key, which the receiver
+    // counts as the same event; nothing else repeats.
+    let repeated = keys.values().filter(|count| **count > 1).count();
+    assert!(
+        repeated <= 100,
+        "{repeated} events were sent more than once"
+    );
+    assert!(keys.values().all(|count| *count <= 2));
+}
+
+#[test]
+fn crash_between_commit_and_delivery_on_sqlite() {
+    killing_the_server_between_commit_and_delivery_loses_no_event(TestStore::sqlite());
+}
+
+#[test]
+fn crash_between_commit_and_delivery_on_postgres() {
+    if let Some(store) = TestStore::postgres() {
+        killing_the_server_between_commit_and_delivery_loses_no_event(store);
+    }
+}
+
+#[test]
+fn subscriptions_and_the_daily_events_job_from_the_command_line() {
+    let test_store = TestStore::sqlite();
+    let store = StoreArgs::of(&test_store);
+    let directory = tempfile::tempdir().unwrap();
+    // A permit whose last day is within the horizon of the day given.
+    let lines = migration_lines(0, 2);
+    let file = write_file(directory.path(), "permits.ndjson", &lines);
+    assert!(
+        dprofile(&store, &["ingest", &file.display().to_string()], &[])
+            .status
+            .success()
+    );
+    let daily = |today: &str| -> serde_json::Value {
+        let output = dprofile(
+            &store,
+            &["events", "daily", "--today", today, "--days", "30"],
+            &[],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout(&output).trim()).unwrap()
+    };
+    assert_eq!(daily("2030-02-10")["expiring_events"], 2);
+    assert_eq!(daily("2030-02-10")["expiring_events"], 0, "written once");
+    let bad = dprofile(&store, &["events", "daily", "--today", "10.02.2030"], &[]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--today"));
+    // A role that may not read a category is refused, naming it.
+    let refused = dprofile(
+        &store,
+        &[
+            "subscriptions",
+            "create",
+            "--agency",
+            "fns",
+            "--role",
+            "tax_inspector",
+            "--purpose",
+            "tax_administration",
+            "--categories",
+            "tax_debt,entry_ban",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("/categories/1") && message.contains("entry_ban"),
+        "{message}"
+    );
+    let created = dprofile(
+        &store,
+        &[
+            "subscriptions",
+            "create",
+            "--agency",
+            "fns",
+            "--role",
+            "tax_inspector",
+            "--purpose",
+            "tax_administration",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+        ],
+        &[],
+    );
+    assert!(created.status.success());
+    let id = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).unwrap()["id"]
+        .to_string();
+    let listed = stdout(&dprofile(&store, &["subscriptions", "list"], &[]));
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(&format!("{id}\tfns\ttax_inspector"))),
+        "{listed}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&dprofile(
+        &store,
+        &["subscriptions", "show", &id],
+        &[],
+    )))
+    .unwrap();
+    assert_eq!(shown["dead"], json!([]));
+    assert_eq!(shown["subscription"]["agency"], "fns");
+    let replay = dprofile(
+        &store,
+        &["subscriptions", "replay", &id, "--cursor", "7"],
+        &[],
+    );
+    assert!(!replay.status.success());
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("--cursor"));
+    assert!(
+        dprofile(&store, &["subscriptions", "delete", &id], &[])
+            .status
+            .success()
+    );
+    assert!(
+        !dprofile(&store, &["subscriptions", "delete", &id], &[])
+            .status
+            .success()
+    );
+}

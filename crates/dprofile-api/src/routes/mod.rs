@@ -11,6 +11,7 @@ pub mod records;
 pub mod review;
 pub mod share_codes;
 pub mod status;
+pub mod subscriptions;
 pub mod system;
 
 use axum::extract::Path;

@@ -3,6 +3,7 @@
 pub mod apikey;
 pub mod audit;
 pub mod corrections;
+pub mod events;
 pub mod ingest;
 pub mod officer;
 pub mod passes;
@@ -10,6 +11,7 @@ pub mod quarantine;
 pub mod resolve;
 pub mod retention;
 pub mod serve;
+pub mod subscriptions;
 pub mod synth;
 pub mod verify;
 

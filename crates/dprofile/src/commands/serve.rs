@@ -48,6 +48,29 @@ pub struct ServeArgs {
     pub officer_lockout_minutes: u32,
     #[command(flatten)]
     pub pass_keys: super::passes::PassKeyArgs,
+    /// Failed attempts after which a webhook delivery is parked in the dead-letter list.
+    #[arg(long, env = "DPROFILE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub webhook_max_attempts: u32,
+    /// The first webhook retry waits up to this many milliseconds, each next one up to twice
+    /// as long (full jitter).
+    #[arg(long, env = "DPROFILE_WEBHOOK_BASE_DELAY_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub webhook_base_delay_ms: u64,
+    /// No webhook retry waits longer than this many seconds.
+    #[arg(long, env = "DPROFILE_WEBHOOK_MAX_DELAY_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub webhook_max_delay_seconds: u64,
+    /// Also publish every event to this NATS server's JetStream (`nats://host:4222`), for
+    /// other servers to deliver from.
+    #[arg(long, env = "DPROFILE_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// The JetStream stream (created if missing) and subject prefix (`<prefix>.<event type>`).
+    #[arg(long, env = "DPROFILE_NATS_STREAM", default_value = "DPROFILE_EVENTS")]
+    pub nats_stream: String,
+    #[arg(
+        long,
+        env = "DPROFILE_NATS_SUBJECT_PREFIX",
+        default_value = "dprofile.events"
+    )]
+    pub nats_subject_prefix: String,
 }
 
 impl ServeArgs {
@@ -128,6 +151,16 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         Vec::new()
     };
     let officer_auth = args.officer_auth();
+    let webhook_config = dprofile_pipeline::webhooks::WebhookConfig {
+        max_attempts: args.webhook_max_attempts,
+        base_delay: chrono::Duration::milliseconds(
+            i64::try_from(args.webhook_base_delay_ms).unwrap_or(i64::MAX),
+        ),
+        max_delay: chrono::Duration::seconds(
+            i64::try_from(args.webhook_max_delay_seconds).unwrap_or(i64::MAX),
+        ),
+        ..Default::default()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -178,12 +211,53 @@ pub fn run(location: &StoreLocation, args: ServeArgs) -> anyhow::Result<ExitCode
         )
         .with_officer_auth(officer_auth)
         .with_passes(passes);
+        // Webhooks: a thread per subscription, fed from the outbox in the store; they share
+        // the server's access log, so a delivery's entries join the same log.
+        let stop_webhooks = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let webhooks = dprofile_pipeline::webhooks::spawn_supervisor(
+            Arc::new(dprofile_pipeline::webhooks::WebhookWorker {
+                store: state.store.clone(),
+                policy: state.policy.clone(),
+                access_log: state.access_log.clone(),
+                clock: state.clock.clone(),
+                transport: Arc::new(dprofile_pipeline::webhooks::HttpTransport::default()),
+                config: webhook_config,
+            }),
+            dprofile_pipeline::webhooks::SupervisorConfig::default(),
+            stop_webhooks.clone(),
+        );
+        let (stop_publisher, publisher_stopped) = tokio::sync::watch::channel(false);
+        let publisher = match &args.nats_url {
+            Some(url) => {
+                let publisher = dprofile_api::jetstream::JetStreamPublisher::connect(
+                    url,
+                    &args.nats_stream,
+                    &args.nats_subject_prefix,
+                    state.store.clone(),
+                )
+                .await
+                .context("cannot publish to JetStream")?;
+                println!("  JetStream: events published to stream {} at {url}", args.nats_stream);
+                Some(tokio::spawn(publisher.run(
+                    std::time::Duration::from_millis(50),
+                    publisher_stopped,
+                )))
+            }
+            None => None,
+        };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        dprofile_api::serve(listener, state, shutdown)
+        let served = dprofile_api::serve(listener, state, shutdown)
             .await
-            .context("the server stopped")
+            .context("the server stopped");
+        stop_webhooks.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = stop_publisher.send(true);
+        if let Some(publisher) = publisher {
+            let _ = publisher.await;
+        }
+        let _ = tokio::task::spawn_blocking(move || webhooks.join()).await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }
