@@ -127,7 +127,8 @@ async fn officer_person_checker_and_analyst_one_after_the_other() {
     browser.goto("/check?lang=en").await;
     browser.fill("#code", &share_code).await;
     browser.fill("#birth_date", BIRTH_DATE).await;
-    browser.click("#check-code-submit").await;
+    // Sent from the keyboard, as every form of the pages can be.
+    press_enter_in(&browser, "#birth_date").await;
     browser.find("#verdict-heading").await;
     let verdict = browser.text(".verdict").await;
     assert!(verdict.contains("Purpose: right to work"), "{verdict}");
