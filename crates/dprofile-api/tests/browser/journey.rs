@@ -22,6 +22,21 @@ async fn sign_in_to_the_console(browser: &Browser, login: &str) {
     press_enter_in(browser, "#password").await;
 }
 
+/// Waits (up to 10 s) until a form sent from a page under `path` has brought the browser
+/// elsewhere: the next step must not race the answer that sets the session cookie.
+async fn wait_until_away_from(browser: &Browser, path: &str) {
+    for _ in 0..100 {
+        if !browser.path().await.starts_with(path) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the browser stayed on {path}: {}",
+        browser.page_text().await
+    );
+}
+
 #[tokio::test]
 async fn officer_person_checker_and_analyst_one_after_the_other() {
     let server = TestServer::start().await;
@@ -79,6 +94,7 @@ async fn officer_person_checker_and_analyst_one_after_the_other() {
     let code = server.codes.last_for(person).expect("a code was sent");
     browser.fill("#code", &code).await;
     press_enter_in(&browser, "#code").await;
+    wait_until_away_from(&browser, "/my/sign-in").await;
     browser.goto("/my/access-log").await;
     let log = browser.page_text().await;
     assert!(
@@ -142,7 +158,9 @@ async fn officer_person_checker_and_analyst_one_after_the_other() {
         .assert_accessible("the checker's code verdict")
         .await;
 
-    // …and the downloaded pass verifies there.
+    // …and the downloaded pass verifies there (on a fresh page: the code's verdict must not be
+    // mistaken for the pass's).
+    browser.goto("/check?lang=en").await;
     browser
         .find("#pass")
         .await
