@@ -190,13 +190,7 @@ pub async fn issue(
     let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
         .await
         .map_err(|_| ApiError::BodyUnreadable)?;
-    let asked: IssuePassRequest = serde_json::from_slice(&body).map_err(|error| {
-        invalid_field(
-            "",
-            Rule::Type,
-            format!("the body is not the JSON this route takes: {error}"),
-        )
-    })?;
+    let asked: IssuePassRequest = crate::routes::me::parse_body(&body)?;
     let row = issue_pass(&context, person, &asked).await?;
     Ok((StatusCode::CREATED, Json(PassBody::from(row))).into_response())
 }
