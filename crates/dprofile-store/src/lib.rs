@@ -35,7 +35,7 @@ pub use events::{
     DeliveryFilter, DeliveryRow, EventRow, NewEvent, NewSubscription, SubscriptionRow,
 };
 pub use postgres_backend::PostgresStore;
-pub use sqlite_backend::SqliteStore;
+pub use sqlite_backend::{DATABASE_FILE, SqliteStore, access_log_path};
 
 pub type PersonId = i64;
 pub type RecordId = i64;

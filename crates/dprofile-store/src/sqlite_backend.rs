@@ -1,6 +1,7 @@
-//! The embedded backend: one SQLite file in WAL mode. One writer connection behind a mutex
-//! (SQLite allows one writer at a time anyway), and a pool of reader connections that WAL lets
-//! read while the writer writes.
+//! The embedded backend: SQLite in WAL mode, in two files — the store, and its access log in a
+//! file of its own attached as `log` (see `access_log_file`). One writer connection behind a
+//! mutex (SQLite allows one writer at a time anyway), and a pool of reader connections that WAL
+//! lets read while the writer writes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,11 @@ use dprofile_domain::Action;
 use dprofile_domain::linking::{KeyKind, StrongKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod access_log_file;
 mod corrections;
 mod events;
+
+pub use access_log_file::log_path as access_log_path;
 
 use crate::auth::{NewOfficer, OfficerRow, OfficerSessionRow, PersonSessionRow, PersonSignInRow};
 use crate::sqlite_auth;
@@ -83,7 +87,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "deliveries",
         include_str!("../migrations/sqlite/0011_deliveries.sql"),
     ),
+    (
+        12,
+        "access_log_file",
+        include_str!("../migrations/sqlite/0012_access_log_file.sql"),
+    ),
 ];
+
+/// The migration that moves the access log into its own file, which copies the rows there
+/// before its SQL drops them from the main file.
+const ACCESS_LOG_FILE_MIGRATION: i64 = 12;
 
 /// WAL size past which the writer waits for a full checkpoint so the WAL restarts from its
 /// beginning (and reuses its blocks).
@@ -237,7 +250,7 @@ impl SqliteStore {
         // The writer prepares more distinct statements than rusqlite's default cache keeps
         // (16): an ingest chunk between two access-log appends would evict the log's.
         writer.set_prepared_statement_cache_capacity(128);
-        migrate(&writer)?;
+        migrate(&writer, path)?;
         let writer = Arc::new(Mutex::new(writer));
         Ok(SqliteStore {
             path: path.to_owned(),
@@ -267,6 +280,44 @@ impl SqliteStore {
         self.readers.lock().map_err(poisoned)?.push(connection);
         result
     }
+
+    /// Runs `work` in one write transaction. `keep_pending`: whether access-log entries it
+    /// appends keep a copy in the main file, for a transaction that may write both files.
+    fn transact(
+        &self,
+        keep_pending: bool,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut connection = self.writer.lock().map_err(poisoned)?;
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let result = access_log_file::reconcile(&transaction).and_then(|()| {
+            let mut write_tx = SqliteTx {
+                transaction: &transaction,
+                keep_pending,
+            };
+            work(&mut write_tx)
+        });
+        match result {
+            Ok(()) => {
+                transaction.commit()?;
+                self.checkpointer.nudge();
+                // The background checkpoint never catches up with a busy writer, so the WAL
+                // would only grow (and the file system zero-fills every new block). Past a
+                // bound, fold the rest in here and let the next commit start the WAL over.
+                let wal_bytes =
+                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len());
+                if wal_bytes > WAL_RESTART_BYTES {
+                    connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                transaction.rollback()?;
+                Err(error)
+            }
+        }
+    }
 }
 
 fn poisoned<T>(_: T) -> StoreError {
@@ -286,10 +337,11 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
     // 64 MiB of page cache per connection keeps the ingest indexes hot without large RSS.
     connection.pragma_update(None, "cache_size", -65536)?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    access_log_file::attach(&connection, path)?;
     Ok(connection)
 }
 
-fn migrate(connection: &Connection) -> StoreResult<()> {
+fn migrate(connection: &Connection, path: &Path) -> StoreResult<()> {
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )?;
@@ -302,6 +354,9 @@ fn migrate(connection: &Connection) -> StoreResult<()> {
             )
             .optional()?;
         if applied.is_none() {
+            if *version == ACCESS_LOG_FILE_MIGRATION {
+                access_log_file::copy_into_log_file(connection)?;
+            }
             let transaction = connection.unchecked_transaction()?;
             transaction.execute_batch(sql)?;
             transaction.execute(
@@ -311,6 +366,11 @@ fn migrate(connection: &Connection) -> StoreResult<()> {
             transaction.commit()?;
         }
     }
+    access_log_file::check_present(connection, path)?;
+    // A stop between the two files' commits of the last run is repaired before anything else.
+    let transaction = connection.unchecked_transaction()?;
+    access_log_file::reconcile(&transaction)?;
+    transaction.commit()?;
     Ok(())
 }
 
@@ -344,6 +404,9 @@ fn hash_from(bytes: &[u8]) -> [u8; 32] {
 
 struct SqliteTx<'a> {
     transaction: &'a rusqlite::Transaction<'a>,
+    /// Whether access-log entries appended here also keep a copy in the main file (see
+    /// `access_log_file`): every transaction but the log-only ones of `append_access`.
+    keep_pending: bool,
 }
 
 impl WriteTx for SqliteTx<'_> {
@@ -795,10 +858,16 @@ impl WriteTx for SqliteTx<'_> {
                  ON CONFLICT (id) DO UPDATE SET size = excluded.size, range = excluded.range",
             )?
             .execute(params![size, range])?;
+        if self.keep_pending {
+            access_log_file::keep_pending_head(self.transaction, size, range)?;
+        }
         Ok(())
     }
 
     fn insert_access_rows(&mut self, rows: &[AccessRowWrite]) -> StoreResult<()> {
+        if self.keep_pending {
+            access_log_file::keep_pending(self.transaction, rows)?;
+        }
         let mut statement = self.transaction.prepare_cached(
             "INSERT INTO access_log (position, person, at, disclosed_at, salt, details, hashes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1451,34 +1520,18 @@ impl Store for SqliteStore {
     }
 
     fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> StoreResult<()>) -> StoreResult<()> {
-        let mut connection = self.writer.lock().map_err(poisoned)?;
-        let transaction =
-            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let result = {
-            let mut write_tx = SqliteTx {
-                transaction: &transaction,
-            };
-            work(&mut write_tx)
-        };
-        match result {
-            Ok(()) => {
-                transaction.commit()?;
-                self.checkpointer.nudge();
-                // The background checkpoint never catches up with a busy writer, so the WAL
-                // would only grow (and the file system zero-fills every new block). Past a
-                // bound, fold the rest in here and let the next commit start the WAL over.
-                let wal_bytes =
-                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len());
-                if wal_bytes > WAL_RESTART_BYTES {
-                    connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
-                }
-                Ok(())
-            }
-            Err(error) => {
-                transaction.rollback()?;
-                Err(error)
-            }
-        }
+        self.transact(true, work)
+    }
+
+    /// A transaction of the log file alone: a commit here leaves the main file, and so the
+    /// page caches of its readers, as they were.
+    fn append_access(&self, entries: &[crate::AccessAppend]) -> StoreResult<Vec<u64>> {
+        let mut positions = Vec::new();
+        self.transact(false, &mut |tx| {
+            positions = crate::access_log::append_access(tx, entries)?;
+            Ok(())
+        })?;
+        Ok(positions)
     }
 
     fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {

@@ -77,7 +77,10 @@ fn tamper(test_store: &TestStore, sqlite: &str, postgres: &str) {
             client.batch_execute(postgres).unwrap();
         }
         (None, Some(dir)) => {
-            let connection = rusqlite::Connection::open(dir.join("dprofile.sqlite3")).unwrap();
+            // The log is in a file of its own, which the store attaches as `log`.
+            let main_file = dir.join(dprofile_store::DATABASE_FILE);
+            let log_file = dprofile_store::access_log_path(&main_file);
+            let connection = rusqlite::Connection::open(log_file).unwrap();
             connection.execute_batch(sqlite).unwrap();
         }
         (None, None) => unreachable!("a test store is a directory or a database"),
