@@ -135,13 +135,27 @@ struct Checkpointer {
 /// pause only delays the copy into the database file.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// Least time between two checkpoints of the access log's file. Its commits are one entry
+/// each at a thousand logged reads a second, and each checkpoint syncs the WAL and the file:
+/// at 50 ms those syncs were about a quarter of what logging added to a read. A second's
+/// commits (about 12 MB of WAL at that rate) are still copied within the next second.
+const LOG_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Log WAL size past which the log file is checkpointed without waiting for its interval (a
+/// lone caller appending in a loop commits some 15,000 times a second, 180 MB of WAL). The
+/// WAL file keeps its largest size, so this also bounds the disk it takes.
+const LOG_WAL_CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Checkpointer {
     fn start(path: &Path, writer: Arc<Mutex<Connection>>) -> StoreResult<Checkpointer> {
         let connection = open_connection(path)?;
+        let mut log_wal = access_log_file::log_path(path).into_os_string();
+        log_wal.push("-wal");
+        let log_wal = PathBuf::from(log_wal);
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
-            .spawn(move || checkpoint_loop(&connection, &writer, &woken))
+            .spawn(move || checkpoint_loop(&connection, &writer, &woken, &log_wal))
             .map_err(|error| {
                 StoreError::Open(format!("cannot start the checkpoint thread: {error}"))
             })?;
@@ -175,39 +189,81 @@ fn checkpoint_loop(
     connection: &Connection,
     writer: &Mutex<Connection>,
     woken: &std::sync::mpsc::Receiver<()>,
+    log_wal: &Path,
 ) {
-    let mut last: Option<std::time::Instant> = None;
-    while woken.recv().is_ok() {
-        // Within the interval of the last checkpoint: wait out the rest of it. Commits in the
-        // meantime leave their wake-up in the channel and are covered by the checkpoint
-        // below. A shutdown during the wait still checkpoints once.
-        if let Some(last) = last {
-            let left = CHECKPOINT_INTERVAL.saturating_sub(last.elapsed());
-            if !left.is_zero() {
-                std::thread::sleep(left);
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::{Duration, Instant};
+    let mut last_main: Option<Instant> = None;
+    let mut last_log: Option<Instant> = None;
+    // Commits came since the log file's last checkpoint (a wake-up does not tell which file
+    // a commit wrote): it is checkpointed once its own interval has passed.
+    let mut log_waiting = false;
+    loop {
+        let woke = if log_waiting {
+            let due = last_log.map_or(Duration::ZERO, |last| {
+                LOG_CHECKPOINT_INTERVAL.saturating_sub(last.elapsed())
+            });
+            match woken.recv_timeout(due) {
+                Ok(()) => true,
+                Err(RecvTimeoutError::Timeout) => false,
+                Err(RecvTimeoutError::Disconnected) => break,
             }
+        } else if woken.recv().is_ok() {
+            true
+        } else {
+            break;
+        };
+        if woke {
+            // Within the interval of the last checkpoint: wait out the rest of it. Commits in
+            // the meantime leave their wake-up in the channel and are covered below.
+            if let Some(last) = last_main {
+                let left = CHECKPOINT_INTERVAL.saturating_sub(last.elapsed());
+                if !left.is_zero() {
+                    std::thread::sleep(left);
+                }
+            }
+            // Wake-ups that came during the wait are covered by this checkpoint; a commit
+            // after this line leaves a new one.
+            while woken.try_recv().is_ok() {}
+            if let Err(error) = checkpoint_all(connection, writer, "main") {
+                tracing::warn!(%error, "background checkpoint failed; the next commit retries");
+            }
+            last_main = Some(Instant::now());
+            log_waiting = true;
         }
-        // Wake-ups that came during the wait are covered by this checkpoint; a commit after
-        // this line leaves a new one.
-        while woken.try_recv().is_ok() {}
-        if let Err(error) = checkpoint_all(connection, writer) {
-            tracing::warn!(%error, "background checkpoint failed; the next commit retries");
+        // Due after its interval, or sooner when appends come fast enough to fill the WAL.
+        let log_due = last_log.is_none_or(|last| last.elapsed() >= LOG_CHECKPOINT_INTERVAL)
+            || std::fs::metadata(log_wal).is_ok_and(|wal| wal.len() > LOG_WAL_CHECKPOINT_BYTES);
+        if log_waiting && log_due {
+            if let Err(error) = checkpoint_all(connection, writer, "log") {
+                tracing::warn!(%error, "background checkpoint of the access log failed; retried later");
+            }
+            last_log = Some(Instant::now());
+            log_waiting = false;
         }
-        last = Some(std::time::Instant::now());
     }
+    // Shut down: the store's drop folds what is left of both WALs in.
 }
 
-/// Copies the WAL into the database: first beside the writer (the bulk of a large ingest
-/// commit), then what committed meanwhile while holding the writer's lock, so that every frame
-/// is copied and the next commit starts the WAL over from its beginning. The first pass alone
-/// reports itself complete (it counts the frames there were when it started) while commits
-/// append more, so a steady stream of small commits never let the WAL restart: it grew by
-/// every commit's pages (150 MB over 3,000 one-entry commits) and sequential single-entry
-/// appends fell from about 5,000/s to 700/s. The second pass has only the last few commits'
-/// pages to copy, and nothing (no sync either) when no commit came.
-fn checkpoint_all(connection: &Connection, writer: &Mutex<Connection>) -> rusqlite::Result<()> {
+/// Copies the WAL of `schema` (`main` or `log`) into its database: first beside the writer
+/// (the bulk of a large ingest commit), then what committed meanwhile while holding the
+/// writer's lock, so that every frame is copied and the next commit starts the WAL over from
+/// its beginning. The first pass alone reports itself complete (it counts the frames there
+/// were when it started) while commits append more, so a steady stream of small commits never
+/// let the WAL restart: it grew by every commit's pages (150 MB over 3,000 one-entry commits)
+/// and sequential single-entry appends fell from about 5,000/s to 700/s. The second pass has
+/// only the last few commits' pages to copy, and nothing (no sync either) when no commit came.
+fn checkpoint_all(
+    connection: &Connection,
+    writer: &Mutex<Connection>,
+    schema: &str,
+) -> rusqlite::Result<()> {
     let passive = |connection: &Connection| {
-        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        connection.query_row(
+            &format!("PRAGMA {schema}.wal_checkpoint(PASSIVE)"),
+            [],
+            |_| Ok(()),
+        )
     };
     passive(connection)?;
     // A reader still on an older snapshot may keep some frames uncopied; the next checkpoint
@@ -305,8 +361,12 @@ impl SqliteStore {
                 // The background checkpoint never catches up with a busy writer, so the WAL
                 // would only grow (and the file system zero-fills every new block). Past a
                 // bound, fold the rest in here and let the next commit start the WAL over.
-                let wal_bytes =
-                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len());
+                // (A log-only transaction left the main file's WAL as it was.)
+                let wal_bytes = if keep_pending {
+                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len())
+                } else {
+                    0
+                };
                 if wal_bytes > WAL_RESTART_BYTES {
                     connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
                 }
