@@ -39,6 +39,7 @@ use crate::routes::{
         me::verify,
         me::profile,
         me::access_log,
+        me::sign_out,
         me::log_key,
         status::person_status,
         status::my_status,

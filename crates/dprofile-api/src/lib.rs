@@ -282,6 +282,7 @@ pub fn router(state: AppState) -> Router {
     let own_data = Router::new()
         .route("/v1/me/profile", get(me::profile))
         .route("/v1/me/access-log", get(me::access_log))
+        .route("/v1/me/sign-out", post(me::sign_out))
         .route("/v1/me/status", get(status::my_status))
         .route(
             "/v1/me/share-codes",

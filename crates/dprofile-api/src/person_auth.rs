@@ -241,6 +241,17 @@ impl PersonSessions {
         Ok((token, session.expires_at))
     }
 
+    /// Ends the session of `token` (signing out): from then on it answers 401 like an expired
+    /// one. Whether one was open. Blocks on the store.
+    pub fn close_session(&self, store: &dyn Store, token: &str) -> Result<bool, StoreError> {
+        let mut closed = false;
+        store.write(&mut |tx| {
+            closed = tx.end_person_session(&sha256(token))?;
+            Ok(())
+        })?;
+        Ok(closed)
+    }
+
     /// The person a session token is bound to, if it is open. Blocks on the store.
     pub fn session_person(
         &self,

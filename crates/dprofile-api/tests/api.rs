@@ -1597,6 +1597,7 @@ async fn the_openapi_document_lists_every_route() {
             "/v1/me/share-codes",
             "/v1/me/share-codes/{id}",
             "/v1/me/sign-in",
+            "/v1/me/sign-out",
             "/v1/me/status",
             "/v1/me/verify",
             "/v1/officer/sign-in",
@@ -1815,7 +1816,7 @@ async fn every_route_with_personal_data_answers_401_without_a_key() {
             called += 1;
         }
     }
-    assert_eq!(called, 35, "every operation under /v1/ was called");
+    assert_eq!(called, 36, "every operation under /v1/ was called");
     // The open routes answer without a key.
     for path in ["/", "/healthz", "/metrics", "/openapi.json", "/docs"] {
         let response = app
@@ -2299,6 +2300,40 @@ async fn a_person_signs_in_with_a_code_and_reads_their_whole_profile() {
         .await
         .expect("an answer");
     assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
+}
+
+#[tokio::test]
+async fn signing_out_ends_that_session_and_no_other() {
+    let app = TestApp::sqlite().await;
+    app.post_for_person(&abdullayev("ME-OUT")).await;
+    let session = app.person_session("FA1234567", "1991-07-14").await;
+    let other_device = app.person_session("FA1234567", "1991-07-14").await;
+    let read = |client: &reqwest::Client| client.get(app.url("/v1/me/profile")).send();
+    assert_eq!(
+        read(&session).await.expect("an answer").status(),
+        StatusCode::OK
+    );
+
+    let signed_out = session
+        .post(app.url("/v1/me/sign-out"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
+    // The token no longer opens anything, though its lifetime has not run out.
+    let response = read(&session).await.expect("an answer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
+    let again = session
+        .post(app.url("/v1/me/sign-out"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_problem(again, StatusCode::UNAUTHORIZED, "auth.invalid_session").await;
+    // Only that session: the person's session on another device stays open.
+    assert_eq!(
+        read(&other_device).await.expect("an answer").status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

@@ -599,6 +599,9 @@ pub trait WriteTx {
     /// Removes a sign-in; `false` when it was already gone (a code is used once).
     fn take_person_sign_in(&mut self, id_hash: &[u8]) -> StoreResult<bool>;
     fn insert_person_session(&mut self, session: &PersonSessionRow) -> StoreResult<()>;
+    /// Ends the person session whose token hashes to `token_hash` (signing out); whether one
+    /// was open.
+    fn end_person_session(&mut self, token_hash: &[u8]) -> StoreResult<bool>;
     /// Deletes sign-ins and person sessions that expired by `now`, and officer sessions
     /// whose absolute expiry passed.
     fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()>;

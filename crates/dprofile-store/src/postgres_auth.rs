@@ -199,6 +199,17 @@ pub(crate) fn take_person_sign_in(
     Ok(deleted > 0)
 }
 
+pub(crate) fn end_person_session(
+    client: &mut impl GenericClient,
+    token_hash: &[u8],
+) -> StoreResult<bool> {
+    let deleted = client.execute(
+        "DELETE FROM person_sessions WHERE token_hash = $1",
+        &[&token_hash],
+    )?;
+    Ok(deleted > 0)
+}
+
 pub(crate) fn insert_person_session(
     client: &mut impl GenericClient,
     session: &PersonSessionRow,

@@ -931,6 +931,10 @@ impl WriteTx for PostgresTx<'_, '_> {
         postgres_auth::insert_person_session(&mut *self.transaction, session)
     }
 
+    fn end_person_session(&mut self, token_hash: &[u8]) -> StoreResult<bool> {
+        postgres_auth::end_person_session(&mut *self.transaction, token_hash)
+    }
+
     fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
         postgres_auth::delete_expired_sessions(&mut *self.transaction, now)
     }

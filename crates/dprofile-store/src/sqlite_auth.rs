@@ -203,6 +203,14 @@ pub(crate) fn take_person_sign_in(connection: &Connection, id_hash: &[u8]) -> St
     Ok(deleted > 0)
 }
 
+pub(crate) fn end_person_session(connection: &Connection, token_hash: &[u8]) -> StoreResult<bool> {
+    let deleted = connection.execute(
+        "DELETE FROM person_sessions WHERE token_hash = ?1",
+        params![token_hash],
+    )?;
+    Ok(deleted > 0)
+}
+
 pub(crate) fn insert_person_session(
     connection: &Connection,
     session: &PersonSessionRow,

@@ -1045,6 +1045,10 @@ impl WriteTx for SqliteTx<'_> {
         sqlite_auth::insert_person_session(self.transaction, session)
     }
 
+    fn end_person_session(&mut self, token_hash: &[u8]) -> StoreResult<bool> {
+        sqlite_auth::end_person_session(self.transaction, token_hash)
+    }
+
     fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
         sqlite_auth::delete_expired_sessions(self.transaction, now)
     }

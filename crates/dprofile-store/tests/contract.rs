@@ -797,6 +797,25 @@ fn person_sign_ins_and_sessions_are_kept_until_they_expire(store: &dyn Store) {
         .write(&mut |tx| tx.delete_expired_sessions(now() + chrono::Duration::minutes(30)))
         .unwrap();
     assert_eq!(store.person_session(&[5; 32]).unwrap(), None);
+    // Signing out ends one session, before its expiry, and only that one.
+    let mut ended = Vec::new();
+    store
+        .write(&mut |tx| {
+            for (token, person) in [(6u8, 42), (7, 42)] {
+                tx.insert_person_session(&dprofile_store::PersonSessionRow {
+                    token_hash: vec![token; 32],
+                    person_id: person,
+                    expires_at: now() + chrono::Duration::minutes(30),
+                })?;
+            }
+            ended.push(tx.end_person_session(&[6; 32])?);
+            ended.push(tx.end_person_session(&[6; 32])?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ended, vec![true, false]);
+    assert_eq!(store.person_session(&[6; 32]).unwrap(), None);
+    assert!(store.person_session(&[7; 32]).unwrap().is_some());
 }
 
 /// Retention erases a key with every version and what cites them, rebuilds a person's index to

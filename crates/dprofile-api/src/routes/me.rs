@@ -69,6 +69,35 @@ async fn session_person(parts: &Parts, context: &ApiContext) -> Result<PersonId,
     person_from_token(context, token).await
 }
 
+/// Signs out: ends the session in `Authorization`, which answers 401 from then on (also in
+/// the portal, whose cookie carries the same session).
+#[utoipa::path(
+    post,
+    path = "/v1/me/sign-out",
+    operation_id = "person_sign_out",
+    tag = "me",
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 401, description = "No open session (`auth.required`, `auth.invalid_session`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn sign_out(
+    State(context): State<ApiContext>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let token = crate::auth::bearer_token(request.headers())?.to_owned();
+    end_session(&context, token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Ends the person session `token` (the API's sign-out and the portal's).
+pub(crate) async fn end_session(context: &ApiContext, token: String) -> Result<(), ApiError> {
+    let sessions = context.state.person_sessions.clone();
+    let store = context.state.store.clone();
+    run_blocking(move || sessions.close_session(store.as_ref(), &token)).await?;
+    Ok(())
+}
+
 /// The person whose open session `token` is, as the `Authorization` header of `/v1/me/` and
 /// the portal's session cookie carry it.
 pub(crate) async fn person_from_token(

@@ -255,6 +255,43 @@ fn hidden_value_of_checkbox(html: &str) -> String {
 }
 
 #[tokio::test]
+async fn signing_out_of_the_portal_ends_the_session_not_only_the_cookie() {
+    let server = TestServer::start().await;
+    let cookie = sign_in_over_http(&server).await;
+    let http = client();
+    let profile = |cookie: String| http.get(server.url("/my")).header(COOKIE, cookie).send();
+    let before = profile(cookie.clone()).await.expect("the page answers");
+    assert_eq!(before.status(), StatusCode::OK);
+
+    let signed_out = http
+        .post(server.url("/my/sign-out"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .expect("the sign-out answers");
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let cleared = signed_out
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.starts_with("dp_person=;") && value.contains("Max-Age=0"));
+    assert!(cleared, "the cookie is cleared");
+    // A copy of the cookie kept elsewhere (another tab's, a stolen one) opens nothing now.
+    let after = profile(cookie).await.expect("the page answers");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert!(
+        after
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|location| location.starts_with("/my/sign-in")),
+        "{:?}",
+        after.headers()
+    );
+}
+
+#[tokio::test]
 async fn every_portal_page_renders_in_every_language_with_dates_in_its_form() {
     let server = TestServer::start().await;
     let cookie = sign_in_over_http(&server).await;

@@ -16,7 +16,7 @@ use crate::ApiContext;
 use crate::routes::me::{
     SignInRequest, VerifyRequest, client_address, finish_sign_in, start_sign_in,
 };
-use crate::web::session::{PERSON_COOKIE, clear_cookie, safe_next, set_cookie};
+use crate::web::session::{PERSON_COOKIE, clear_cookie, cookie, safe_next, set_cookie};
 use crate::web::templates::{WebError, render};
 
 /// Where a signed-in person lands unless the sign-in was asked for by another page.
@@ -178,8 +178,15 @@ pub(crate) async fn code_submit(
     }
 }
 
-/// Signing out forgets the session in this browser.
-pub(crate) async fn sign_out() -> Response {
+/// Signing out ends the session (as `POST /v1/me/sign-out`: a copy of the cookie answers 401
+/// from then on) and forgets it in this browser.
+pub(crate) async fn sign_out(State(context): State<ApiContext>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, PERSON_COOKIE)
+        && let Err(error) = crate::routes::me::end_session(&context, token.to_owned()).await
+    {
+        // The cookie is cleared all the same; the session ends at its expiry.
+        tracing::error!(?error, "a person's sign-out could not end the session");
+    }
     let mut response = Redirect::to("/my/sign-in").into_response();
     response
         .headers_mut()
