@@ -628,7 +628,7 @@ fn normalise(counts: &mut FxHashMap<ValueId, f64>, total: f64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use dprofile_domain::linking::{KeyKind, StrongKey};
     use dprofile_domain::values::PartialDate;
 
@@ -637,7 +637,7 @@ mod tests {
 
     /// Records whose strings are first seen all along the content order, with repeats, two
     /// scripts, and some records holding two SNILS (the smallest is kept by text).
-    fn records(count: usize) -> Vec<ResolverRecord> {
+    pub(crate) fn records(count: usize) -> Vec<ResolverRecord> {
         let families = [
             "Иванов",
             "IVANOV",
