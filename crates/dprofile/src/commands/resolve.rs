@@ -276,11 +276,12 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
     let mut line_keys: Vec<u32> = Vec::new();
     let mut unreadable = 0u64;
     // Whole rounds of bytes, split at line ends: no allocation per line, and the lines'
-    // parsing runs on every core.
+    // parsing runs on every core. While one round is parsed, this thread files the lines of
+    // the round before (in round order, so the outcome is that of one pass in file order).
     let mut buffer: Vec<u8> = Vec::with_capacity(BYTES_PER_ROUND + (1 << 16));
     let mut at_end = false;
-    while let Some(round_end) = fill_round(&mut reader, &mut buffer, &mut at_end)? {
-        for (key, reading) in read_round(&buffer[..round_end]) {
+    let mut file_round = |readings: Vec<(Option<(String, String)>, LineReading)>| {
+        for (key, reading) in readings {
             let Some(key) = key else {
                 unreadable += 1;
                 continue;
@@ -298,7 +299,26 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    };
+    let mut parsed: Option<Vec<(Option<(String, String)>, LineReading)>> = None;
+    while let Some(round_end) = fill_round(&mut reader, &mut buffer, &mut at_end)? {
+        let round = &buffer[..round_end];
+        let readings = std::thread::scope(|scope| {
+            let parsing = scope.spawn(move || read_round(round));
+            if let Some(previous) = parsed.take() {
+                file_round(previous);
+            }
+            match parsing.join() {
+                Ok(readings) => readings,
+                // A panicking worker is a bug, not bad input: re-raise it.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        parsed = Some(readings);
         buffer.drain(..round_end);
+    }
+    if let Some(last) = parsed.take() {
+        file_round(last);
     }
     drop(buffer);
     // The map's keys become the key list: one copy of each key is kept, not two.
