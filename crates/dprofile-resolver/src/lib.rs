@@ -312,6 +312,7 @@ pub(crate) fn pair_weight(
     floor: f64,
     base: Option<(f64, bool)>,
     largest_bonus: f64,
+    single_names: &[[prepare::ValueId; 2]],
 ) -> Option<f64> {
     let plain = |floor: f64| -> Option<f64> {
         let (base, needs_term_frequency) = base.unwrap_or_else(|| {
@@ -327,12 +328,12 @@ pub(crate) fn pair_weight(
             return None;
         }
         let weight = base
-            + model.term_frequency_weight(
+            + model.term_frequency_weight_of(
                 pattern,
-                &prepared.records[left as usize],
-                &prepared.records[right as usize],
+                (left, right),
                 prepared,
                 config,
+                single_names,
             );
         (weight >= floor).then_some(weight)
     };
@@ -379,6 +380,7 @@ fn finish(
         })
         .collect();
     let largest_bonus = model.largest_term_frequency_bonus(config);
+    let single_names = model::single_names(&prepared);
     let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
         pair_weight(
             &model,
@@ -390,6 +392,7 @@ fn finish(
             floor,
             pattern_weights.get(&pattern).copied(),
             largest_bonus,
+            &single_names,
         )
     };
     let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
