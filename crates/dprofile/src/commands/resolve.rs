@@ -47,6 +47,9 @@ enum LineReading {
     Unreadable,
 }
 
+/// A line's key (`source`, `source_ref`), when it has one, and what it told about it.
+type Reading = (Option<(String, String)>, LineReading);
+
 /// The envelope fields `resolve` reads; `data` and the rest are skipped unparsed, which
 /// makes reading a third faster than the full envelope.
 #[derive(serde::Deserialize)]
@@ -82,7 +85,7 @@ struct TypedResolveLine<'line> {
     subject: Option<dprofile_domain::subject::UncheckedSubject>,
 }
 
-fn read_line(line: &[u8]) -> (Option<(String, String)>, LineReading) {
+fn read_line(line: &[u8]) -> Reading {
     // Fastest path: the subject typed straight from the bytes. A line it cannot take (a
     // subject of the wrong shape, a duplicate key) goes down the paths below, as before.
     if let Ok(fast) = serde_json::from_slice::<TypedResolveLine>(line)
@@ -178,7 +181,7 @@ fn split_at_lines(bytes: &[u8], pieces: usize) -> Vec<&[u8]> {
 }
 
 /// Reads every line of `bytes` (whole lines), one run of lines per core, in order.
-fn read_round(bytes: &[u8]) -> Vec<(Option<(String, String)>, LineReading)> {
+fn read_round(bytes: &[u8]) -> Vec<Reading> {
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let read_lines = |run: &[u8]| {
         run.split(|&byte| byte == b'\n')
@@ -252,7 +255,9 @@ fn rerun_with_prompt_purging() -> anyhow::Result<Option<ExitCode>> {
     }
     let program = std::env::current_exe().context("cannot find the dprofile executable")?;
     let mut command = std::process::Command::new(program);
-    command.args(std::env::args_os().skip(1)).env(PURGE_DELAY, "0");
+    command
+        .args(std::env::args_os().skip(1))
+        .env(PURGE_DELAY, "0");
     if std::env::var_os(ALLOW_THP).is_none() {
         command.env(ALLOW_THP, "0");
     }
@@ -290,7 +295,7 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
     // the round before (in round order, so the outcome is that of one pass in file order).
     let mut buffer: Vec<u8> = Vec::with_capacity(BYTES_PER_ROUND + (1 << 16));
     let mut at_end = false;
-    let mut file_round = |readings: Vec<(Option<(String, String)>, LineReading)>| {
+    let mut file_round = |readings: Vec<Reading>| {
         for (key, reading) in readings {
             let Some(key) = key else {
                 unreadable += 1;
@@ -310,7 +315,7 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let mut parsed: Option<Vec<(Option<(String, String)>, LineReading)>> = None;
+    let mut parsed: Option<Vec<Reading>> = None;
     while let Some(round_end) = fill_round(&mut reader, &mut buffer, &mut at_end)? {
         let round = &buffer[..round_end];
         let readings = std::thread::scope(|scope| {
