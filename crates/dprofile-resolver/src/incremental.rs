@@ -142,6 +142,7 @@ impl<'a, Id: Copy + Eq + Hash> Pool<'a, Id> {
             self.review_weight,
             None,
             self.largest_bonus,
+            &[],
         )
         .is_some()
     }

@@ -312,6 +312,7 @@ pub(crate) fn pair_weight(
     floor: f64,
     base: Option<(f64, bool)>,
     largest_bonus: f64,
+    single_names: &[[prepare::ValueId; 2]],
 ) -> Option<f64> {
     let plain = |floor: f64| -> Option<f64> {
         let (base, needs_term_frequency) = base.unwrap_or_else(|| {
@@ -327,12 +328,12 @@ pub(crate) fn pair_weight(
             return None;
         }
         let weight = base
-            + model.term_frequency_weight(
+            + model.term_frequency_weight_of(
                 pattern,
-                &prepared.records[left as usize],
-                &prepared.records[right as usize],
+                (left, right),
                 prepared,
                 config,
+                single_names,
             );
         (weight >= floor).then_some(weight)
     };
@@ -379,6 +380,7 @@ fn finish(
         })
         .collect();
     let largest_bonus = model.largest_term_frequency_bonus(config);
+    let single_names = model::single_names(&prepared);
     let weigh = |pattern: Pattern, left: u32, right: u32, floor: f64| -> Option<f64> {
         pair_weight(
             &model,
@@ -390,6 +392,7 @@ fn finish(
             floor,
             pattern_weights.get(&pattern).copied(),
             largest_bonus,
+            &single_names,
         )
     };
     let edges: Vec<Edge> = parallel_ranges(patterns.len(), config.threads, |range| {
@@ -413,23 +416,39 @@ fn finish(
     observer(Stage::Scored);
     // Group linkage scores the pairs across two groups; most are scored edges already, so
     // their weights are looked up rather than compared again. Only with group linkage on.
-    // A sorted vector rather than a hash map: a third of the memory for millions of edges.
-    let known_weights: Vec<(u64, f64)> = if config.minimum_average_linkage.is_some() {
-        let mut known: Vec<(u64, f64)> = edges
-            .iter()
-            .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
-            .collect();
-        known.sort_unstable_by_key(|&(pair, _)| pair);
-        known
-    } else {
-        Vec::new()
-    };
+    // A sorted vector rather than a hash map: a third of the memory for millions of edges;
+    // each record's pairs (as the left one) start at `known_from[record]`, so a look-up
+    // searches only that record's few pairs instead of all of them (millions of look-ups).
+    let (known_weights, known_from): (Vec<(u32, f64)>, Vec<u32>) =
+        if config.minimum_average_linkage.is_some() {
+            let mut known: Vec<(u64, f64)> = edges
+                .iter()
+                .map(|edge| (blocking::pack(edge.left, edge.right), edge.weight))
+                .collect();
+            // Edges come in pair order already; sorting sorted input is one pass.
+            known.sort_unstable_by_key(|&(pair, _)| pair);
+            let mut from = vec![0u32; prepared.records.len() + 1];
+            for &(pair, _) in &known {
+                from[unpack(pair).0 as usize + 1] += 1;
+            }
+            for record in 0..prepared.records.len() {
+                from[record + 1] += from[record];
+            }
+            let known = known
+                .into_iter()
+                .map(|(pair, weight)| (unpack(pair).1, weight))
+                .collect();
+            (known, from)
+        } else {
+            (Vec::new(), Vec::new())
+        };
     let score = |one: u32, other: u32| {
         let (left, right) = (one.min(other), one.max(other));
-        if let Ok(position) =
-            known_weights.binary_search_by_key(&blocking::pack(left, right), |&(pair, _)| pair)
-        {
-            return known_weights[position].1;
+        if let Some(range) = known_from.get(left as usize..left as usize + 2) {
+            let pairs_of_left = &known_weights[range[0] as usize..range[1] as usize];
+            if let Ok(position) = pairs_of_left.binary_search_by_key(&right, |&(right, _)| right) {
+                return pairs_of_left[position].1;
+            }
         }
         let pattern = compare::compare(
             &prepared.records[left as usize],
@@ -442,6 +461,7 @@ fn finish(
     };
     let clustering = cluster::cluster(&prepared, edges, config, constraints, &score);
     drop(known_weights);
+    drop(known_from);
     observer(Stage::Clustered);
     let mut number_of_root: FxHashMap<u32, u32> = FxHashMap::default();
     let mut canonical_of_position = vec![0u32; prepared.records.len()];

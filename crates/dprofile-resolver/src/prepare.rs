@@ -73,6 +73,17 @@ impl Interner {
         }
     }
 
+    /// [`Interner::intern`] of a string the caller gives away.
+    fn intern_owned(&mut self, text: String) -> ValueId {
+        if let Some(id) = self.ids.get(text.as_str()) {
+            return *id;
+        }
+        let id = self.strings.len() as ValueId;
+        self.ids.insert(text.clone(), id);
+        self.strings.push(text);
+        id
+    }
+
     pub fn intern(&mut self, text: &str) -> ValueId {
         if let Some(id) = self.ids.get(text) {
             return *id;
@@ -150,17 +161,16 @@ pub fn prepare(records: Vec<ResolverRecord>, config: &ResolverConfig) -> Prepare
         .collect();
     // Equal hashes are (almost surely) equal content: any order among them is the same.
     crate::parallel_sort_by_key(&mut order, config.threads, |&(hash, _)| hash);
-    let mut slots: Vec<Option<ResolverRecord>> = records.into_iter().map(Some).collect();
     let mut prepared = Prepared::empty(config, order.len());
-    // Folding is the costliest step of preparation; raw spellings repeat a lot.
-    let mut folded_cache: FxHashMap<String, Option<ValueId>> = FxHashMap::default();
     for &(hash, position) in &order {
-        let Some(record) = slots[position as usize].take() else {
-            continue;
-        };
-        prepared.push_hashed(record, hash, position, config, &mut folded_cache);
+        prepared.input_position.push(position);
+        prepared.caller_id.push(records[position as usize].id);
+        prepared.content_hash.push(hash);
     }
-    drop(folded_cache);
+    let (prepared_records, interner) = prepare_in_runs(records, &order, config);
+    prepared.records = prepared_records;
+    prepared.interner = interner;
+    drop(order);
     prepared.complete_values(0);
     prepared.frequencies = frequencies(&prepared.records, config);
     prepared
@@ -193,7 +203,7 @@ impl Prepared {
 
     fn push_hashed(
         &mut self,
-        record: ResolverRecord,
+        record: &ResolverRecord,
         hash: u64,
         position: u32,
         config: &ResolverConfig,
@@ -216,11 +226,12 @@ impl Prepared {
     ) -> usize {
         let first = self.records.len();
         let mut cache = FxHashMap::default();
-        for record in records {
-            let hash = content_hash(&record);
+        for record in &records {
+            let hash = content_hash(record);
             let position = self.records.len() as u32;
             self.push_hashed(record, hash, position, config, &mut cache);
         }
+        drop(cache);
         self.complete_values(first);
         self.use_frequencies(frequencies);
         first
@@ -343,6 +354,117 @@ pub fn stable_hash(text: &str) -> u64 {
     hasher.finish()
 }
 
+/// Prepares the records in content order (`order`) on up to `config.threads` threads: each
+/// thread takes a run of consecutive records with an interner of its own, and the runs'
+/// interners are then merged in run order. A string's id is its place in the order of first
+/// sight, and a run's own order of first sight is that order for the strings new in it, so
+/// every string gets the id one interner fed the records in content order gives: the result
+/// does not depend on the thread count.
+/// Fewer records than this are prepared on one thread.
+const MINIMUM_RUN: usize = 1024;
+
+fn prepare_in_runs(
+    mut records: Vec<ResolverRecord>,
+    order: &[(u64, u32)],
+    config: &ResolverConfig,
+) -> (Vec<PreparedRecord>, Interner) {
+    let threads = config.threads.max(1);
+    let run_length = order.len().div_ceil(threads).max(MINIMUM_RUN);
+    let mut runs: Vec<(Vec<PreparedRecord>, Interner)> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for run in order.chunks(run_length) {
+            // Each run owns its records and frees each one once prepared, as one thread
+            // going through them would: the input is not held twice.
+            let owned: Vec<ResolverRecord> = run
+                .iter()
+                .map(|&(_, position)| std::mem::take(&mut records[position as usize]))
+                .collect();
+            handles.push(scope.spawn(move || {
+                let mut interner = Interner::new();
+                // Folding is the costliest step of preparation; raw spellings repeat a lot.
+                let mut cache: FxHashMap<String, Option<ValueId>> = FxHashMap::default();
+                let prepared = owned
+                    .into_iter()
+                    .map(|record| prepare_one(&record, config, &mut interner, &mut cache))
+                    .collect::<Vec<_>>();
+                (prepared, interner)
+            }));
+        }
+        drop(records);
+        handles.into_iter().map(join_worker).collect()
+    });
+    if runs.is_empty() {
+        return (Vec::new(), Interner::new());
+    }
+    // The first run's ids are already the merged ones: its interner saw the first records.
+    let mut interner = std::mem::take(&mut runs[0].1);
+    let merged_ids: Vec<Vec<ValueId>> = runs
+        .iter_mut()
+        .skip(1)
+        .map(|(_, local)| {
+            let strings = std::mem::take(&mut local.strings);
+            drop(std::mem::take(&mut local.ids));
+            strings
+                .into_iter()
+                .enumerate()
+                .map(|(id, text)| {
+                    if id == 0 {
+                        0
+                    } else {
+                        interner.intern_owned(text)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for ((run, _), merged) in runs.iter_mut().skip(1).zip(&merged_ids) {
+            scope.spawn(move || {
+                for record in run.iter_mut() {
+                    renumber(record, merged);
+                }
+            });
+        }
+    });
+    let mut prepared = Vec::with_capacity(order.len());
+    for (run, _) in runs {
+        prepared.extend(run);
+    }
+    (prepared, interner)
+}
+
+fn join_worker<Output>(handle: std::thread::ScopedJoinHandle<'_, Output>) -> Output {
+    match handle.join() {
+        Ok(output) => output,
+        // A panicking worker is a bug in the engine, not bad input: re-raise it.
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A run's interner ids to the merged interner's.
+fn renumber(record: &mut PreparedRecord, merged: &[ValueId]) {
+    let merged = |id: ValueId| merged[id as usize];
+    for name in &mut record.names {
+        name.family = name.family.map(merged);
+        name.given = name.given.map(merged);
+        name.patronymic = name.patronymic.map(merged);
+    }
+    // Spellings are kept sorted by id (equal ids stay equal: they were deduplicated already).
+    record.names.sort_unstable();
+    record.citizenship = record.citizenship.map(merged);
+    for document in &mut record.documents {
+        document.country = merged(document.country);
+        document.number = merged(document.number);
+        document.key = merged(document.key);
+    }
+    record.snils = record.snils.map(merged);
+    record.inn = record.inn.map(merged);
+    record.esia = record.esia.map(merged);
+    for attribute in &mut record.attributes {
+        *attribute = attribute.map(merged);
+    }
+}
+
 fn fold_interned(
     part: Option<&String>,
     interner: &mut Interner,
@@ -359,7 +481,7 @@ fn fold_interned(
 }
 
 fn prepare_one(
-    record: ResolverRecord,
+    record: &ResolverRecord,
     config: &ResolverConfig,
     interner: &mut Interner,
     cache: &mut FxHashMap<String, Option<ValueId>>,
@@ -502,5 +624,104 @@ fn normalise(counts: &mut FxHashMap<ValueId, f64>, total: f64) {
         for count in counts.values_mut() {
             *count /= total;
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use dprofile_domain::linking::{KeyKind, StrongKey};
+    use dprofile_domain::values::PartialDate;
+
+    use super::*;
+    use crate::record::NameVariant;
+
+    /// Records whose strings are first seen all along the content order, with repeats, two
+    /// scripts, and some records holding two SNILS (the smallest is kept by text).
+    pub(crate) fn records(count: usize) -> Vec<ResolverRecord> {
+        let families = [
+            "Иванов",
+            "IVANOV",
+            "Petrova",
+            "Абдуллаев",
+            "ABDULLAYEV",
+            "Ким",
+        ];
+        let givens = ["Ivan", "Мария", "Rustam", "Рустам", "Olga"];
+        (0..count)
+            .map(|index| {
+                let mut strong_keys = vec![StrongKey::new(
+                    KeyKind::Passport,
+                    format!("UZB:AA{:07}", index * 7 % 5003),
+                )];
+                if index % 13 == 0 {
+                    strong_keys.push(StrongKey::new(
+                        KeyKind::Snils,
+                        format!("{:011}", 90_000_000_000u64 - index as u64),
+                    ));
+                    strong_keys.push(StrongKey::new(
+                        KeyKind::Snils,
+                        format!("{:011}", 10_000_000_000u64 + index as u64),
+                    ));
+                }
+                ResolverRecord {
+                    id: index as u32,
+                    names: vec![
+                        NameVariant {
+                            family: Some(families[index % families.len()].to_owned()),
+                            given: Some(givens[index % givens.len()].to_owned()),
+                            patronymic: None,
+                        },
+                        NameVariant {
+                            family: Some(format!("Family{}", index % 1700)),
+                            given: Some(givens[(index / 3) % givens.len()].to_owned()),
+                            patronymic: Some(format!("Otchestvo{}", index % 311)),
+                        },
+                    ],
+                    birth_date: PartialDate::parse(&format!(
+                        "{}-{:02}-{:02}",
+                        1950 + index % 50,
+                        1 + index % 12,
+                        1 + index % 28
+                    ))
+                    .ok(),
+                    sex: None,
+                    citizenship: Some(["UZB", "TJK", "KGZ"][index % 3].to_owned()),
+                    strong_keys,
+                    document_validity: Vec::new(),
+                    observed_on: None,
+                    attributes: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn preparation_in_runs_gives_the_ids_of_one_thread() {
+        let records = records(5 * MINIMUM_RUN + 17);
+        let on = |threads: usize| {
+            prepare(
+                records.clone(),
+                &ResolverConfig {
+                    threads,
+                    ..ResolverConfig::for_person_records()
+                },
+            )
+        };
+        let single = on(1);
+        for threads in [2, 3, 5] {
+            let runs = on(threads);
+            assert_eq!(runs.interner.strings, single.interner.strings, "{threads}");
+            assert_eq!(
+                format!("{:?}", runs.records),
+                format!("{:?}", single.records),
+                "{threads} threads"
+            );
+            assert_eq!(runs.input_position, single.input_position);
+            assert_eq!(runs.phonetic, single.phonetic);
+            assert_eq!(runs.stable, single.stable);
+        }
+        // Every record was prepared, in content order.
+        assert_eq!(single.records.len(), records.len());
+        assert!(single.content_hash.is_sorted());
     }
 }
