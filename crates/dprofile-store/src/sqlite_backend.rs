@@ -926,23 +926,9 @@ impl WriteTx for SqliteTx<'_> {
 
     fn insert_access_rows(&mut self, rows: &[AccessRowWrite]) -> StoreResult<()> {
         if self.keep_pending {
-            access_log_file::keep_pending(self.transaction, rows)?;
+            access_log_file::insert_rows(self.transaction, "main.access_log_pending", rows)?;
         }
-        let mut statement = self.transaction.prepare_cached(
-            "INSERT INTO access_log (position, person, at, disclosed_at, salt, details, hashes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for row in rows {
-            statement.execute(params![
-                row.position,
-                row.person,
-                micros(row.at),
-                micros(row.disclosed_at),
-                row.salt,
-                row.details,
-                row.hashes
-            ])?;
-        }
+        access_log_file::insert_rows(self.transaction, "access_log", rows)?;
         Ok(())
     }
 

@@ -63,29 +63,14 @@ pub(super) fn attach(connection: &Connection, path: &Path) -> StoreResult<()> {
 /// before migration 12's own transaction drops the old tables, the next start copies again.
 pub(super) fn copy_into_log_file(connection: &Connection) -> StoreResult<()> {
     let transaction = connection.unchecked_transaction()?;
+    // The tables as migration 3 made them in the main file, made again in the log file.
     transaction.execute_batch(
-        "CREATE TABLE IF NOT EXISTS log.access_log (
-             position INTEGER PRIMARY KEY,
-             person INTEGER,
-             at INTEGER NOT NULL,
-             disclosed_at INTEGER NOT NULL,
-             salt BLOB,
-             details BLOB,
-             hashes BLOB NOT NULL
-         );
-         CREATE INDEX IF NOT EXISTS log.access_log_person
-             ON access_log (person, position) WHERE person IS NOT NULL;
-         CREATE TABLE IF NOT EXISTS log.access_log_head (
-             id INTEGER PRIMARY KEY CHECK (id = 1),
-             size INTEGER NOT NULL,
-             range BLOB NOT NULL
-         );
-         CREATE TABLE IF NOT EXISTS log.access_checkpoints (
-             size INTEGER PRIMARY KEY,
-             note TEXT NOT NULL,
-             signed_at INTEGER NOT NULL
-         );
-         INSERT OR IGNORE INTO log.access_log
+        &include_str!("../../migrations/sqlite/0003_access_log.sql")
+            .replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS log.")
+            .replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS log."),
+    )?;
+    transaction.execute_batch(
+        "INSERT OR IGNORE INTO log.access_log
              SELECT position, person, at, disclosed_at, salt, details, hashes FROM main.access_log;
          INSERT OR REPLACE INTO log.access_log_head SELECT id, size, range FROM main.access_log_head;
          INSERT OR IGNORE INTO log.access_checkpoints
@@ -114,12 +99,17 @@ pub(super) fn check_present(connection: &Connection, path: &Path) -> StoreResult
     Ok(())
 }
 
-/// Keeps a copy of `rows` in the main file, committed with the rest of the transaction.
-pub(super) fn keep_pending(connection: &Connection, rows: &[AccessRowWrite]) -> StoreResult<()> {
-    let mut statement = connection.prepare_cached(
-        "INSERT INTO main.access_log_pending (position, person, at, disclosed_at, salt, details, hashes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+/// Inserts `rows` into `table`: the log's `access_log`, or `main.access_log_pending` for the
+/// copy a transaction that writes both files keeps with its data.
+pub(super) fn insert_rows(
+    connection: &Connection,
+    table: &str,
+    rows: &[AccessRowWrite],
+) -> StoreResult<()> {
+    let mut statement = connection.prepare_cached(&format!(
+        "INSERT INTO {table} (position, person, at, disclosed_at, salt, details, hashes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?;
     for row in rows {
         statement.execute(params![
             row.position,
