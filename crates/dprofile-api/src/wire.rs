@@ -420,13 +420,15 @@ pub enum ReviewVerdictBody {
     Reject,
 }
 
-/// The body of `POST /v1/review/{id}/decision`. Until authentication comes, the officer names
-/// themself in `actor`.
+/// The body of `POST /v1/review/{id}/decision`. With an agency key, `actor` names the officer
+/// the case system decides for; with an officer's session it is the signed-in officer (leave
+/// it out; naming anyone else is refused).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"decision": "reject", "actor": "officer:ivanova", "reason": "different fathers' names in the passports"}))]
 pub struct ReviewDecisionRequest {
     pub decision: ReviewVerdictBody,
-    /// Who decides; kept with the decision.
+    /// Who decides; kept with the decision. Required with an agency key; with an officer's
+    /// session, the officer (may be left out).
     pub actor: String,
     /// Why; kept with the decision.
     pub reason: String,

@@ -5094,6 +5094,59 @@ async fn the_console_marks_a_disputed_fact_and_the_source_agency_answers_the_req
 }
 
 #[tokio::test]
+async fn an_officer_merging_through_the_api_decides_as_themself() {
+    let app = TestApp::sqlite().await;
+    let first = app
+        .post_for_person(&tax_record(
+            "fns-api-merge-1",
+            "ABDULLAYEV",
+            "FA1234567",
+            "123-456-789 64",
+        ))
+        .await;
+    let second = app
+        .post_for_person(&tax_record(
+            "fns-api-merge-2",
+            "ABDULLAYEV",
+            "FB7654321",
+            "112-233-445 95",
+        ))
+        .await;
+    assert_ne!(first, second);
+    app.create_officer("i.petrova", "migration_officer");
+    let token = app.officer_token("i.petrova").await;
+    let officer = officer_client(&token, "identity_review");
+    let merge_url = app.url(&format!("/v1/persons/{first}/merge"));
+
+    // Naming someone else is refused, next to the field.
+    let response = officer
+        .post(&merge_url)
+        .json(&json!({"from": second, "actor": "officer:someone.else", "reason": "same man"}))
+        .send()
+        .await
+        .expect("an answer");
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_decision").await;
+    assert_eq!(problem["errors"][0]["pointer"], "/actor", "{problem}");
+
+    // Left out, the actor is the signed-in officer.
+    let response = officer
+        .post(&merge_url)
+        .json(&json!({"from": second, "reason": "same man, passport renewed"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let store = app.store();
+    let decisions = off_runtime(move || store.person_decisions(first)).expect("the history");
+    let merge = decisions
+        .iter()
+        .find(|decision| decision.kind == "merge")
+        .expect("the merge");
+    assert_eq!(merge.actor, "officer:i.petrova");
+    assert_eq!(merge.reason, "same man, passport renewed");
+}
+
+#[tokio::test]
 async fn the_console_merges_two_persons_and_splits_them_again_by_the_signed_in_officer() {
     let app = TestApp::sqlite().await;
     let first = app

@@ -14,6 +14,7 @@ use dprofile_pipeline::review::{DecisionError, Officer};
 use dprofile_store::PersonId;
 use serde_json::Value;
 
+use crate::auth::{Caller, Principal};
 use crate::problem::{ApiError, Problem};
 use crate::routes::persons::parse_person_id;
 use crate::routes::records::read_body_limited;
@@ -108,9 +109,38 @@ impl DecisionFields {
         id
     }
 
-    /// Who decides and why; both are kept with the decision.
-    pub(crate) fn officer(&mut self) -> Option<Officer> {
-        let actor = self.text("actor", ACTOR_MAX_CHARS, "say who decides");
+    /// Who decides and why; both are kept with the decision. An officer's session decides as
+    /// that officer (`officer:<login>`): `actor` may be left out, and one naming anyone else
+    /// is refused. An agency key (a case system deciding for its officer) names the officer in
+    /// `actor`; the access log keeps the key beside it.
+    pub(crate) fn officer(&mut self, caller: &Caller) -> Option<Officer> {
+        let actor = match &caller.principal {
+            Principal::Officer { .. } => {
+                let signed_in = caller.actor();
+                match self.object.get("actor") {
+                    None | Some(Value::Null) => Some(signed_in),
+                    Some(_) => {
+                        let named = self.text("actor", ACTOR_MAX_CHARS, "leave it out");
+                        match named {
+                            Some(named) if named == signed_in => Some(named),
+                            Some(named) => {
+                                self.refuse(
+                                    "actor",
+                                    Rule::Enum,
+                                    format!(
+                                        "`actor` names {named}, but this session is {signed_in}'s: \
+                                         an officer decides as themself (leave `actor` out)"
+                                    ),
+                                );
+                                None
+                            }
+                            None => None,
+                        }
+                    }
+                }
+            }
+            Principal::ApiKey { .. } => self.text("actor", ACTOR_MAX_CHARS, "say who decides"),
+        };
         let reason = self.text("reason", REASON_MAX_CHARS, "say why");
         Some(Officer {
             actor: actor?,
@@ -170,7 +200,8 @@ fn desk_error(error: DecisionError, pointer: &str, rule: Rule) -> ApiError {
 ///
 /// Everything `from` holds (keys, identifiers, names) moves to this person; `from` then
 /// redirects here. The decision is kept with the actor, reason and what moved, so that a split
-/// can undo it exactly. Authentication comes later: for now the actor is taken from the body.
+/// can undo it exactly. The actor is the signed-in officer for an officer's session (`actor` may be left out); an
+/// agency key names the officer in `actor`.
 #[utoipa::path(
     post,
     path = "/v1/persons/{id}/merge",
@@ -189,13 +220,14 @@ fn desk_error(error: DecisionError, pointer: &str, rule: Rule) -> ApiError {
 pub async fn merge(
     State(context): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let into = person_from_path(path)?;
     let mut fields = read_decision_fields(&context, &headers, body).await?;
     let from = fields.id("from");
-    let officer = fields.officer();
+    let officer = fields.officer(&caller);
     let (from, officer) = fields.finish(from.zip(officer))?;
     let decision_id = merge_persons(&context, into, from, officer).await?;
     Ok((
@@ -208,7 +240,8 @@ pub async fn merge(
 /// Undoes a merge of this person: the merged person gets back exactly what the merge moved,
 /// and the two are never linked automatically again.
 ///
-/// Authentication comes later: for now the actor is taken from the body.
+/// The actor is the signed-in officer for an officer's session (`actor` may be left out); an
+/// agency key names the officer in `actor`.
 #[utoipa::path(
     post,
     path = "/v1/persons/{id}/split",
@@ -227,13 +260,14 @@ pub async fn merge(
 pub async fn split(
     State(context): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let person_id = person_from_path(path)?;
     let mut fields = read_decision_fields(&context, &headers, body).await?;
     let merge_decision_id = fields.id("merge_decision_id");
-    let officer = fields.officer();
+    let officer = fields.officer(&caller);
     let (merge_decision_id, officer) = fields.finish(merge_decision_id.zip(officer))?;
     let decision_id = split_merge(&context, person_id, merge_decision_id, officer).await?;
     Ok((

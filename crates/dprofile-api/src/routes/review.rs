@@ -15,6 +15,7 @@ use dprofile_store::{PersonId, Store};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
 use crate::problem::{ApiError, Problem};
 use crate::routes::decisions::read_decision_fields;
 use crate::routes::persons::query_rejection;
@@ -147,8 +148,8 @@ fn person_summary(profile: Profile, listed_as: PersonId) -> ReviewPersonBody {
 /// keeps them apart for good (they are never linked automatically again).
 ///
 /// The decisions are kept with the actor and reason and appear in the persons' histories
-/// (`GET /v1/persons/{id}/history`). Authentication comes later: for now the actor is taken
-/// from the body.
+/// (`GET /v1/persons/{id}/history`). The actor is the signed-in officer for an officer's
+/// session (`actor` may be left out); an agency key names the officer in `actor`.
 #[utoipa::path(
     post,
     path = "/v1/review/{id}/decision",
@@ -167,6 +168,7 @@ fn person_summary(profile: Profile, listed_as: PersonId) -> ReviewPersonBody {
 pub async fn decide(
     State(context): State<ApiContext>,
     path: Result<Path<String>, PathRejection>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ReviewDecisionBody>, ApiError> {
@@ -183,7 +185,7 @@ pub async fn decide(
         }
         verdict
     });
-    let officer = fields.officer();
+    let officer = fields.officer(&caller);
     let (verdict, officer) = fields.finish(verdict.zip(officer))?;
     let (verdict, status) = match verdict {
         ReviewVerdictBody::Confirm => (ReviewVerdict::Confirm, ReviewStatusBody::Confirmed),
