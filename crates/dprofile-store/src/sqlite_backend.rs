@@ -149,9 +149,7 @@ const LOG_WAL_CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
 impl Checkpointer {
     fn start(path: &Path, writer: Arc<Mutex<Connection>>) -> StoreResult<Checkpointer> {
         let connection = open_connection(path)?;
-        let mut log_wal = access_log_file::log_path(path).into_os_string();
-        log_wal.push("-wal");
-        let log_wal = PathBuf::from(log_wal);
+        let log_wal = wal_path(&access_log_file::log_path(path));
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
@@ -320,12 +318,6 @@ impl SqliteStore {
         &self.path
     }
 
-    fn wal_path(&self) -> PathBuf {
-        let mut name = self.path.as_os_str().to_owned();
-        name.push("-wal");
-        PathBuf::from(name)
-    }
-
     fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let pooled = self.readers.lock().map_err(poisoned)?.pop();
         let connection = match pooled {
@@ -363,7 +355,7 @@ impl SqliteStore {
                 // bound, fold the rest in here and let the next commit start the WAL over.
                 // (A log-only transaction left the main file's WAL as it was.)
                 let wal_bytes = if keep_pending {
-                    std::fs::metadata(self.wal_path()).map_or(0, |metadata| metadata.len())
+                    std::fs::metadata(wal_path(&self.path)).map_or(0, |metadata| metadata.len())
                 } else {
                     0
                 };
@@ -378,6 +370,13 @@ impl SqliteStore {
             }
         }
     }
+}
+
+/// The WAL file SQLite keeps beside the database file `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 fn poisoned<T>(_: T) -> StoreError {

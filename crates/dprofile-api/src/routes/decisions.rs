@@ -114,31 +114,10 @@ impl DecisionFields {
     /// is refused. An agency key (a case system deciding for its officer) names the officer in
     /// `actor`; the access log keeps the key beside it.
     pub(crate) fn officer(&mut self, caller: &Caller) -> Option<Officer> {
+        let left_out = self.object.get("actor").is_none_or(Value::is_null);
         let actor = match &caller.principal {
-            Principal::Officer { .. } => {
-                let signed_in = caller.actor();
-                match self.object.get("actor") {
-                    None | Some(Value::Null) => Some(signed_in),
-                    Some(_) => {
-                        let named = self.text("actor", ACTOR_MAX_CHARS, "leave it out");
-                        match named {
-                            Some(named) if named == signed_in => Some(named),
-                            Some(named) => {
-                                self.refuse(
-                                    "actor",
-                                    Rule::Enum,
-                                    format!(
-                                        "`actor` names {named}, but this session is {signed_in}'s: \
-                                         an officer decides as themself (leave `actor` out)"
-                                    ),
-                                );
-                                None
-                            }
-                            None => None,
-                        }
-                    }
-                }
-            }
+            Principal::Officer { .. } if left_out => Some(caller.actor()),
+            Principal::Officer { .. } => self.signed_in_actor(&caller.actor()),
             Principal::ApiKey { .. } => self.text("actor", ACTOR_MAX_CHARS, "say who decides"),
         };
         let reason = self.text("reason", REASON_MAX_CHARS, "say why");
@@ -146,6 +125,23 @@ impl DecisionFields {
             actor: actor?,
             reason: reason?,
         })
+    }
+
+    /// The `actor` an officer's session wrote, which must be the officer signed in.
+    fn signed_in_actor(&mut self, signed_in: &str) -> Option<String> {
+        let named = self.text("actor", ACTOR_MAX_CHARS, "leave it out")?;
+        if named != signed_in {
+            self.refuse(
+                "actor",
+                Rule::Enum,
+                format!(
+                    "`actor` names {named}, but this session is {signed_in}'s: an officer \
+                     decides as themself (leave `actor` out)"
+                ),
+            );
+            return None;
+        }
+        Some(named)
     }
 
     /// Records a refusal of a field read by the caller.
